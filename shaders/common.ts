@@ -1,0 +1,43 @@
+/**
+ * WGSL snippets shared by many kernels.
+ *
+ * Indexing: a kernel over n output elements runs 256 invocations per workgroup; a grid of more
+ * than 65535 workgroups is folded into y, and the flat index rebuilt from num_workgroups.
+ */
+export const WORKGROUP = 256;
+export const MAX_RANK = 8;
+
+/** The entry point header of a flat kernel: `i` is the flat output index. */
+export const flatMain = /* wgsl */ `
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lid;`;
+
+/** Workgroups for a flat kernel over n items (x capped at 65535, the rest in y). */
+export function flatGrid(n: number, perWorkgroup = WORKGROUP): [number, number, number] {
+  const groups = Math.ceil(n / perWorkgroup);
+  if (groups <= 65535) return [Math.max(groups, 1), 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+/** Element `d` of a dims array stored as array<vec4<u32>, 2> in a uniform block. */
+export const dimFn = /* wgsl */ `
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }`;
+
+/**
+ * Unrolled WGSL that converts the flat index `flat` of an array of shape `p.${'shape'}` (rank
+ * known at compile time) into an element offset through `strides`, written to `target`.
+ *   offset = sum_d ((flat / prod(shape[d+1..])) % shape[d]) * strides[d]
+ */
+export function offsetCode(rank: number, flat: string, shape: string, strides: string, target: string): string {
+  if (rank === 0) return `let ${target} = 0u;`;
+  const lines = [`var ${target} = 0u;`, `var rest_${target} = ${flat};`];
+  for (let d = rank - 1; d >= 0; d--) {
+    const s = `dim(${shape}, ${d}u)`;
+    lines.push(`${target} += (rest_${target} % ${s}) * dim(${strides}, ${d}u);`);
+    if (d > 0) lines.push(`rest_${target} /= ${s};`);
+  }
+  return lines.join('\n  ');
+}

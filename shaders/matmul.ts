@@ -1,0 +1,253 @@
+/**
+ * Matmul kernel lab.
+ *
+ * In the spirit of llm.c's dev/cuda and gpu.cpp's numbered matmul versions, this file holds a
+ * ladder of numbered WGSL kernels for the same job, from the obvious one to the fastest we found,
+ * each with a one-line note on its idea. bench/matmul-lab.ts checks every variant against a CPU
+ * reference (all four transpose combinations, awkward sizes, batch and broadcast) and times it.
+ *
+ * The job: for b in [0, batch), C[b] = op(A[b]) @ op(B[b]), with
+ *   op(A) M x K (A stored M x K row-major, or K x M when transA),
+ *   op(B) K x N (B stored K x N row-major, or N x K when transB),
+ *   C     M x N row-major,
+ * and A[b] at element offset b * strideA (strideA = 0 broadcasts A over the batch), likewise B, C.
+ * Transposes are compile-time: code(opts) emits different WGSL text per combination.
+ *
+ * Every module uses the same bindings (see header()) and entry point `main`; the batch index
+ * is workgroup_id.z.
+ *
+ * What the numbers say about the machine this lab was tuned on (Mesa lavapipe, a CPU Vulkan
+ * driver): an "invocation" is one SIMD lane of a CPU core, so per-lane (non-uniform) loads become
+ * gathers, workgroup memory and barriers are expensive, and loads whose address is the same for
+ * every lane (workgroup-uniform) are nearly free. The winning recipe is register blocking with the
+ * rows of each thread's tile taken from the workgroup id (so A loads are uniform) and the columns
+ * spread over the lanes. See bench/matmul-lab.ts for the measured table.
+ */
+
+export interface MatmulOptions { transA: boolean; transB: boolean }   // C = op(A) @ op(B)
+
+export interface MatmulVariant {
+  name: string;                 // 'v1-naive', 'v2-...' etc, numbered
+  about: string;                // one line: what the idea is
+  code(opts: MatmulOptions): string;            // complete WGSL module, entry point 'main'
+  workgroups(M: number, N: number, batch: number): [number, number, number];
+  supports?(M: number, N: number, K: number): boolean;   // absent = all sizes
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Uniform params and the four bindings; A and B may be bound as vec4 arrays by fast paths. */
+function header(elemA: 'f32' | 'vec4<f32>' = 'f32', elemB: 'f32' | 'vec4<f32>' = 'f32'): string {
+  return /* wgsl */ `
+struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, strideC: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<${elemA}>;
+@group(0) @binding(2) var<storage, read> B: array<${elemB}>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index helpers: the only place that knows about transposes.
+// Element offsets (without the batch offset) of op(A)[row, k] and op(B)[k, col].
+// ---------------------------------------------------------------------------------------------
+
+export function idxA(o: MatmulOptions, row: string, k: string): string {
+  return o.transA ? `(${k}) * p.M + (${row})` : `(${row}) * p.K + (${k})`;
+}
+export function idxB(o: MatmulOptions, k: string, col: string): string {
+  return o.transB ? `(${col}) * p.K + (${k})` : `(${k}) * p.N + (${col})`;
+}
+/** Stride (in elements) between op(A)[row, k] and op(A)[row, k+1]; likewise for B. */
+const kStepA = (o: MatmulOptions) => (o.transA ? 'p.M' : '1u');
+const kStepB = (o: MatmulOptions) => (o.transB ? '1u' : 'p.N');
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const lines = (xs: string[], indent = '  ') => xs.map((x) => indent + x).join('\n');
+
+// ---------------------------------------------------------------------------------------------
+// v1: naive. One invocation per output element, scalar loads, K loop.
+// ---------------------------------------------------------------------------------------------
+const naive: MatmulVariant = {
+  name: 'v1-naive',
+  about: 'one invocation per output, 16x16 workgroups, straight K loop',
+  code: (o) => `${header()}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.x; let row = g.y; let b = g.z;
+  if (row >= p.M || col >= p.N) { return; }
+  let aOff = b * p.strideA; let bOff = b * p.strideB;
+  var acc = 0.0;
+  for (var k = 0u; k < p.K; k++) {
+    acc = fma(A[aOff + ${idxA(o, 'row', 'k')}], B[bOff + ${idxB(o, 'k', 'col')}], acc);
+  }
+  C[b * p.strideC + row * p.N + col] = acc;
+}`,
+  workgroups: (M, N, batch) => [ceilDiv(N, 16), ceilDiv(M, 16), batch],
+};
+
+// ---------------------------------------------------------------------------------------------
+// v2: the classic GPU kernel. 16x16 tiles of A and B staged in workgroup memory, two barriers per
+// K tile. Great on real GPUs, poor on a CPU driver where workgroup memory and barriers are costly.
+// ---------------------------------------------------------------------------------------------
+const tiledShared: MatmulVariant = {
+  name: 'v2-tiled-shared',
+  about: 'classic 16x16 workgroup-memory tiling, one output per invocation, barriers per K tile',
+  code: (o) => `${header()}
+var<workgroup> As: array<array<f32, 16>, 16>;   // [row][k]
+var<workgroup> Bs: array<array<f32, 16>, 16>;   // [k][col]
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let row = wid.y * 16u + lid.y; let col = wid.x * 16u + lid.x;
+  let aOff = b * p.strideA; let bOff = b * p.strideB;
+  let rowC = min(row, p.M - 1u); let colC = min(col, p.N - 1u);   // clamped: loads stay in range
+  var acc = 0.0;
+  for (var t = 0u; t < p.K; t += 16u) {
+    let ka = t + lid.x; let kb = t + lid.y;
+    As[lid.y][lid.x] = select(0.0, A[aOff + ${idxA(o, 'rowC', 'min(ka, p.K - 1u)')}], ka < p.K);
+    Bs[lid.y][lid.x] = select(0.0, B[bOff + ${idxB(o, 'min(kb, p.K - 1u)', 'colC')}], kb < p.K);
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) { acc = fma(As[lid.y][kk], Bs[kk][lid.x], acc); }
+    workgroupBarrier();
+  }
+  if (row < p.M && col < p.N) { C[b * p.strideC + row * p.N + col] = acc; }
+}`,
+  workgroups: (M, N, batch) => [ceilDiv(N, 16), ceilDiv(M, 16), batch],
+};
+
+// ---------------------------------------------------------------------------------------------
+// v3+: register blocking. Each invocation computes a TM x TN tile of C in registers, so every
+// loaded A value is reused TN times and every B value TM times. One generator, many knobs:
+//
+//   TM, TN       output tile per invocation
+//   WX, WY       workgroup size; the tile of invocation (x, y) is rows (wid.y*WY + y)*TM..,
+//                cols (wid.x*WX + x)*TN... With WY = 1 the rows depend on the workgroup id
+//                only, so A loads are uniform across lanes (a CPU driver issues one scalar load
+//                and a broadcast instead of a gather).
+//   vec4         fast path: A and B bound as array<vec4<f32>>, K stepped by 4, every load a
+//                vec4 along the operand's contiguous axis; no bounds checks. Needs M, N, K
+//                multiples of 4 and M % TM == 0, N % TN == 0 (see supports()).
+//   unrollK      general path only: K loop unrolled by this factor, with a scalar tail.
+// ---------------------------------------------------------------------------------------------
+export interface RegBlockConfig {
+  TM: number; TN: number; WX: number; WY: number;
+  vec4?: boolean;
+  unrollK?: number;
+}
+
+function regBlockGeneral(c: RegBlockConfig, o: MatmulOptions): string {
+  const { TM, TN, WX, WY } = c;
+  const U = c.unrollK ?? 1;
+  const I = range(TM), J = range(TN);
+  // Clamped row/col indices keep every load in range; out-of-range results are simply not stored.
+  const setup = [
+    ...I.map((i) => `let a${i} = aOff + ${idxA(o, `min(r0 + ${i}u, p.M - 1u)`, '0u')};`),
+    ...J.map((j) => `let b${j} = bOff + ${idxB(o, '0u', `min(c0 + ${j}u, p.N - 1u)`)};`),
+    `let sA = ${kStepA(o)}; let sB = ${kStepB(o)};`,
+    ...I.flatMap((i) => J.map((j) => `var c${i}_${j} = 0.0;`)),
+  ];
+  const step = (k: string) => [
+    `{ let kA = (${k}) * sA; let kB = (${k}) * sB;`,
+    ...I.map((i) => `  let x${i} = A[a${i} + kA];`),
+    ...J.map((j) => `  let y${j} = B[b${j} + kB];`),
+    ...I.flatMap((i) => J.map((j) => `  c${i}_${j} = fma(x${i}, y${j}, c${i}_${j});`)),
+    '}',
+  ];
+  const loop = U > 1
+    ? [
+        `var k = 0u;`,
+        `for (; k + ${U - 1}u < p.K; k += ${U}u) {`,
+        lines(range(U).flatMap((u) => step(`k + ${u}u`))),
+        `}`,
+        `for (; k < p.K; k++) {`,
+        lines(step('k')),
+        `}`,
+      ]
+    : [`for (var k = 0u; k < p.K; k++) {`, lines(step('k')), `}`];
+  const store = I.flatMap((i) => J.map((j) =>
+    `if (r0 + ${i}u < p.M && c0 + ${j}u < p.N) { C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j}; }`));
+  return `${header()}
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let r0 = (wid.y * ${WY}u + lid.y) * ${TM}u;
+  let c0 = (wid.x * ${WX}u + lid.x) * ${TN}u;
+  if (r0 >= p.M || c0 >= p.N) { return; }
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+${lines(setup)}
+${lines(loop)}
+${lines(store)}
+}`;
+}
+
+function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
+  const { TM, TN, WX, WY } = c;
+  const I = range(TM), J = range(TN), KK = range(4);
+  // Per K step of 4 we load: A as vec4 along K (!transA, one per row) or along M (transA, TM/4
+  // per k); B as vec4 along N (!transB, TN/4 per k) or along K (transB, one per column).
+  // aEl(i, kk) / bEl(kk, j) name the scalar op(A)[r0+i, k+kk] / op(B)[k+kk, c0+j].
+  const loadsA = o.transA
+    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
+    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + kq4];`);
+  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  const loadsB = o.transB
+    ? J.map((j) => `let y${j} = B[b0 + ${j}u * kq + kq4];`)
+    : KK.flatMap((kk) => range(TN / 4).map((q) => `let y${kk}_${q} = B[b0 + (k + ${kk}u) * nq + ${q}u];`));
+  const bEl = (kk: number, j: number) => (o.transB ? `y${j}[${kk}]` : `y${kk}_${j >> 2}[${j & 3}]`);
+  // vec4 base offsets: (element offset) / 4; all offsets are multiples of 4 under supports().
+  const a0 = o.transA ? `(aOff + r0) / 4u` : `(aOff + r0 * p.K) / 4u`;
+  const b0 = o.transB ? `(bOff + c0 * p.K) / 4u` : `(bOff + c0) / 4u`;
+  const fmas = KK.flatMap((kk) => I.flatMap((i) => J.map((j) =>
+    `c${i}_${j} = fma(${aEl(i, kk)}, ${bEl(kk, j)}, c${i}_${j});`)));
+  const store = I.flatMap((i) => J.map((j) => `C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j};`));
+  return `${header('vec4<f32>', 'vec4<f32>')}
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let r0 = (wid.y * ${WY}u + lid.y) * ${TM}u;
+  let c0 = (wid.x * ${WX}u + lid.x) * ${TN}u;
+  if (r0 >= p.M || c0 >= p.N) { return; }
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+  let kq = p.K / 4u; let mq = p.M / 4u; let nq = p.N / 4u;
+  let a0 = ${a0}; let b0 = ${b0};
+${lines(I.flatMap((i) => J.map((j) => `var c${i}_${j} = 0.0;`)))}
+  for (var k = 0u; k < p.K; k += 4u) {
+    let kq4 = k / 4u;
+${lines([...loadsA, ...loadsB, ...fmas], '    ')}
+  }
+${lines(store)}
+}`;
+}
+
+/** Build a register-blocked variant (exported so the lab can sweep configurations). */
+export function regBlocked(name: string, about: string, c: RegBlockConfig): MatmulVariant {
+  const v: MatmulVariant = {
+    name,
+    about,
+    code: (o) => (c.vec4 ? regBlockVec4(c, o) : regBlockGeneral(c, o)),
+    workgroups: (M, N, batch) => [ceilDiv(N, c.TN * c.WX), ceilDiv(M, c.TM * c.WY), batch],
+  };
+  if (c.vec4) {
+    if (c.TM % 4 || c.TN % 4) throw new Error('vec4 path needs TM, TN multiples of 4');
+    v.supports = (M, N, K) => M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && M % c.TM === 0 && N % c.TN === 0;
+  }
+  return v;
+}
+
+export const matmulVariants: MatmulVariant[] = [
+  naive,
+  tiledShared,
+  regBlocked('v3-reg4x4', 'register blocking, 4x4 outputs per invocation, 16x16 workgroups, scalar loads',
+    { TM: 4, TN: 4, WX: 16, WY: 16 }),
+  regBlocked('v4-reg4x4-uniformA', 'as v3 but 64x1 workgroups: tile rows come from the workgroup id, so A loads are uniform',
+    { TM: 4, TN: 4, WX: 64, WY: 1 }),
+  regBlocked('v5-reg8x4-uniformA', 'as v4 with 8x4 tiles',
+    { TM: 8, TN: 4, WX: 64, WY: 1 }),
+  regBlocked('v6-reg4x4-vec4', 'fast path: v4 with vec4 loads, K stepped by 4, no bounds checks',
+    { TM: 4, TN: 4, WX: 64, WY: 1, vec4: true }),
+  regBlocked('v7-reg8x4-vec4', 'fast path: 8x4 tiles, vec4 loads',
+    { TM: 8, TN: 4, WX: 64, WY: 1, vec4: true }),
+  regBlocked('v8-reg8x8-vec4', 'fast path: 8x8 tiles, vec4 loads',
+    { TM: 8, TN: 8, WX: 64, WY: 1, vec4: true }),
+];

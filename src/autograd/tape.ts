@@ -1,0 +1,161 @@
+/**
+ * Reverse-mode automatic differentiation.
+ *
+ * Every op that has an input requiring grad records a GradNode on its output: the inputs, and
+ * a `backward` closure mapping the output's gradient to the inputs' gradients. The closures
+ * are written with the engine's own differentiable ops, so running backward while recording
+ * (`createGraph: true`) yields gradients that can be differentiated again: this is how the
+ * R1 penalty |dD(x)/dx|^2 of a GAN discriminator gets its own gradient.
+ *
+ *   backward(loss)                 accumulates d loss / d leaf into every leaf's `.grad`
+ *   grad([y], [x], {createGraph})  returns dy/dx without touching `.grad`
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { keep, scope } from '../tensor/scope.js';
+
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** Gradients of the inputs, in order; null where an input needs none. */
+  backward: (gradOutput: Tensor) => (Tensor | null)[];
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording anything for autograd (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const before = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = before;
+  }
+}
+
+/** Attaches a GradNode to `out` when grad is on and some input requires grad. */
+export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+  }
+  return out;
+}
+
+/** Outputs first, inputs last: the order in which gradients can flow. */
+function reverseTopologicalOrder(roots: Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS (post-order): deep networks would overflow a recursive one.
+  const stack: [Tensor, number][] = roots.filter((r) => r.requiresGrad).map((r) => [r, 0]);
+  for (const r of roots) seen.add(r);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order.reverse();
+}
+
+export interface GradOptions {
+  /** Gradients of the outputs (default: ones; outputs must then be scalars). */
+  gradOutputs?: Tensor[];
+  /** Record the backward pass so the gradients can be differentiated again. */
+  createGraph?: boolean;
+}
+
+/**
+ * The core of backward: propagates output gradients through the graph and returns the
+ * gradient of every tensor in `wanted` (null where it does not depend on the outputs).
+ */
+function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions, ones: (shape: readonly number[]) => Tensor, add: (a: Tensor, b: Tensor) => Tensor): Map<Tensor, Tensor> {
+  const grads = new Map<Tensor, Tensor>();
+  outputs.forEach((o, i) => {
+    if (!o.requiresGrad) throw new Error(`backward: output ${o} does not require grad (no input of its graph has requiresGrad)`);
+    const g = options.gradOutputs?.[i];
+    if (g && g.shape.join() !== o.shape.join()) {
+      throw new RangeError(`backward: gradient of shape [${g.shape}] for output of shape [${o.shape}]`);
+    }
+    if (!g && o.size !== 1) throw new RangeError(`backward: output of shape [${o.shape}] is not a scalar; pass gradOutputs`);
+    const prev = grads.get(o);
+    const gi = g ?? ones(o.shape);
+    grads.set(o, prev ? add(prev, gi) : gi);
+  });
+  for (const t of reverseTopologicalOrder(outputs)) {
+    const g = grads.get(t);
+    if (!g || !t.node) continue;
+    const inputGrads = t.node.backward(g);
+    t.node.inputs.forEach((input, k) => {
+      const gi = inputGrads[k];
+      if (!gi || !input.requiresGrad) return;
+      if (gi.shape.join() !== input.shape.join()) {
+        throw new Error(`autograd: '${t.node!.op}' returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`);
+      }
+      const prev = grads.get(input);
+      grads.set(input, prev ? add(prev, gi) : gi);
+    });
+    if (!wanted.has(t)) grads.delete(t);
+  }
+  return grads;
+}
+
+// ops are injected by src/ops/index.ts to avoid an import cycle (ops import record() from here).
+let onesOp: ((shape: readonly number[]) => Tensor) | null = null;
+let addOp: ((a: Tensor, b: Tensor) => Tensor) | null = null;
+let copyOp: ((a: Tensor) => Tensor) | null = null;
+export function provideAutogradOps(ops: { ones: typeof onesOp; add: typeof addOp; copy: typeof copyOp }): void {
+  onesOp = ops.ones;
+  addOp = ops.add;
+  copyOp = ops.copy;
+}
+
+/**
+ * d(outputs)/d(inputs). Without createGraph, the temporaries of the backward pass are freed
+ * and each returned gradient is a fresh tensor owned by the caller's scope.
+ */
+export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+  if (!onesOp || !addOp || !copyOp) throw new Error('autograd: import the engine through src/index.ts');
+  const wanted = new Set(inputs);
+  const run = () => {
+    const grads = propagate(outputs, wanted, options, onesOp!, addOp!);
+    return inputs.map((x) => grads.get(x) ?? null);
+  };
+  if (options.createGraph) return run();
+  // Tensors that existed before (a caller's gradOutput passed straight through) are copied,
+  // so every result is new and disposable.
+  const before = new Set<Tensor>([...(options.gradOutputs ?? []), ...outputs, ...inputs]);
+  return scope(() => noGrad(() => run().map((g) => (g && before.has(g) ? copyOp!(g) : g))));
+}
+
+/** Accumulates d(output)/d(leaf) into the `.grad` of every leaf that requires grad. */
+export function backward(output: Tensor, gradOutput?: Tensor, options: { createGraph?: boolean } = {}): void {
+  const leaves = reverseTopologicalOrder([output]).filter((t) => !t.node);
+  const grads = grad([output], leaves, { gradOutputs: gradOutput ? [gradOutput] : undefined, createGraph: options.createGraph });
+  leaves.forEach((leaf, i) => {
+    const g = grads[i];
+    if (!g) return;
+    if (leaf.grad) {
+      const sum = options.createGraph ? addOp!(leaf.grad, g) : noGrad(() => addOp!(leaf.grad!, g));
+      leaf.grad.dispose();
+      g.dispose();
+      leaf.grad = keep(sum);
+    } else {
+      leaf.grad = keep(g);
+    }
+  });
+}

@@ -1,0 +1,284 @@
+/**
+ * The device layer: one GPUDevice and everything the engine needs around it.
+ *
+ * - Kernels: a WGSL module with entry point `main`, compiled once per cache key.
+ *   Binding convention, for every kernel in this project:
+ *     @group(0) @binding(0) var<uniform> p: Params;      // shapes, strides, scalars
+ *     @group(0) @binding(1..n)  storage buffers, in the order given to `dispatch`
+ * - Batching: dispatches are recorded into one command encoder and submitted together
+ *   (`flush`), at the latest when something must reach the queue in order (a write, a read)
+ *   or when `maxDispatchesPerSubmit` is reached. Nothing here waits for the GPU except `read`.
+ * - Uniforms: each dispatch's Params go into a CPU arena at a 256-byte aligned offset; the
+ *   arena is uploaded with one writeBuffer just before the batch is submitted.
+ * - Errors: Dawn validation errors become exceptions that name the kernel (every pipeline and
+ *   bind group is labelled with it). Errors arrive asynchronously, so they are thrown at the next
+ *   `read`/`sync`; set SYNFACE_DEBUG=validate to check after every dispatch instead.
+ * - Memory: storage buffers come from a size-bucketed pool (see buffer-pool.ts); readback uses
+ *   a small pool of staging buffers.
+ *
+ * This file imports no Node module: the same code runs in Node (Dawn) and in a browser.
+ */
+import { BufferPool, bucketSize, type PoolStats } from './buffer-pool.js';
+import { debugLevel, debugFlag, log } from './debug.js';
+
+export interface KernelDef {
+  /** Cache key: the kernel's name plus everything its WGSL text depends on. */
+  key: string;
+  /** Generates the WGSL source (called once per key). */
+  code: () => string;
+}
+
+export interface Binding {
+  buffer: GPUBuffer;
+  /** Bytes to bind, from offset 0 (a pooled buffer may be larger than the tensor). */
+  size: number;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A one-line name, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) / mesa / vulkan". */
+  name: string;
+  /** True for CPU implementations (lavapipe, SwiftShader): kernels are tuned differently. */
+  isCpu: boolean;
+}
+
+export class KernelError extends Error {
+  constructor(kernel: string, message: string) {
+    super(`GPU error in kernel '${kernel}': ${message}`);
+    this.name = 'KernelError';
+  }
+}
+
+const UNIFORM_ALIGN = 256;
+const UNIFORM_ARENA_BYTES = 256 * 1024;
+
+export class Device {
+  readonly pool: BufferPool;
+  readonly limits: GPUSupportedLimits;
+  maxDispatchesPerSubmit = 256;
+
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatchesInBatch = 0;
+  private kernelsInBatch = new Set<string>();
+  private uniformArena = new Uint8Array(UNIFORM_ARENA_BYTES);
+  private uniformUsed = 0;
+  private uniformBuffer: GPUBuffer;
+  private staging = new Map<number, GPUBuffer[]>();
+  private pendingErrors: Error[] = [];
+  private compileChecks: Promise<void>[] = [];
+  private destroyed = false;
+  /** Dispatches recorded since creation (for benchmarks of launch overhead). */
+  dispatchCount = 0;
+
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapter: AdapterDescription,
+  ) {
+    this.limits = gpu.limits;
+    this.pool = new BufferPool(gpu, 1 << 30, () => this.flush());
+    this.uniformBuffer = gpu.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform-arena',
+    });
+    gpu.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.pendingErrors.push(new KernelError(labelIn(e.message) ?? [...this.kernelsInBatch].join(','), e.message));
+    });
+  }
+
+  /** The compiled pipeline for a kernel (compiled on first use, then cached by key). */
+  pipeline(def: KernelDef): GPUComputePipeline {
+    let p = this.pipelines.get(def.key);
+    if (p) return p;
+    const code = def.code();
+    if (debugLevel() >= 1) log(`compile ${def.key}`);
+    if (debugLevel() >= 2) log(code);
+    this.gpu.pushErrorScope('validation');
+    const module = this.gpu.createShaderModule({ code, label: def.key });
+    p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: def.key });
+    const key = def.key;
+    this.compileChecks.push(
+      this.gpu.popErrorScope().then(async (err) => {
+        if (!err) return;
+        const info = await module.getCompilationInfo();
+        const lines = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join('\n');
+        this.pipelines.delete(key);
+        this.pendingErrors.push(new KernelError(key, `${err.message}\n${lines}`));
+      }),
+    );
+    this.pipelines.set(def.key, p);
+    return p;
+  }
+
+  /**
+   * Records one compute dispatch. `params` is the uniform block (binding 0), `buffers` the
+   * storage buffers (bindings 1..n). Nothing is submitted yet.
+   */
+  dispatch(def: KernelDef, params: Uint8Array, buffers: Binding[], workgroups: [number, number, number]): void {
+    this.checkAlive();
+    const [x, y, z] = workgroups;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x === 0 || y === 0 || z === 0) return;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new KernelError(def.key, `dispatch [${workgroups}] exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
+    }
+    const pipeline = this.pipeline(def);
+    if (this.uniformUsed + UNIFORM_ALIGN > UNIFORM_ARENA_BYTES || this.dispatchesInBatch >= this.maxDispatchesPerSubmit) {
+      this.flush();
+    }
+    const offset = this.uniformUsed;
+    if (params.byteLength > UNIFORM_ALIGN) throw new KernelError(def.key, `Params of ${params.byteLength} bytes > ${UNIFORM_ALIGN}`);
+    this.uniformArena.set(params, offset);
+    this.uniformUsed += UNIFORM_ALIGN;
+
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.uniformBuffer, offset, size: Math.max(16, params.byteLength) } },
+    ];
+    buffers.forEach((b, i) =>
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) } }),
+    );
+    const validate = debugFlag('validate');
+    if (validate) this.gpu.pushErrorScope('validation');
+    const bindGroup = this.gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: def.key });
+    if (!this.pass) {
+      this.encoder ??= this.gpu.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.dispatchesInBatch++;
+    this.dispatchCount++;
+    this.kernelsInBatch.add(def.key);
+    if (debugLevel() >= 3) log(`dispatch ${def.key} [${workgroups}]`);
+    if (validate) {
+      const key = def.key;
+      this.compileChecks.push(
+        this.gpu.popErrorScope().then((err) => {
+          if (err) this.pendingErrors.push(new KernelError(key, err.message));
+        }),
+      );
+    }
+  }
+
+  /** Submits everything recorded so far (uploading the batch's uniforms first). */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    if (this.uniformUsed > 0) this.gpu.queue.writeBuffer(this.uniformBuffer, 0, this.uniformArena, 0, this.uniformUsed);
+    this.gpu.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.uniformUsed = 0;
+    this.dispatchesInBatch = 0;
+    this.kernelsInBatch.clear();
+  }
+
+  /**
+   * Uploads data into a buffer. Pending dispatches are submitted first: a queue write runs
+   * before any command not yet submitted, and the buffer may be a recycled one they still use.
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.checkAlive();
+    this.flush();
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const aligned = Math.floor(bytes.byteLength / 4) * 4;
+    if (aligned > 0) this.gpu.queue.writeBuffer(buffer, byteOffset, bytes, 0, aligned);
+    if (aligned < bytes.byteLength) {
+      const tail = new Uint8Array(4);
+      tail.set(bytes.subarray(aligned));
+      this.gpu.queue.writeBuffer(buffer, byteOffset + aligned, tail);
+    }
+  }
+
+  /** Records a buffer-to-buffer copy (in order with the dispatches around it). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive();
+    if (bytes === 0) return;
+    this.pass?.end();
+    this.pass = null;
+    this.encoder ??= this.gpu.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Reads `bytes` bytes of a buffer back to the CPU: the one place that waits for the GPU. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const padded = Math.ceil(bytes / 4) * 4;
+    const size = bucketSize(padded);
+    const stage = this.staging.get(size)?.pop() ??
+      this.gpu.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+    try {
+      if (padded > 0) this.copy(buffer, 0, stage, 0, padded);
+      this.flush();
+      await stage.mapAsync(GPUMapMode.READ, 0, size);
+      const out = stage.getMappedRange(0, size).slice(0, bytes);
+      stage.unmap();
+      await this.throwPendingErrors();
+      return out;
+    } finally {
+      if (stage.mapState === 'mapped') stage.unmap();
+      let list = this.staging.get(size);
+      if (!list) this.staging.set(size, (list = []));
+      if (list.length < 4) list.push(stage);
+      else stage.destroy();
+    }
+  }
+
+  /** Waits until all submitted work is done, and throws any GPU error it raised. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    await this.throwPendingErrors();
+  }
+
+  async throwPendingErrors(): Promise<void> {
+    if (this.compileChecks.length) {
+      const checks = this.compileChecks;
+      this.compileChecks = [];
+      await Promise.all(checks);
+    }
+    if (this.pendingErrors.length) {
+      const [first, ...rest] = this.pendingErrors;
+      this.pendingErrors = [];
+      if (rest.length) first.message += `\n(+${rest.length} more GPU errors)`;
+      throw first;
+    }
+  }
+
+  stats(): PoolStats & { pipelines: number; dispatches: number } {
+    return { ...this.pool.stats(), pipelines: this.pipelines.size, dispatches: this.dispatchCount };
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  /** Frees the device. In Node this is what lets the process exit. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.pool.trim();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
+    this.uniformBuffer.destroy();
+    this.pipelines.clear();
+    this.destroyed = true;
+    this.gpu.destroy();
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error('the GPU device was destroyed; call initGpu() again');
+  }
+}
+
+/** Dawn quotes labels as [ComputePipeline "name"]; return the first quoted name. */
+function labelIn(message: string): string | undefined {
+  return /"([^"]+)"/.exec(message)?.[1];
+}

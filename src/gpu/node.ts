@@ -1,0 +1,66 @@
+/**
+ * The Node edge: a WebGPU device from Dawn (the npm package `webgpu`).
+ *
+ * Which adapter: SYNFACE_ADAPTER (or the `adapter` option)
+ *   auto         (default) whatever Dawn offers first, a real GPU where there is one
+ *   lavapipe     Mesa's CPU Vulkan driver (bookworm-backports mesa-vulkan-drivers >= 23)
+ *   swiftshader  Chromium's bundled CPU Vulkan driver (/usr/lib/chromium)
+ *   gpu          a hardware adapter, or an error
+ *   <file.json>  any Vulkan ICD manifest, passed to the loader as VK_ICD_FILENAMES
+ * Dawn toggles: SYNFACE_DAWN_FLAGS, e.g. "enable-dawn-features=dump_shaders,disable_symbol_renaming".
+ *
+ * Dawn keeps Node's event loop alive while a device exists: call `shutdownGpu()` at the end
+ * of a command-line tool.
+ */
+import { existsSync } from 'node:fs';
+import type { Device } from './device.js';
+import { createDevice, getDevice, hasDevice, setDevice } from './runtime.js';
+
+const ICDS: Record<string, string[]> = {
+  lavapipe: ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'],
+  swiftshader: ['/usr/lib/chromium/vk_swiftshader_icd.json'],
+};
+
+export interface NodeGpuOptions {
+  adapter?: string;
+  /** Print "synface: adapter ..." to stderr (tools do; tests don't need to). */
+  announce?: boolean;
+}
+
+let dawnGpu: GPU | null = null;
+
+export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
+  if (hasDevice()) return getDevice();
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const choice = options.adapter ?? process.env.SYNFACE_ADAPTER ?? 'auto';
+  if (choice !== 'auto' && choice !== 'gpu') {
+    const icd = choice.endsWith('.json') ? choice : ICDS[choice]?.find((f) => existsSync(f));
+    if (!icd || !existsSync(icd)) {
+      throw new Error(
+        `SYNFACE_ADAPTER=${choice}: no Vulkan ICD found (${ICDS[choice]?.join(', ') ?? choice}). ` +
+          `Known names: auto, gpu, ${Object.keys(ICDS).join(', ')}, or a path to an ICD .json. Run tools/setup.sh to install lavapipe.`,
+      );
+    }
+    process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when Dawn creates its instance
+  }
+  const webgpu = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  Object.assign(globalThis, webgpu.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
+  const flags = (process.env.SYNFACE_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  dawnGpu ??= webgpu.create(flags);
+  const device = await createDevice(dawnGpu, { powerPreference: 'high-performance' }).catch((e: Error) => {
+    throw new Error(`${e.message}\nSYNFACE_ADAPTER=${choice}; is a Vulkan driver installed? tools/setup.sh installs lavapipe.`);
+  });
+  if (choice === 'gpu' && device.adapter.isCpu) {
+    device.destroy();
+    throw new Error(`SYNFACE_ADAPTER=gpu but the only adapter is a CPU one: ${device.adapter.name}`);
+  }
+  if (options.announce) console.error(`synface: adapter ${device.adapter.name}`);
+  return device;
+}
+
+/** Destroys the device so that Node can exit. */
+export function shutdownGpu(): void {
+  if (hasDevice()) getDevice().destroy();
+  setDevice(null);
+  dawnGpu = null;
+}

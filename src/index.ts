@@ -1,0 +1,16 @@
+/**
+ * synface-gpu: the engine's public surface. Environment-specific start-up lives at the edges:
+ *   Node:    import { initGpu, shutdownGpu } from 'synface-gpu/src/gpu/node.ts'
+ *   browser: import { initGpu } from 'synface-gpu/src/gpu/browser.ts'
+ */
+export { Device, KernelError, type AdapterDescription, type KernelDef } from './gpu/device.js';
+export { getDevice, setDevice, hasDevice, createDevice } from './gpu/runtime.js';
+export { setDebug } from './gpu/debug.js';
+export { Params } from './gpu/params.js';
+export { Tensor, liveTensors, type DType } from './tensor/tensor.js';
+export { scope, keep } from './tensor/scope.js';
+export { tensor, zeros, ones, full, scalar } from './tensor/create.js';
+export { Generator, manualSeed, getDefaultGenerator, rand, randn, randomBits, dropoutMask, randperm } from './tensor/random.js';
+export { backward, grad, noGrad, isGradEnabled, record, type GradNode } from './autograd/tape.js';
+export * as ops from './ops/index.js';
+export * from './ops/index.js';
