@@ -86,7 +86,7 @@ export interface GradOptions {
 function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions, ones: (shape: readonly number[]) => Tensor, add: (a: Tensor, b: Tensor) => Tensor): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>();
   outputs.forEach((o, i) => {
-    if (!o.requiresGrad) throw new Error(`backward: output ${o} does not require grad (no input of its graph has requiresGrad)`);
+    if (!o.requiresGrad) return; // a constant output: zero gradient everywhere (results stay null)
     const g = options.gradOutputs?.[i];
     if (g && g.shape.join() !== o.shape.join()) {
       throw new RangeError(`backward: gradient of shape [${g.shape}] for output of shape [${o.shape}]`);
@@ -125,25 +125,35 @@ export function provideAutogradOps(ops: { ones: typeof onesOp; add: typeof addOp
 }
 
 /**
- * d(outputs)/d(inputs). Without createGraph, the temporaries of the backward pass are freed
- * and each returned gradient is a fresh tensor owned by the caller's scope.
+ * d(outputs)/d(inputs), null where an input does not affect the outputs. Each returned
+ * gradient is a fresh tensor owned by the caller's scope.
  */
 export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
   if (!onesOp || !addOp || !copyOp) throw new Error('autograd: import the engine through src/index.ts');
   const wanted = new Set(inputs);
+  // Every result must be a tensor of its own: a gradient that is a pre-existing tensor (a
+  // caller's gradOutput passed straight through) or that two inputs share (add returns its
+  // incoming gradient to both operands) is copied, so the caller can dispose each freely.
+  const before = new Set<Tensor>([...(options.gradOutputs ?? []), ...outputs, ...inputs]);
   const run = () => {
     const grads = propagate(outputs, wanted, options, onesOp!, addOp!);
-    return inputs.map((x) => grads.get(x) ?? null);
+    const given = new Set<Tensor>();
+    return inputs.map((x) => {
+      const g = grads.get(x) ?? null;
+      if (!g) return null;
+      if (before.has(g) || given.has(g)) return copyOp!(g);
+      given.add(g);
+      return g;
+    });
   };
   if (options.createGraph) return run();
-  // Tensors that existed before (a caller's gradOutput passed straight through) are copied,
-  // so every result is new and disposable.
-  const before = new Set<Tensor>([...(options.gradOutputs ?? []), ...outputs, ...inputs]);
-  return scope(() => noGrad(() => run().map((g) => (g && before.has(g) ? copyOp!(g) : g))));
+  // Without a graph to keep, the temporaries of the backward pass are freed here.
+  return scope(() => noGrad(run));
 }
 
 /** Accumulates d(output)/d(leaf) into the `.grad` of every leaf that requires grad. */
 export function backward(output: Tensor, gradOutput?: Tensor, options: { createGraph?: boolean } = {}): void {
+  if (!output.requiresGrad) throw new Error(`backward: ${output} does not require grad (no input of its graph has requiresGrad)`);
   const leaves = reverseTopologicalOrder([output]).filter((t) => !t.node);
   const grads = grad([output], leaves, { gradOutputs: gradOutput ? [gradOutput] : undefined, createGraph: options.createGraph });
   leaves.forEach((leaf, i) => {

@@ -109,7 +109,8 @@ export class Device {
         const info = await module.getCompilationInfo();
         const lines = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join('\n');
         this.pipelines.delete(key);
-        this.pendingErrors.push(new KernelError(key, `${err.message}\n${lines}`));
+        // the root cause goes first: later errors only say the pipeline was invalid
+        this.pendingErrors.unshift(new KernelError(key, `${err.message}\n${lines}`));
       }),
     );
     this.pipelines.set(def.key, p);

@@ -129,17 +129,18 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
 // ---------------------------------------------------------------- CPU reference (float64)
 
 export const reference = {
-  /** Plain triple loop over 2-D (or batched 3-D with equal batches) arrays. */
+  /** Plain triple loop over 2-D or 3-D arrays; a 2-D operand (or batch 1) is shared by every batch. */
   matmul(a: NdArray, b: NdArray, opts: MatmulOptions = {}): NdArray {
-    const batched = a.shape.length === 3;
-    const batch = batched ? a.shape[0] : 1;
+    const aBatch = a.shape.length === 3 ? a.shape[0] : 1;
+    const bBatch = b.shape.length === 3 ? b.shape[0] : 1;
+    const batched = a.shape.length === 3 || b.shape.length === 3;
+    const batch = Math.max(aBatch, bBatch);
     const [ra, ca] = a.shape.slice(-2), [rb, cb] = b.shape.slice(-2);
     const [M, K] = opts.transA ? [ca, ra] : [ra, ca];
     const N = opts.transB ? rb : cb;
     const out = nd(batched ? [batch, M, N] : [M, N]);
-    const bBatch = b.shape.length === 3 ? b.shape[0] : 1;
     for (let p = 0; p < batch; p++) {
-      const ao = p * ra * ca, bo = (bBatch === 1 ? 0 : p) * rb * cb;
+      const ao = (aBatch === 1 ? 0 : p) * ra * ca, bo = (bBatch === 1 ? 0 : p) * rb * cb;
       for (let i = 0; i < M; i++)
         for (let j = 0; j < N; j++) {
           let s = 0;

@@ -93,7 +93,7 @@ export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return record(y, 'max', [x], (g) => {
     const isMax = equal(x, reshape(y, keptShape(x.shape, ax)));
     const ties = reduceKernel('sum', isMax, ax, 1);
-    return [mul(expandBack(div(g, ties), x, ax), isMax)];
+    return [mul(expandBack(div(g, reshape(ties, g.shape)), x, ax), isMax)];
   });
 }
 

@@ -1,0 +1,26 @@
+/**
+ * Browser entry of the cross-environment test: bundled by test/browser/run.ts and loaded in
+ * headless Chromium. Puts the suite's result on window.__result, or the error on window.__error.
+ */
+import { initGpu } from '../../src/gpu/browser.js';
+import { runSuite, type SuiteResult } from './suite.js';
+
+declare global {
+  interface Window {
+    __result?: SuiteResult;
+    __error?: string;
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await initGpu();
+    window.__result = await runSuite();
+  } catch (e) {
+    const err = e as Error;
+    window.__error = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}\n${err?.stack ?? ''}`;
+    console.error(window.__error);
+  }
+}
+
+void main();
