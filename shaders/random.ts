@@ -2,7 +2,9 @@
  * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): a
  * counter-based generator. Output block j of a stream is philox(counter = offset + j, key = seed):
  * no state is carried between invocations, so every adapter, and the CPU reference in
- * src/tensor/random.ts, produces the same bits in any order.
+ * src/tensor/random.ts, produces the same bits in any order. Bits, uniforms and dropout masks
+ * are exact integer/float conversions, hence bit-identical everywhere; normals go through
+ * log/sin/cos, whose precision WGSL leaves to the adapter (see `normal` below).
  *
  * WGSL has no 32x32 -> 64-bit multiply, so mulhi is built from 16-bit halves.
  */
@@ -34,11 +36,13 @@ fn toUnit(x: u32) -> f32 { return f32(x >> 8u) * (1.0 / 16777216.0); }`;
 const TRANSFORMS: Record<RandomTransform, string> = {
   bits: `let v = bitcast<vec4<f32>>(r);`,
   uniform: `let v = vec4<f32>(toUnit(r.x), toUnit(r.y), toUnit(r.z), toUnit(r.w)) * (p.b - p.a) + p.a;`,
-  // Box-Muller: u1 in (0, 1] so log(u1) is finite; two normals from each pair of uniforms
+  // Box-Muller: u1 in (0, 1] so log(u1) is finite; two normals from each pair of uniforms.
+  // theta in [-pi, pi), the range where WGSL bounds the error of sin and cos (2^-11 absolute):
+  // normals agree across adapters to that precision, not bit for bit as the uniform bits do.
   normal: `let u1 = vec2<f32>(toUnit(r.x), toUnit(r.z)) + (1.0 / 16777216.0);
   let u2 = vec2<f32>(toUnit(r.y), toUnit(r.w));
   let radius = sqrt(-2.0 * log(u1));
-  let theta = 6.283185307179586 * u2;
+  let theta = 6.283185307179586 * u2 - 3.141592653589793;
   let v = vec4<f32>(radius.x * cos(theta.x), radius.x * sin(theta.x), radius.y * cos(theta.y), radius.y * sin(theta.y)) * p.b + p.a;`,
   // dropout: keep with probability 1 - a, scaled by b = 1 / (1 - a)
   bernoulli: `let v = select(vec4<f32>(0.0), vec4<f32>(p.b), vec4<f32>(toUnit(r.x), toUnit(r.y), toUnit(r.z), toUnit(r.w)) >= vec4<f32>(p.a));`,

@@ -6,5 +6,6 @@ export async function initGpu(): Promise<Device> {
   if (hasDevice()) return getDevice();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is undefined); Chromium needs --enable-unsafe-webgpu on Linux');
-  return createDevice(gpu, { powerPreference: 'high-performance' });
+  const hint = 'Chromium on Linux needs --enable-unsafe-webgpu (and a Vulkan driver or its bundled SwiftShader)';
+  return createDevice(gpu, { powerPreference: 'high-performance' }, hint);
 }

@@ -58,6 +58,12 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
   return device;
 }
 
+/** Dawn's GPU object (after initGpu), e.g. to run a peer library on the same adapter. */
+export function nodeGpu(): GPU {
+  if (!dawnGpu) throw new Error('initGpu() first');
+  return dawnGpu;
+}
+
 /** Destroys the device so that Node can exit. */
 export function shutdownGpu(): void {
   if (hasDevice()) getDevice().destroy();

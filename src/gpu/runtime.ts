@@ -41,9 +41,9 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
  * Requests an adapter and a device with the adapter's full compute limits (the defaults are
  * smaller than what real workloads need: 128 MiB storage bindings, 256 invocations).
  */
-export async function createDevice(gpu: GPU, options: GPURequestAdapterOptions = {}): Promise<Device> {
+export async function createDevice(gpu: GPU, options: GPURequestAdapterOptions = {}, hint = 'run tools/setup.sh, or see README "Choosing an adapter"'): Promise<Device> {
   const adapter = await gpu.requestAdapter(options);
-  if (!adapter) throw new Error('WebGPU: no adapter found (run tools/setup.sh, or see README "Choosing an adapter")');
+  if (!adapter) throw new Error(`WebGPU: no adapter found (${hint})`);
   const l = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,

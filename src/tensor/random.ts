@@ -3,8 +3,9 @@
  *
  * A Generator is (seed, offset): each draw of n values uses blocks offset .. offset+ceil(n/4)-1
  * and advances the offset, so a stream is a pure function of (seed, offset). That makes it
- * identical on every adapter and in the browser, cheap to checkpoint (`state()`), and
- * independent of how the work is split. The CPU reference (`philox4x32`) gives the same bits.
+ * identical on every adapter and in the browser (bits, uniforms and dropout masks bit for bit;
+ * normals to the precision of the adapter's log/sin/cos), cheap to checkpoint (`state()`),
+ * and independent of how the work is split. The CPU reference (`philox4x32`) gives the same bits.
  */
 import { getDevice } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';

@@ -214,7 +214,7 @@ export async function runSuite(): Promise<SuiteResult> {
       const unit = (u: number) => (u >>> 8) / 16777216;
       for (const [ui, vi] of [[0, 1], [2, 3]]) {
         const rad = Math.sqrt(-2 * Math.log(unit(r[ui]) + 1 / 16777216));
-        const th = 2 * Math.PI * unit(r[vi]);
+        const th = 2 * Math.PI * unit(r[vi]) - Math.PI;
         nRef.push(0.5 + 2 * rad * Math.cos(th), 0.5 + 2 * rad * Math.sin(th));
       }
     }
