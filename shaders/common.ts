@@ -10,9 +10,8 @@ export const MAX_RANK = 8;
 /** The entry point header of a flat kernel: `i` is the flat output index. */
 export const flatMain = /* wgsl */ `
 @compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lid;`;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * (nwg.x * ${WORKGROUP}u) + gid.x;`;
 
 /** Workgroups for a flat kernel over n items (x capped at 65535, the rest in y). */
 export function flatGrid(n: number, perWorkgroup = WORKGROUP): [number, number, number] {

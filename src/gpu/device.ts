@@ -141,8 +141,10 @@ export class Device {
     const entries: GPUBindGroupEntry[] = [
       { binding: 0, resource: { buffer: this.uniformBuffer, offset, size: Math.max(16, params.byteLength) } },
     ];
+    // Bound sizes round up to 16 bytes, so a kernel may read any array as vec4 (pooled buffers
+    // are at least 16 bytes and multiples of 16, so this never passes the buffer's end).
     buffers.forEach((b, i) =>
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) } }),
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(16, Math.ceil(b.size / 16) * 16) } }),
     );
     const validate = debugFlag('validate');
     if (validate) this.gpu.pushErrorScope('validation');

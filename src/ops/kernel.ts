@@ -28,12 +28,13 @@ export function elementwise(name: string, expr: string, inputs: Tensor[], alpha 
   );
   const params = new Params().u32(out.size).f32(alpha).f32(beta).u32(0).u32x4Array(shape, 2);
   for (let k = 0; k < 3; k++) params.u32x4Array(inputs[k] && modes[k] === 'bcast' ? broadcastStrides(inputs[k].shape, shape) : [], 2);
-  const spec = { name, expr, modes, rank: shape.length };
+  const vec4 = out.size % 4 === 0 && !modes.includes('bcast');
+  const spec = { name, expr, modes, rank: shape.length, vec4 };
   getDevice().dispatch(
     { key: elementwiseKey(spec), code: () => elementwiseWgsl(spec) },
     params.bytes(),
     [...inputs.map((t) => t.binding()), out.binding()],
-    flatGrid(out.size),
+    flatGrid(vec4 ? out.size / 4 : out.size),
   );
   return out;
 }
