@@ -16,7 +16,7 @@ describe('memory', () => {
         E.noGrad(() => {
           for (const w of [w1, w2]) {
             const updated = E.sub(w, E.scale(w.grad!, 0.1));
-            E.getDevice().copy(updated.buffer, 0, w.buffer, 0, w.byteLength);
+            E.assign(w, updated);
             w.grad!.dispose();
             w.grad = null;
           }

@@ -5,7 +5,7 @@ import { add, copy } from './elementwise.js';
 
 export * from './elementwise.js';
 export { sum, mean, max, logsumexp, softmax, logSoftmax, sumTo, type Axes } from './reduce.js';
-export { reshape, flatten, permute, transpose, slice, pad, concat, stack, broadcastTo } from './shape.js';
+export { reshape, flatten, permute, transpose, slice, pad, concat, stack, broadcastTo, assign } from './shape.js';
 export { matmul, linear, type MatmulOptions } from './matmul.js';
 
 provideAutogradOps({ ones, add, copy });

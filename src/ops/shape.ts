@@ -200,3 +200,14 @@ export const reference = {
     return gatherNd(x, shape, broadcastStrides(x.shape, shape), 0);
   },
 };
+
+/**
+ * Copies src's values into dst's storage in place (an optimizer's parameter update, a
+ * running statistic). Not differentiable: dst must not be part of a graph being recorded.
+ */
+export function assign(dst: Tensor, src: Tensor): void {
+  if (dst.shape.join() !== src.shape.join() || dst.dtype !== src.dtype) {
+    throw new RangeError(`assign: source [${src.shape}] ${src.dtype} does not match destination [${dst.shape}] ${dst.dtype}`);
+  }
+  getDevice().copy(src.buffer, 0, dst.buffer, 0, src.byteLength);
+}
