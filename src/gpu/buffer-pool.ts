@@ -32,11 +32,11 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private stat: PoolStats = { inUse: 0, inUseBytes: 0, pooled: 0, pooledBytes: 0, allocations: 0 };
 
-  /** `beforeDestroy` lets the device submit pending work that may still use a buffer. */
+  /** `beforeDestroy` lets the device submit pending work that may still use a buffer, and forget it. */
   constructor(
     private device: GPUDevice,
     private maxPooledBytes: number,
-    private beforeDestroy: () => void,
+    private beforeDestroy: (buffer: GPUBuffer) => void,
   ) {}
 
   acquire(bytes: number, label = 'tensor'): GPUBuffer {
@@ -60,7 +60,7 @@ export class BufferPool {
     this.stat.inUse--;
     this.stat.inUseBytes -= size;
     if (this.stat.pooledBytes + size > this.maxPooledBytes) {
-      this.beforeDestroy();
+      this.beforeDestroy(buf);
       buf.destroy();
       return;
     }
@@ -74,8 +74,12 @@ export class BufferPool {
   /** Destroy every pooled buffer (e.g. between benchmark phases, or at shutdown). */
   trim(): void {
     if (this.stat.pooled === 0) return;
-    this.beforeDestroy();
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.beforeDestroy(b);
+        b.destroy();
+      }
+    }
     this.free.clear();
     this.stat.pooled = 0;
     this.stat.pooledBytes = 0;

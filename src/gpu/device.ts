@@ -19,6 +19,7 @@
  * This file imports no Node module: the same code runs in Node (Dawn) and in a browser.
  */
 import { BufferPool, bucketSize, type PoolStats } from './buffer-pool.js';
+import { BindGroupCache, storageAccess, UNIFORM_SLOT } from './bind-groups.js';
 import { debugLevel, debugFlag, log } from './debug.js';
 
 export interface KernelDef {
@@ -52,15 +53,21 @@ export class KernelError extends Error {
   }
 }
 
-const UNIFORM_ALIGN = 256;
 const UNIFORM_ARENA_BYTES = 256 * 1024;
+
+interface Kernel {
+  pipeline: GPUComputePipeline;
+  /** Access of the storage bindings, e.g. 'rrw' (see bind-groups.ts). */
+  access: string;
+}
 
 export class Device {
   readonly pool: BufferPool;
   readonly limits: GPUSupportedLimits;
   maxDispatchesPerSubmit = 256;
 
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private kernels = new Map<string, Kernel>();
+  private bindGroups: BindGroupCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesInBatch = 0;
@@ -80,11 +87,15 @@ export class Device {
     readonly adapter: AdapterDescription,
   ) {
     this.limits = gpu.limits;
-    this.pool = new BufferPool(gpu, 1 << 30, () => this.flush());
     this.uniformBuffer = gpu.createBuffer({
       size: UNIFORM_ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'uniform-arena',
+    });
+    this.bindGroups = new BindGroupCache(gpu, this.uniformBuffer);
+    this.pool = new BufferPool(gpu, 1 << 30, (buffer) => {
+      this.flush(); // pending commands may still use it
+      this.bindGroups.forget(buffer);
     });
     gpu.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -92,29 +103,35 @@ export class Device {
     });
   }
 
-  /** The compiled pipeline for a kernel (compiled on first use, then cached by key). */
-  pipeline(def: KernelDef): GPUComputePipeline {
-    let p = this.pipelines.get(def.key);
-    if (p) return p;
+  /** The compiled kernel (compiled on first use, then cached by key). */
+  kernel(def: KernelDef): Kernel {
+    let k = this.kernels.get(def.key);
+    if (k) return k;
     const code = def.code();
     if (debugLevel() >= 1) log(`compile ${def.key}`);
     if (debugLevel() >= 2) log(code);
+    const access = storageAccess(code);
     this.gpu.pushErrorScope('validation');
     const module = this.gpu.createShaderModule({ code, label: def.key });
-    p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: def.key });
+    const pipeline = this.gpu.createComputePipeline({
+      layout: this.bindGroups.pipelineLayout(access),
+      compute: { module, entryPoint: 'main' },
+      label: def.key,
+    });
     const key = def.key;
     this.compileChecks.push(
       this.gpu.popErrorScope().then(async (err) => {
         if (!err) return;
         const info = await module.getCompilationInfo();
         const lines = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join('\n');
-        this.pipelines.delete(key);
+        this.kernels.delete(key);
         // the root cause goes first: later errors only say the pipeline was invalid
         this.pendingErrors.unshift(new KernelError(key, `${err.message}\n${lines}`));
       }),
     );
-    this.pipelines.set(def.key, p);
-    return p;
+    k = { pipeline, access };
+    this.kernels.set(def.key, k);
+    return k;
   }
 
   /**
@@ -129,32 +146,31 @@ export class Device {
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new KernelError(def.key, `dispatch [${workgroups}] exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
     }
-    const pipeline = this.pipeline(def);
-    if (this.uniformUsed + UNIFORM_ALIGN > UNIFORM_ARENA_BYTES || this.dispatchesInBatch >= this.maxDispatchesPerSubmit) {
+    const kernel = this.kernel(def);
+    if (buffers.length !== kernel.access.length) {
+      throw new KernelError(def.key, `${buffers.length} buffers given, the kernel declares ${kernel.access.length} storage bindings`);
+    }
+    if (params.byteLength > UNIFORM_SLOT) throw new KernelError(def.key, `Params of ${params.byteLength} bytes > ${UNIFORM_SLOT}`);
+    if (this.uniformUsed + UNIFORM_SLOT > UNIFORM_ARENA_BYTES || this.dispatchesInBatch >= this.maxDispatchesPerSubmit) {
       this.flush();
     }
     const offset = this.uniformUsed;
-    if (params.byteLength > UNIFORM_ALIGN) throw new KernelError(def.key, `Params of ${params.byteLength} bytes > ${UNIFORM_ALIGN}`);
+    this.uniformArena.fill(0, offset, offset + UNIFORM_SLOT);
     this.uniformArena.set(params, offset);
-    this.uniformUsed += UNIFORM_ALIGN;
+    this.uniformUsed += UNIFORM_SLOT;
 
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.uniformBuffer, offset, size: Math.max(16, params.byteLength) } },
-    ];
     // Bound sizes round up to 16 bytes, so a kernel may read any array as vec4 (pooled buffers
     // are at least 16 bytes and multiples of 16, so this never passes the buffer's end).
-    buffers.forEach((b, i) =>
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(16, Math.ceil(b.size / 16) * 16) } }),
-    );
+    const bound = buffers.map((b) => ({ buffer: b.buffer, size: Math.max(16, Math.ceil(b.size / 16) * 16) }));
     const validate = debugFlag('validate');
     if (validate) this.gpu.pushErrorScope('validation');
-    const bindGroup = this.gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: def.key });
+    const bindGroup = this.bindGroups.get(kernel.access, bound, def.key);
     if (!this.pass) {
       this.encoder ??= this.gpu.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
     }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, bindGroup, [offset]);
     this.pass.dispatchWorkgroups(x, y, z);
     this.dispatchesInBatch++;
     this.dispatchCount++;
@@ -255,8 +271,15 @@ export class Device {
     }
   }
 
-  stats(): PoolStats & { pipelines: number; dispatches: number } {
-    return { ...this.pool.stats(), pipelines: this.pipelines.size, dispatches: this.dispatchCount };
+  stats(): PoolStats & { pipelines: number; dispatches: number; bindGroups: number; bindGroupHitRate: number } {
+    const { hits, misses, size } = this.bindGroups;
+    return {
+      ...this.pool.stats(),
+      pipelines: this.kernels.size,
+      dispatches: this.dispatchCount,
+      bindGroups: size,
+      bindGroupHitRate: hits + misses ? hits / (hits + misses) : 0,
+    };
   }
 
   get isDestroyed(): boolean {
@@ -271,7 +294,8 @@ export class Device {
     for (const list of this.staging.values()) for (const b of list) b.destroy();
     this.staging.clear();
     this.uniformBuffer.destroy();
-    this.pipelines.clear();
+    this.kernels.clear();
+    this.bindGroups.clear();
     this.destroyed = true;
     this.gpu.destroy();
   }
