@@ -16,12 +16,13 @@
  * Every module uses the same bindings (see header()) and entry point `main`; the batch index
  * is workgroup_id.z.
  *
- * What the numbers say about the machine this lab was tuned on (Mesa lavapipe, a CPU Vulkan
- * driver): an "invocation" is one SIMD lane of a CPU core, so per-lane (non-uniform) loads become
- * gathers, workgroup memory and barriers are expensive, and loads whose address is the same for
- * every lane (workgroup-uniform) are nearly free. The winning recipe is register blocking with the
- * rows of each thread's tile taken from the workgroup id (so A loads are uniform) and the columns
- * spread over the lanes. See bench/matmul-lab.ts for the measured table.
+ * What the numbers say about the machine this lab was tuned on (Mesa lavapipe 25.0 on 2 AMD EPYC
+ * cores; an "invocation" is one lane of an 8-wide AVX2 SIMD vector, so every per-lane load is a
+ * gather): workgroup memory + barriers lose badly (v2 is slower than naive), and what wins is
+ * register blocking, where each invocation keeps a tile of C in registers and reuses every loaded
+ * value many times. Bigger tiles (8x8) and vec4 loads along each operand's contiguous axis help;
+ * unrolling the K loop by hand and 16-lane vectors (LP_NATIVE_VECTOR_WIDTH=512) hurt; workgroup
+ * shape matters little. bench/matmul-lab.ts prints the measured table.
  */
 
 export interface MatmulOptions { transA: boolean; transB: boolean }   // C = op(A) @ op(B)
@@ -123,8 +124,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //   TM, TN       output tile per invocation
 //   WX, WY       workgroup size; the tile of invocation (x, y) is rows (wid.y*WY + y)*TM..,
 //                cols (wid.x*WX + x)*TN... With WY = 1 the rows depend on the workgroup id
-//                only, so A loads are uniform across lanes (a CPU driver issues one scalar load
-//                and a broadcast instead of a gather).
+//                only, so A loads are workgroup-uniform (a driver may load once and broadcast;
+//                on lavapipe this made no measurable difference).
 //   vec4         fast path: A and B bound as array<vec4<f32>>, K stepped by 4, every load a
 //                vec4 along the operand's contiguous axis; no bounds checks. Needs M, N, K
 //                multiples of 4 and M % TM == 0, N % TN == 0 (see supports()).
@@ -235,19 +236,24 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
   return v;
 }
 
+// The ladder. Measured on lavapipe (2 cores, 8-wide AVX2 lanes), 1024^3, best of 5 trials:
+// v1 ~2.2, v2 ~1.1, v3 ~11.8, v4 ~14.8 (general sizes), v5 ~7.4, vec4 fast paths v6-v9 ~13-16.5 GFLOPS.
+// Fastest for sizes it supports: v9 (or v8, within noise); for any size: v4.
 export const matmulVariants: MatmulVariant[] = [
   naive,
   tiledShared,
-  regBlocked('v3-reg4x4', 'register blocking, 4x4 outputs per invocation, 16x16 workgroups, scalar loads',
+  regBlocked('v3-reg4x4', 'register blocking: 4x4 outputs per invocation, 16x16 workgroups, scalar loads, bounds-clamped',
     { TM: 4, TN: 4, WX: 16, WY: 16 }),
-  regBlocked('v4-reg4x4-uniformA', 'as v3 but 64x1 workgroups: tile rows come from the workgroup id, so A loads are uniform',
-    { TM: 4, TN: 4, WX: 64, WY: 1 }),
-  regBlocked('v5-reg8x4-uniformA', 'as v4 with 8x4 tiles',
-    { TM: 8, TN: 4, WX: 64, WY: 1 }),
-  regBlocked('v6-reg4x4-vec4', 'fast path: v4 with vec4 loads, K stepped by 4, no bounds checks',
-    { TM: 4, TN: 4, WX: 64, WY: 1, vec4: true }),
-  regBlocked('v7-reg8x4-vec4', 'fast path: 8x4 tiles, vec4 loads',
-    { TM: 8, TN: 4, WX: 64, WY: 1, vec4: true }),
-  regBlocked('v8-reg8x8-vec4', 'fast path: 8x8 tiles, vec4 loads',
-    { TM: 8, TN: 8, WX: 64, WY: 1, vec4: true }),
+  regBlocked('v4-reg8x4', 'general path: 8x4 tile, 16x1 workgroups (tile rows, so A loads, workgroup-uniform)',
+    { TM: 8, TN: 4, WX: 16, WY: 1 }),
+  regBlocked('v5-reg8x4-unroll4', 'v4 with the K loop unrolled by 4 (slower on lavapipe: bigger body, more register pressure)',
+    { TM: 8, TN: 4, WX: 16, WY: 1, unrollK: 4 }),
+  regBlocked('v6-reg4x4-vec4', 'fast path: 4x4 tile, A and B read as vec4 along their contiguous axis, K step 4, no bounds checks',
+    { TM: 4, TN: 4, WX: 16, WY: 1, vec4: true }),
+  regBlocked('v7-reg8x4-vec4', 'fast path: 8x4 tile, vec4 loads',
+    { TM: 8, TN: 4, WX: 16, WY: 1, vec4: true }),
+  regBlocked('v8-reg8x8-vec4', 'fast path: 8x8 tile (64 accumulators), vec4 loads, 16x1 workgroups',
+    { TM: 8, TN: 8, WX: 16, WY: 1, vec4: true }),
+  regBlocked('v9-reg8x8-vec4-wg4x4', 'fast path: v8 with 4x4 workgroups (16 invocations = two 8-lane SIMD batches)',
+    { TM: 8, TN: 8, WX: 4, WY: 4, vec4: true }),
 ];
