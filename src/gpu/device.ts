@@ -21,6 +21,7 @@
 import { BufferPool, bucketSize, type PoolStats } from './buffer-pool.js';
 import { BindGroupCache, storageAccess, UNIFORM_SLOT } from './bind-groups.js';
 import { debugLevel, debugFlag, log } from './debug.js';
+import { sleep, WaitPredictor, type WaitMode } from './wait.js';
 
 export interface KernelDef {
   /** Cache key: the kernel's name plus everything its WGSL text depends on. */
@@ -81,6 +82,8 @@ export class Device {
   private destroyed = false;
   /** Dispatches recorded since creation (for benchmarks of launch overhead). */
   dispatchCount = 0;
+  /** How read() and sync() wait (see wait.ts); SYNFACE_WAIT=spin turns prediction off. */
+  readonly waiting = new WaitPredictor(envWaitMode());
 
   constructor(
     readonly gpu: GPUDevice,
@@ -193,6 +196,7 @@ export class Device {
     this.pass = null;
     if (this.uniformUsed > 0) this.gpu.queue.writeBuffer(this.uniformBuffer, 0, this.uniformArena, 0, this.uniformUsed);
     this.gpu.queue.submit([this.encoder.finish()]);
+    this.waiting.submitted(this.dispatchesInBatch);
     this.encoder = null;
     this.uniformUsed = 0;
     this.dispatchesInBatch = 0;
@@ -236,7 +240,10 @@ export class Device {
     try {
       if (padded > 0) this.copy(buffer, 0, stage, 0, padded);
       this.flush();
+      const started = performance.now();
+      await this.sleepThroughWork();
       await stage.mapAsync(GPUMapMode.READ, 0, size);
+      this.waiting.completed(performance.now() - started);
       const out = stage.getMappedRange(0, size).slice(0, bytes);
       stage.unmap();
       await this.throwPendingErrors();
@@ -253,8 +260,16 @@ export class Device {
   /** Waits until all submitted work is done, and throws any GPU error it raised. */
   async sync(): Promise<void> {
     this.flush();
+    const started = performance.now();
+    await this.sleepThroughWork();
     await this.gpu.queue.onSubmittedWorkDone();
+    this.waiting.completed(performance.now() - started);
     await this.throwPendingErrors();
+  }
+
+  private async sleepThroughWork(): Promise<void> {
+    const ms = this.waiting.sleepBefore();
+    if (ms > 0) await sleep(ms);
   }
 
   async throwPendingErrors(): Promise<void> {
@@ -303,6 +318,11 @@ export class Device {
   private checkAlive(): void {
     if (this.destroyed) throw new Error('the GPU device was destroyed; call initGpu() again');
   }
+}
+
+function envWaitMode(): WaitMode {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  return g.process?.env?.SYNFACE_WAIT === 'spin' ? 'spin' : 'predict';
 }
 
 /** Dawn quotes labels as [ComputePipeline "name"]; return the first quoted name. */

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { WaitPredictor } from '../src/gpu/wait.js';
+
+describe('WaitPredictor', () => {
+  it('sleeps 80% of the last lag, scaled by the pending work, and not without history', () => {
+    const w = new WaitPredictor('predict');
+    w.submitted(10);
+    expect(w.sleepBefore()).toBe(0); // no history yet
+    w.completed(100);
+    expect(w.sleepBefore()).toBe(0); // nothing pending
+    w.submitted(10);
+    expect(w.sleepBefore()).toBeCloseTo(80);
+    w.submitted(10); // more work than last time: still capped at the last lag's 80%
+    expect(w.sleepBefore()).toBeCloseTo(80);
+    w.completed(100);
+    w.submitted(5); // a quarter of the last wait's 20 dispatches
+    expect(w.sleepBefore()).toBeCloseTo(20);
+  });
+
+  it('an over-long guess decays: a wait that found the work done measures only its sleep', () => {
+    const w = new WaitPredictor('predict');
+    w.submitted(4);
+    w.completed(1000);
+    let lag = 1000;
+    for (let i = 0; i < 10; i++) {
+      w.submitted(4);
+      lag = w.sleepBefore(); // the work was long done: the wait lasts exactly the sleep
+      w.completed(lag);
+    }
+    expect(lag).toBeLessThan(1000 * 0.8 ** 9);
+  });
+
+  it('spin mode never sleeps', () => {
+    const w = new WaitPredictor('spin');
+    w.submitted(4);
+    w.completed(1000);
+    w.submitted(4);
+    expect(w.sleepBefore()).toBe(0);
+  });
+});
