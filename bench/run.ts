@@ -46,7 +46,7 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
   }
 }
 
-const device = await initGpu();
+const device = await initGpu({ announce: true });
 console.error(`adapter: ${device.adapter.name}`);
 const peer = only === 'synface' ? null : await initTfjsWebgpu(nodeGpu());
 

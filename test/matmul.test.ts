@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
-import { matmulKernel, reference as RM } from '../src/ops/matmul.js';
+import { matmulKernel, matmulRanking, reference as RM } from '../src/ops/matmul.js';
+import { autotuneMatmul } from '../src/ops/matmul-autotune.js';
 import { matmulVariants } from '../shaders/matmul.js';
 import { checkGradient, checkHessian, expectTensorClose, randomNd, toGpu } from './helpers.js';
 
@@ -77,5 +78,21 @@ describe('matmul op', () => {
     const c = E.scope(() => E.matmul(toGpu(a), toGpu(b)));
     await expectTensorClose(c, RM.matmul(a, b), 1e-4, 1e-4);
     c.dispose();
+  });
+});
+
+describe('matmul autotune', () => {
+  it('ranks the versions that support the probe size, and caches the ranking per adapter', async () => {
+    const store = new Map<string, string[]>();
+    const cache = { get: (k: string) => store.get(k), set: (k: string, r: string[]) => void store.set(k, r) };
+    const first = await autotuneMatmul({ size: 64, reps: 1, cache });
+    const supported = matmulVariants.filter((v) => !v.supports || v.supports(64, 64, 64)).map((v) => v.name);
+    expect([...first.ranking].sort()).toEqual([...supported].sort());
+    expect(first.cached).toBe(false);
+    for (const name of first.ranking) expect(first.gflops[name]).toBeGreaterThan(0);
+    expect(matmulRanking()[0].name).toBe(first.ranking[0]);
+    const again = await autotuneMatmul({ size: 64, reps: 1, cache });
+    expect(again).toEqual({ ranking: first.ranking, gflops: {}, cached: true });
+    expect([...store.keys()][0]).toContain(E.getDevice().adapter.name);
   });
 });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 
 beforeAll(async () => {
-  await initGpu();
+  // no autotune: every matmul version is tested on its own (test/matmul.test.ts)
+  await initGpu({ autotune: false });
 });
 
 afterAll(() => {

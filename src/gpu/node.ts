@@ -12,7 +12,10 @@
  * Dawn keeps Node's event loop alive while a device exists: call `shutdownGpu()` at the end
  * of a command-line tool.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { autotuneMatmul, type TuneCache } from '../ops/matmul-autotune.js';
 import type { Device } from './device.js';
 import { createDevice, getDevice, hasDevice, setDevice } from './runtime.js';
 
@@ -25,6 +28,36 @@ export interface NodeGpuOptions {
   adapter?: string;
   /** Print "synface: adapter ..." to stderr (tools do; tests don't need to). */
   announce?: boolean;
+  /**
+   * Rank the matmul kernel versions by speed on this adapter (default true; cached in
+   * $XDG_CACHE_HOME/synface-gpu/autotune.json, so it runs once per machine and adapter).
+   */
+  autotune?: boolean;
+}
+
+/** The autotune cache: a JSON file, replaced atomically (write to a temp file, rename). */
+function fileCache(): TuneCache {
+  const file = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'synface-gpu', 'autotune.json');
+  const load = (): Record<string, string[]> => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return {}; // missing or unreadable: tune again
+    }
+  };
+  return {
+    get: (key) => load()[key],
+    set(key, ranking) {
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify({ ...load(), [key]: ranking }, null, 2));
+        renameSync(tmp, file);
+      } catch (e) {
+        console.error(`synface: could not write the autotune cache ${file}: ${(e as Error).message}`);
+      }
+    },
+  };
 }
 
 let dawnGpu: GPU | null = null;
@@ -55,6 +88,13 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
     throw new Error(`SYNFACE_ADAPTER=gpu but the only adapter is a CPU one: ${device.adapter.name}`);
   }
   if (options.announce) console.error(`synface: adapter ${device.adapter.name}`);
+  if (options.autotune ?? true) {
+    const tuned = await autotuneMatmul({ cache: fileCache() });
+    if (options.announce) {
+      const detail = tuned.cached ? '(cached)' : Object.entries(tuned.gflops).map(([n, g]) => `${n} ${g.toFixed(1)}`).join(', ') + ' GFLOPS';
+      console.error(`synface: matmul kernel ${tuned.ranking[0]} ${detail}`);
+    }
+  }
   return device;
 }
 

@@ -29,11 +29,16 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-/** Versions in order of preference; the general (all-shapes) ones stay as fallbacks. */
+/**
+ * Versions in order of preference (autotune reorders them); the general (all-shapes) ones
+ * stay as fallbacks. Before tuning: the lab's measured order on lavapipe, fast paths first.
+ */
+const MEASURED_ORDER = ['v9-reg8x8-vec4-wg4x4', 'v8-reg8x8-vec4', 'v7-reg8x4-vec4', 'v6-reg4x4-vec4', 'v4-reg8x4', 'v3-reg4x4', 'v5-reg8x4-unroll4', 'v1-naive', 'v2-tiled-shared'];
 let ranking: MatmulVariant[] = defaultRanking();
 
 function defaultRanking(): MatmulVariant[] {
-  return [...matmulVariants].reverse(); // the lab numbers its versions from simplest to most refined
+  const rank = (v: MatmulVariant) => (MEASURED_ORDER.includes(v.name) ? MEASURED_ORDER.indexOf(v.name) : MEASURED_ORDER.length);
+  return [...matmulVariants].sort((a, b) => rank(a) - rank(b));
 }
 
 export function matmulRanking(): readonly MatmulVariant[] {

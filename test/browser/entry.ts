@@ -14,7 +14,7 @@ declare global {
 
 async function main(): Promise<void> {
   try {
-    await initGpu();
+    await initGpu({ autotune: false }); // the same kernel versions as the Node side
     window.__result = await runSuite();
   } catch (e) {
     const err = e as Error;

@@ -176,7 +176,7 @@ async function main(): Promise<number> {
   // Node first (the reference side of the comparison)
   let node: SuiteResult;
   try {
-    await initGpu();
+    await initGpu({ autotune: false }); // the same kernel versions as the Node side
     node = await runSuite();
   } finally {
     shutdownGpu();
