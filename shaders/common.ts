@@ -4,7 +4,7 @@
  * Indexing: a kernel over n output elements runs 256 invocations per workgroup; a grid of more
  * than 65535 workgroups is folded into y, and the flat index rebuilt from num_workgroups.
  */
-export const WORKGROUP = 256;
+export const WORKGROUP = 64;
 export const MAX_RANK = 8;
 
 /** The entry point header of a flat kernel: `i` is the flat output index. */

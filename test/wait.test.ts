@@ -15,6 +15,12 @@ describe('WaitPredictor', () => {
     w.completed(100);
     w.submitted(5); // a quarter of the last wait's 20 dispatches
     expect(w.sleepBefore()).toBeCloseTo(20);
+    w.completed(20);
+    w.submitted(5);
+    expect(w.sleepBefore()).toBeCloseTo(16);
+    w.completed(10);
+    w.submitted(5);
+    expect(w.sleepBefore()).toBe(0); // 8 ms: not worth a timer
   });
 
   it('an over-long guess decays: a wait that found the work done measures only its sleep', () => {
@@ -22,12 +28,15 @@ describe('WaitPredictor', () => {
     w.submitted(4);
     w.completed(1000);
     let lag = 1000;
-    for (let i = 0; i < 10; i++) {
+    const sleeps: number[] = [];
+    for (let i = 0; i < 25; i++) {
       w.submitted(4);
       lag = w.sleepBefore(); // the work was long done: the wait lasts exactly the sleep
+      sleeps.push(lag);
       w.completed(lag);
     }
-    expect(lag).toBeLessThan(1000 * 0.8 ** 9);
+    expect(sleeps[9]).toBeCloseTo(1000 * 0.8 ** 10);
+    expect(sleeps[24]).toBe(0); // below 10 ms a wait spins: a timer would wake too late
   });
 
   it('spin mode never sleeps', () => {
