@@ -169,17 +169,26 @@ function regBlockGeneral(c: RegBlockConfig, o: MatmulOptions): string {
   const store = I.flatMap((i) => J.map((j) =>
     `if (r0 + ${i}u < p.M && c0 + ${j}u < p.N) { C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j}; }`));
   return `${header()}
-@compute @workgroup_size(${WX}, ${WY})
+${tileEntry(c)}
+${lines(setup)}
+${lines(loop)}
+${lines(store)}
+}`;
+}
+
+/**
+ * The entry point shared by the register-blocked kernels: invocation (lid) of workgroup (wid)
+ * owns the TM x TN output tile at row r0, column c0 of batch b; a0/b0/cOff are batch offsets.
+ */
+function tileEntry(c: RegBlockConfig): string {
+  const { TM, TN, WX, WY } = c;
+  return `@compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let b = wid.z;
   let r0 = (wid.y * ${WY}u + lid.y) * ${TM}u;
   let c0 = (wid.x * ${WX}u + lid.x) * ${TN}u;
   if (r0 >= p.M || c0 >= p.N) { return; }
-  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
-${lines(setup)}
-${lines(loop)}
-${lines(store)}
-}`;
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;`;
 }
 
 function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
@@ -203,13 +212,7 @@ function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
     `c${i}_${j} = fma(${aEl(i, kk)}, ${bEl(kk, j)}, c${i}_${j});`)));
   const store = I.flatMap((i) => J.map((j) => `C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j};`));
   return `${header('vec4<f32>', 'vec4<f32>')}
-@compute @workgroup_size(${WX}, ${WY})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let b = wid.z;
-  let r0 = (wid.y * ${WY}u + lid.y) * ${TM}u;
-  let c0 = (wid.x * ${WX}u + lid.x) * ${TN}u;
-  if (r0 >= p.M || c0 >= p.N) { return; }
-  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+${tileEntry(c)}
   let kq = p.K / 4u; let mq = p.M / 4u; let nq = p.N / 4u;
   let a0 = ${a0}; let b0 = ${b0};
 ${lines(I.flatMap((i) => J.map((j) => `var c${i}_${j} = 0.0;`)))}
