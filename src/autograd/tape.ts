@@ -82,9 +82,35 @@ export interface GradOptions {
 /**
  * The core of backward: propagates output gradients through the graph and returns the
  * gradient of every tensor in `wanted` (null where it does not depend on the outputs).
+ *
+ * Without createGraph, memory is given back as soon as it can be: each node's backward runs in
+ * its own scope (its temporaries are freed when it returns), and a gradient is disposed once
+ * no entry of the map holds it any more (it was consumed, or summed into another). Tensors the
+ * caller gave (`keepAlive`) are never disposed here.
  */
-function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions, ones: (shape: readonly number[]) => Tensor, add: (a: Tensor, b: Tensor) => Tensor): Map<Tensor, Tensor> {
+function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions, keepAlive: Set<Tensor>): Map<Tensor, Tensor> {
+  const add = addOp!, ones = onesOp!;
+  const eager = !options.createGraph;
   const grads = new Map<Tensor, Tensor>();
+  const holders = new Map<Tensor, number>(); // how many map entries hold each gradient tensor
+  const release = (g: Tensor) => {
+    const n = (holders.get(g) ?? 0) - 1;
+    holders.set(g, n);
+    if (n <= 0 && eager && !keepAlive.has(g)) {
+      holders.delete(g);
+      g.dispose();
+    }
+  };
+  const accumulate = (t: Tensor, g: Tensor) => {
+    const prev = grads.get(t);
+    const next = prev ? add(prev, g) : g;
+    holders.set(next, (holders.get(next) ?? 0) + 1);
+    grads.set(t, next);
+    if (prev) {
+      release(prev);
+      if ((holders.get(g) ?? 0) === 0 && eager && !keepAlive.has(g)) g.dispose(); // summed in, held by nobody
+    }
+  };
   outputs.forEach((o, i) => {
     if (!o.requiresGrad) return; // a constant output: zero gradient everywhere (results stay null)
     const g = options.gradOutputs?.[i];
@@ -92,24 +118,27 @@ function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions,
       throw new RangeError(`backward: gradient of shape [${g.shape}] for output of shape [${o.shape}]`);
     }
     if (!g && o.size !== 1) throw new RangeError(`backward: output of shape [${o.shape}] is not a scalar; pass gradOutputs`);
-    const prev = grads.get(o);
-    const gi = g ?? ones(o.shape);
-    grads.set(o, prev ? add(prev, gi) : gi);
+    accumulate(o, g ?? ones(o.shape));
   });
   for (const t of reverseTopologicalOrder(outputs)) {
     const g = grads.get(t);
     if (!g || !t.node) continue;
-    const inputGrads = t.node.backward(g);
-    t.node.inputs.forEach((input, k) => {
+    const node = t.node;
+    const inputGrads = eager ? scope(() => node.backward(g)) : node.backward(g);
+    node.inputs.forEach((input, k) => {
       const gi = inputGrads[k];
       if (!gi || !input.requiresGrad) return;
       if (gi.shape.join() !== input.shape.join()) {
-        throw new Error(`autograd: '${t.node!.op}' returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`);
+        throw new Error(`autograd: '${node.op}' returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`);
       }
-      const prev = grads.get(input);
-      grads.set(input, prev ? add(prev, gi) : gi);
+      accumulate(input, gi);
     });
-    if (!wanted.has(t)) grads.delete(t);
+    if (!wanted.has(t)) {
+      grads.delete(t);
+      release(g);
+    }
+    // a gradient returned by the node but not stored (its input needs none) is not held
+    if (eager) for (const gi of inputGrads) if (gi && !holders.has(gi) && !keepAlive.has(gi) && gi !== g) gi.dispose();
   }
   return grads;
 }
@@ -136,7 +165,7 @@ export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions =
   // incoming gradient to both operands) is copied, so the caller can dispose each freely.
   const before = new Set<Tensor>([...(options.gradOutputs ?? []), ...outputs, ...inputs]);
   const run = () => {
-    const grads = propagate(outputs, wanted, options, onesOp!, addOp!);
+    const grads = propagate(outputs, wanted, options, before);
     const given = new Set<Tensor>();
     return inputs.map((x) => {
       const g = grads.get(x) ?? null;
