@@ -14,3 +14,6 @@ export { Generator, manualSeed, getDefaultGenerator, rand, randn, randomBits, dr
 export { backward, grad, noGrad, isGradEnabled, record, type GradNode } from './autograd/tape.js';
 export * as ops from './ops/index.js';
 export * from './ops/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';

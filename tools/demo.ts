@@ -1,10 +1,12 @@
 /**
  * The engine demo (the main job until the face pipeline exists): a two-layer network learns
- * to tell three interleaved spirals apart, trained with full-batch gradient descent with
- * momentum, every step on the GPU. It prints the adapter, the loss as it falls, the speed,
- * the final accuracy and the memory counters (flat: nothing leaks).
+ * to tell three interleaved spirals apart, trained with full-batch SGD with momentum, every
+ * step on the GPU. It prints the adapter, the loss as it falls, the speed, the final accuracy
+ * and the memory counters (flat: nothing leaks).
  */
 import * as E from '../src/index.js';
+import { Linear, Sequential } from '../src/nn/index.js';
+import { SGD } from '../src/optim/index.js';
 
 export interface DemoOptions {
   steps: number;
@@ -37,31 +39,18 @@ export async function runDemo(o: DemoOptions): Promise<{ loss: number; accuracy:
   const x = E.tensor(data.x, [3 * n, 2]);
   const oneHot = E.tensor(Float32Array.from({ length: 3 * n * classes }, (_, i) => (data.y[Math.floor(i / classes)] === i % classes ? 1 : 0)), [3 * n, classes]);
 
-  // parameters (He-style init) and their momentum buffers
-  const params = [
-    E.randn([o.hidden, 2], 0, Math.sqrt(2 / 2), gen), E.zeros([o.hidden]),
-    E.randn([classes, o.hidden], 0, Math.sqrt(2 / o.hidden), gen), E.zeros([classes]),
-  ];
-  params.forEach((p) => (p.requiresGrad = true));
-  const velocity = params.map((p) => E.zeros(p.shape));
-  const lr = 0.5, momentum = 0.9;
+  const model = new Sequential(new Linear(2, o.hidden, { gen, gain: Math.sqrt(2) }), E.relu, new Linear(o.hidden, classes, { gen, gain: Math.sqrt(2) }));
+  const optimizer = new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 });
 
-  const forward = () => E.linear(E.relu(E.linear(x, params[0], params[1])), params[2], params[3]); // (3n, 3)
+  const forward = () => model.forward(x); // (3n, 3)
   const crossEntropy = (logits: E.Tensor) => E.neg(E.mean(E.sum(E.mul(E.logSoftmax(logits, 1), oneHot), 1)));
 
   const step = () =>
     E.scope(() => {
       const loss = crossEntropy(forward());
       E.backward(loss);
-      E.noGrad(() =>
-        params.forEach((p, i) => {
-          // v = momentum v + g;  p = p - lr v
-          E.assign(velocity[i], E.add(E.scale(velocity[i], momentum), p.grad!));
-          E.assign(p, E.sub(p, E.scale(velocity[i], lr)));
-          p.grad!.dispose();
-          p.grad = null;
-        }),
-      );
+      optimizer.step();
+      optimizer.zeroGrad();
       return loss;
     });
 
@@ -88,6 +77,8 @@ export async function runDemo(o: DemoOptions): Promise<{ loss: number; accuracy:
   const stats = device.stats();
   o.log(`accuracy ${(accuracy * 100).toFixed(1)}% (chance 33.3%), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   o.log(`GPU memory: ${stats.inUse} buffers in use (${statsAtStart.inUse} after step 1), ${stats.allocations} ever allocated, ${stats.pipelines} kernels compiled, ${stats.dispatches} dispatches`);
-  for (const t of [x, oneHot, ...params, ...velocity]) t.dispose();
+  for (const t of [x, oneHot]) t.dispose();
+  model.dispose();
+  optimizer.dispose();
   return { loss, accuracy };
 }

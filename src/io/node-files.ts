@@ -1,0 +1,87 @@
+/**
+ * The Node edge of saving: crash-safe file replacement and checkpoint files.
+ *
+ * writeFileAtomic: write a temp file in the same directory, fsync it, rename it over the target,
+ * fsync the directory. A crash at any moment leaves the target either old or new, never partial.
+ * saveCheckpoint also keeps the previous checkpoint as `<path>.prev` (a hard link, made before
+ * the rename, so the target itself is never missing).
+ */
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, copyFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { buildCheckpoint, parseCheckpoint, restoreCheckpoint, type Checkpoint, type CheckpointParts } from './checkpoint.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Generator } from '../tensor/random.js';
+
+export interface AtomicWriteOptions {
+  /** Called after the temp file is complete and synced, before the rename (fault-injection tests). */
+  beforeRename?: (tempPath: string) => void;
+  /** Also keep the file being replaced as `<path>.prev`. */
+  keepPrevious?: boolean;
+}
+
+const tempPrefix = (path: string) => `${basename(path)}.tmp-`;
+let writes = 0;
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported everywhere (Windows): the rename is still atomic, only its durability waits
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export function writeFileAtomic(path: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): void {
+  const dir = dirname(path);
+  const temp = join(dir, `${tempPrefix(path)}${process.pid}-${Date.now().toString(36)}-${writes++}`);
+  const fd = openSync(temp, 'w');
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw e;
+  }
+  closeSync(fd);
+  options.beforeRename?.(temp);
+  if (options.keepPrevious && existsSync(path)) {
+    const prevTemp = `${path}.prev-tmp`;
+    if (existsSync(prevTemp)) unlinkSync(prevTemp);
+    try {
+      linkSync(path, prevTemp);
+    } catch {
+      copyFileSync(path, prevTemp); // filesystems without hard links
+    }
+    renameSync(prevTemp, `${path}.prev`);
+  }
+  renameSync(temp, path);
+  fsyncDir(dir);
+  // temp files of earlier writes that crashed before their rename
+  for (const f of readdirSync(dir)) if (f.startsWith(tempPrefix(path))) unlinkSync(join(dir, f));
+}
+
+/** Builds the checkpoint (see checkpoint.ts) and replaces `path` atomically, keeping `<path>.prev`. */
+export async function saveCheckpoint(path: string, parts: CheckpointParts, options: AtomicWriteOptions = { keepPrevious: true }): Promise<void> {
+  writeFileAtomic(path, await buildCheckpoint(parts), options);
+}
+
+/** Reads and validates a checkpoint file; errors name the file (and mention `.prev` when there is one). */
+export function readCheckpoint(path: string): Checkpoint {
+  try {
+    return parseCheckpoint(readFileSync(path), path);
+  } catch (e) {
+    if (existsSync(`${path}.prev`)) (e as Error).message += ` (the previous checkpoint ${path}.prev may be intact)`;
+    throw e;
+  }
+}
+
+/** Reads a checkpoint file and restores it into the model, optimizer and generators; returns its step and config. */
+export function loadCheckpoint(path: string, into: { model: Module; optimizer?: Optimizer<{ lr: number }>; rng?: Record<string, Generator> }): { step: number; config: unknown } {
+  const ckpt = readCheckpoint(path);
+  return { step: restoreCheckpoint(ckpt, into, path), config: ckpt.config };
+}

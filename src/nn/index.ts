@@ -1,0 +1,3 @@
+/** Modules and layers. */
+export { Module, type Layer, type LoadResult } from './module.js';
+export { Linear, Lambda, Sequential, kaimingUniform, type LinearOptions } from './layers.js';
