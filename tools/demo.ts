@@ -37,17 +37,15 @@ export async function runDemo(o: DemoOptions): Promise<{ loss: number; accuracy:
   const n = 200, classes = 3;
   const data = spirals(n, gen);
   const x = E.tensor(data.x, [3 * n, 2]);
-  const oneHot = E.tensor(Float32Array.from({ length: 3 * n * classes }, (_, i) => (data.y[Math.floor(i / classes)] === i % classes ? 1 : 0)), [3 * n, classes]);
+  const labels = E.tensor(data.y, [3 * n], 'i32');
 
   const model = new Sequential(new Linear(2, o.hidden, { gen, gain: Math.sqrt(2) }), E.relu, new Linear(o.hidden, classes, { gen, gain: Math.sqrt(2) }));
   const optimizer = new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 });
 
   const forward = () => model.forward(x); // (3n, 3)
-  const crossEntropy = (logits: E.Tensor) => E.neg(E.mean(E.sum(E.mul(E.logSoftmax(logits, 1), oneHot), 1)));
-
   const step = () =>
     E.scope(() => {
-      const loss = crossEntropy(forward());
+      const loss = E.crossEntropy(forward(), labels);
       E.backward(loss);
       optimizer.step();
       optimizer.zeroGrad();
@@ -77,7 +75,7 @@ export async function runDemo(o: DemoOptions): Promise<{ loss: number; accuracy:
   const stats = device.stats();
   o.log(`accuracy ${(accuracy * 100).toFixed(1)}% (chance 33.3%), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   o.log(`GPU memory: ${stats.inUse} buffers in use (${statsAtStart.inUse} after step 1), ${stats.allocations} ever allocated, ${stats.pipelines} kernels compiled, ${stats.dispatches} dispatches`);
-  for (const t of [x, oneHot]) t.dispose();
+  for (const t of [x, labels]) t.dispose();
   model.dispose();
   optimizer.dispose();
   return { loss, accuracy };

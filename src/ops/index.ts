@@ -9,3 +9,8 @@ export { reshape, flatten, permute, transpose, slice, pad, concat, stack, broadc
 export { matmul, linear, type MatmulOptions } from './matmul.js';
 
 provideAutogradOps({ ones, add, copy });
+export {
+  crossEntropy, softCrossEntropy, oneHot, pick, gatherRows, checkLabels, labelTensor, arcfaceLogits, ARC_SIN_EPS,
+  synfaceLoss, synfaceLogits, softplus, ganLossG, ganLossD,
+  type Labels, type Reduction, type ArcfaceOptions, type SynfaceLossOptions,
+} from './loss.js';
