@@ -14,3 +14,8 @@ export {
   synfaceLoss, synfaceLogits, softplus, ganLossG, ganLossD,
   type Labels, type Reduction, type ArcfaceOptions, type SynfaceLossOptions,
 } from './loss.js';
+export { batchNorm, l2Normalize, pixelNorm, type BatchNormOptions } from './norm.js';
+export { prelu, dropout, type DropoutOptions } from './activation.js';
+export { avgPool2d, maxPool2d, adaptiveAvgPool2d, globalAvgPool, type Size2 } from './pool.js';
+export { upfirdn2d, upsample2d, downsample2d, resizeBilinear, type Filter, type Upfirdn2dOptions, type ResizeOptions } from './resample.js';
+export { minibatchStd, noiseInjection, biasAct, type BiasActOptions } from './stylegan.js';
