@@ -51,4 +51,24 @@ describe('device layer', () => {
     x.dispose();
     y.dispose();
   });
+
+  it('profiles GPU time per kernel with timestamp queries', async () => {
+    const device = E.getDevice();
+    if (!device.gpu.features.has('timestamp-query')) {
+      expect(() => device.startProfiling()).toThrow(/timestamp-query/);
+      return;
+    }
+    const x = E.ones([1 << 16]);
+    device.startProfiling();
+    E.scope(() => {
+      for (let i = 0; i < 5; i++) E.exp(x);
+      E.sum(x);
+    });
+    const rows = await device.stopProfiling();
+    const exp = rows.find((r) => r.kernel.startsWith('elementwise:exp'));
+    expect(exp?.calls).toBe(5);
+    expect(exp!.ms).toBeGreaterThan(0);
+    expect(rows.some((r) => r.kernel.startsWith('reduce'))).toBe(true);
+    x.dispose();
+  });
 });

@@ -21,6 +21,7 @@
 import { BufferPool, bucketSize, type PoolStats } from './buffer-pool.js';
 import { BindGroupCache, storageAccess, UNIFORM_SLOT } from './bind-groups.js';
 import { debugLevel, debugFlag, log } from './debug.js';
+import { Profiler, type KernelTime } from './profiler.js';
 import { sleep, WaitPredictor, type WaitMode } from './wait.js';
 
 export interface KernelDef {
@@ -80,6 +81,7 @@ export class Device {
   private pendingErrors: Error[] = [];
   private compileChecks: Promise<void>[] = [];
   private destroyed = false;
+  private profiler: Profiler | null = null;
   /** Dispatches recorded since creation (for benchmarks of launch overhead). */
   dispatchCount = 0;
   /** How read() and sync() wait (see wait.ts); SYNFACE_WAIT=spin turns prediction off. */
@@ -168,13 +170,23 @@ export class Device {
     const validate = debugFlag('validate');
     if (validate) this.gpu.pushErrorScope('validation');
     const bindGroup = this.bindGroups.get(kernel.access, bound, def.key);
-    if (!this.pass) {
+    if (this.profiler) {
+      // one pass per dispatch, timestamped at its begin and end
+      if (this.profiler.full) this.flush();
+      this.pass?.end();
+      this.encoder ??= this.gpu.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.timestampWrites(def.key) });
+    } else if (!this.pass) {
       this.encoder ??= this.gpu.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
     }
-    this.pass.setPipeline(kernel.pipeline);
-    this.pass.setBindGroup(0, bindGroup, [offset]);
-    this.pass.dispatchWorkgroups(x, y, z);
+    this.pass!.setPipeline(kernel.pipeline);
+    this.pass!.setBindGroup(0, bindGroup, [offset]);
+    this.pass!.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      this.pass!.end();
+      this.pass = null;
+    }
     this.dispatchesInBatch++;
     this.dispatchCount++;
     this.kernelsInBatch.add(def.key);
@@ -195,6 +207,7 @@ export class Device {
     this.pass?.end();
     this.pass = null;
     if (this.uniformUsed > 0) this.gpu.queue.writeBuffer(this.uniformBuffer, 0, this.uniformArena, 0, this.uniformUsed);
+    this.profiler?.resolveInto(this.encoder);
     this.gpu.queue.submit([this.encoder.finish()]);
     this.waiting.submitted(this.dispatchesInBatch);
     this.encoder = null;
@@ -264,7 +277,27 @@ export class Device {
     await this.sleepThroughWork();
     await this.gpu.queue.onSubmittedWorkDone();
     this.waiting.completed(performance.now() - started);
+    await this.profiler?.collect();
     await this.throwPendingErrors();
+  }
+
+  /**
+   * Starts timing every dispatch per kernel (needs the 'timestamp-query' feature; see
+   * profiler.ts). `stopProfiling()` returns the kernels by total GPU time.
+   */
+  startProfiling(): void {
+    if (!this.gpu.features.has('timestamp-query')) throw new Error(`profiling needs the 'timestamp-query' feature, which ${this.adapter.name} lacks`);
+    this.flush();
+    this.profiler ??= new Profiler(this.gpu);
+  }
+
+  async stopProfiling(): Promise<KernelTime[]> {
+    if (!this.profiler) return [];
+    await this.sync();
+    const rows = this.profiler.report();
+    this.profiler.destroy();
+    this.profiler = null;
+    return rows;
   }
 
   private async sleepThroughWork(): Promise<void> {
@@ -311,6 +344,7 @@ export class Device {
     this.uniformBuffer.destroy();
     this.kernels.clear();
     this.bindGroups.clear();
+    this.profiler?.destroy();
     this.destroyed = true;
     this.gpu.destroy();
   }

@@ -55,7 +55,9 @@ export async function createDevice(gpu: GPU, options: GPURequestAdapterOptions =
     maxComputeWorkgroupSizeZ: l.maxComputeWorkgroupSizeZ,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
   };
-  const gpuDevice = await adapter.requestDevice({ requiredLimits, label: 'synface' });
+  // timestamp queries feed the per-kernel profiler (device.startProfiling()) where available
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'synface' });
   const device = new Device(gpuDevice, describeAdapter(adapter));
   setDevice(device);
   return device;

@@ -1,0 +1,36 @@
+/**
+ * Where the GPU time goes: runs a workload with per-dispatch timestamp queries and prints
+ * the kernels by total time.
+ *   npx tsx tools/profile.ts resnet18 [--batch 16]      one ResNet-18 training step
+ *   npx tsx tools/profile.ts demo                       the spiral demo, 100 steps
+ */
+import { initGpu, shutdownGpu } from '../src/gpu/node.js';
+import { formatProfile } from '../src/gpu/profiler.js';
+import { resnet18TrainStep } from '../bench/cases/resnet18.js';
+import { runDemo } from './demo.js';
+
+const [what = 'resnet18', ...args] = process.argv.slice(2);
+const batchAt = args.indexOf('--batch');
+const batch = batchAt >= 0 ? Number(args[batchAt + 1]) : 16;
+const device = await initGpu({ announce: true });
+try {
+  if (what === 'resnet18') {
+    const c = resnet18TrainStep(batch);
+    await c.setup();
+    await c.run(); // compile and warm up outside the profile
+    device.startProfiling();
+    const t0 = performance.now();
+    await c.run();
+    console.log(`resnet18 step, batch ${batch}: ${(performance.now() - t0).toFixed(0)} ms wall (profiled: one pass per dispatch)`);
+    console.log(formatProfile(await device.stopProfiling(), 30));
+    await c.teardown();
+  } else if (what === 'demo') {
+    device.startProfiling();
+    await runDemo({ steps: 100, hidden: 64, seed: 0, log: () => {} });
+    console.log(formatProfile(await device.stopProfiling(), 30));
+  } else {
+    throw new Error(`profile: unknown workload '${what}' (resnet18, demo)`);
+  }
+} finally {
+  shutdownGpu();
+}
