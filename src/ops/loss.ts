@@ -361,16 +361,19 @@ function reduce64(v: number[], reduction: Reduction): NdArray {
   return nd([], [reduction === 'sum' ? s : s / v.length]);
 }
 
+/** log(sum_k exp(x[b, k])) of row b, shifted by the row's max for stability. */
+function rowLogSumExp64(x: NdArray, b: number, K: number): number {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) m = Math.max(m, x.data[b * K + k]);
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.exp(x.data[b * K + k] - m);
+  return m + Math.log(s);
+}
+
 function nll64(x: NdArray, labels: number[]): number[] {
   const [B, K] = rowsOf(x);
   const out: number[] = [];
-  for (let b = 0; b < B; b++) {
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) m = Math.max(m, x.data[b * K + k]);
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(x.data[b * K + k] - m);
-    out.push(m + Math.log(s) - x.data[b * K + labels[b]]);
-  }
+  for (let b = 0; b < B; b++) out.push(rowLogSumExp64(x, b, K) - x.data[b * K + labels[b]]);
   return out;
 }
 
@@ -399,11 +402,7 @@ export const reference = {
     const [B, K] = rowsOf(x);
     const out: number[] = [];
     for (let b = 0; b < B; b++) {
-      let m = -Infinity;
-      for (let k = 0; k < K; k++) m = Math.max(m, x.data[b * K + k]);
-      let s = 0;
-      for (let k = 0; k < K; k++) s += Math.exp(x.data[b * K + k] - m);
-      const lse = m + Math.log(s);
+      const lse = rowLogSumExp64(x, b, K);
       let l = 0;
       for (let k = 0; k < K; k++) l -= t.data[b * K + k] * (x.data[b * K + k] - lse);
       out.push(l);
