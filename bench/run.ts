@@ -15,7 +15,9 @@
 import { Bench } from 'tinybench';
 import { initGpu, nodeGpu, shutdownGpu } from '../src/gpu/node.js';
 import { initTfjsWebgpu, peerValue, type PeerCase } from './peers/tfjs-webgpu.js';
-import { synfaceCases } from './cases/synface.js';
+import { CONV_BENCH, synfaceCases } from './cases/synface.js';
+import { resnet18TrainStep } from './cases/resnet18.js';
+import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -34,7 +36,7 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
   await c.setup();
   try {
     await c.run(); // compile pipelines, upload, warm caches
-    const bench = new Bench({ time, iterations: 3, warmup: false, throws: true });
+    const bench = new Bench({ time, iterations: c.minIterations ?? 3, warmup: false, throws: true });
     bench.add(c.name, () => c.run());
     await bench.run();
     const r = bench.tasks[0]!.result;
@@ -54,6 +56,10 @@ const pairs: [PeerCase, PeerCase | null][] = [
   ...[256, 512, 1024].map((n) => [synfaceCases.matmul(n), peer?.cases.matmul(n) ?? null] as [PeerCase, PeerCase | null]),
   [synfaceCases.elementwiseAdd(1 << 20), peer?.cases.elementwiseAdd(1 << 20) ?? null],
   [synfaceCases.smallDispatch(), peer?.cases.smallDispatch() ?? null],
+  [synfaceCases.conv2dForward(), peer?.cases.conv2d('fwd', CONV_BENCH) ?? null],
+  [synfaceCases.conv2dInputGrad(), peer?.cases.conv2d('dgrad', CONV_BENCH) ?? null],
+  [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
+  [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
 ];
 
 const rows: Row[] = [];

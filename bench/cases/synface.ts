@@ -5,6 +5,15 @@
  */
 import * as E from '../../src/index.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
+import { conv2d, conv2dInputGradKernel, conv2dWeightGradKernel, convGeometry } from '../../src/ops/conv.js';
+
+/** The conv benchmark shape (ResNet stage 2): x (N, C, H, W), w (O, C, K, K), stride 1, pad 1. */
+export const CONV_BENCH = { N: 32, C: 64, H: 28, W: 28, O: 64, K: 3, stride: 1, pad: 1 };
+/** Work of one conv pass (forward, dgrad and wgrad alike): 2 * N * O * OH * OW * C/g * KH * KW. */
+export function convFlops(s = CONV_BENCH): number {
+  const OH = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1, OW = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
+  return 2 * s.N * s.O * OH * OW * s.C * s.K * s.K;
+}
 
 function makeCase(name: string, unit: PeerCase['unit'], work: number, opsPerRun: number, inputs: () => E.Tensor[], op: (xs: E.Tensor[]) => E.Tensor): PeerCase {
   let xs: E.Tensor[] = [];
@@ -35,6 +44,29 @@ export const synfaceCases = {
   elementwiseAdd(n: number, opsPerRun = clamp(Math.ceil(64e6 / (12 * n)), 4, 64)): PeerCase {
     const g = new E.Generator(2);
     return makeCase(`add-${n}`, 'GB/s', 12 * n, opsPerRun, () => [E.randn([n], 0, 1, g), E.randn([n], 0, 1, g)], ([a, b]) => E.add(a, b));
+  },
+  /** conv2d forward with bias (NCHW), at CONV_BENCH; unit GFLOPS. */
+  conv2dForward(opsPerRun = 4): PeerCase {
+    const s = CONV_BENCH, g = new E.Generator(5), opts = { stride: s.stride, padding: s.pad };
+    return makeCase('conv2d-fwd', 'GFLOPS', convFlops(), opsPerRun,
+      () => [E.randn([s.N, s.C, s.H, s.W], 0, 1, g), E.randn([s.O, s.C, s.K, s.K], 0, 1, g), E.randn([s.O], 0, 1, g)],
+      ([x, w, b]) => conv2d(x, w, b, opts));
+  },
+  /** conv2d input gradient (dgrad) from dy and w, at CONV_BENCH. */
+  conv2dInputGrad(opsPerRun = 4): PeerCase {
+    const s = CONV_BENCH, g = new E.Generator(6), opts = { stride: s.stride, padding: s.pad };
+    const geo = convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], opts);
+    return makeCase('conv2d-dgrad', 'GFLOPS', convFlops(), opsPerRun,
+      () => [E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g), E.randn([s.O, s.C, s.K, s.K], 0, 1, g)],
+      ([dy, w]) => conv2dInputGradKernel(dy, w, [s.N, s.C, s.H, s.W], opts));
+  },
+  /** conv2d weight gradient (wgrad) from x and dy, at CONV_BENCH. */
+  conv2dWeightGrad(opsPerRun = 4): PeerCase {
+    const s = CONV_BENCH, g = new E.Generator(7), opts = { stride: s.stride, padding: s.pad };
+    const geo = convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], opts);
+    return makeCase('conv2d-wgrad', 'GFLOPS', convFlops(), opsPerRun,
+      () => [E.randn([s.N, s.C, s.H, s.W], 0, 1, g), E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g)],
+      ([x, dy]) => conv2dWeightGradKernel(x, dy, [s.O, s.C, s.K, s.K], opts));
   },
   smallDispatch(opsPerRun = 256): PeerCase {
     return makeCase('dispatch-small', 'us', 0, opsPerRun, () => [E.ones([4]), E.ones([4])], ([a, b]) => E.add(a, b));

@@ -33,6 +33,9 @@
 /// <reference types="@webgpu/types" />
 import type * as TfCore from '@tensorflow/tfjs-core';
 
+/** x (N, C, H, W) conv w (O, C, K, K), stride, symmetric padding pad; groups 1, dilation 1. */
+export interface ConvShape { N: number; C: number; H: number; W: number; O: number; K: number; stride: number; pad: number }
+
 export type PeerUnit = 'GFLOPS' | 'GB/s' | 'us' | 'images/s';
 
 export interface PeerCase {
@@ -47,6 +50,8 @@ export interface PeerCase {
   /** one timed unit: opsPerRun ops + one wait for GPU completion */
   run(): Promise<void>;
   teardown(): Promise<void>;
+  /** Timed runs at least (default 3); a training step that takes seconds needs fewer. */
+  minIterations?: number;
 }
 
 export interface TfjsWebgpuPeer {
@@ -57,6 +62,13 @@ export interface TfjsWebgpuPeer {
     elementwiseAdd(n: number, opsPerRun?: number): PeerCase;
     /** add of two 4-element tensors on the GPU; unit us per op */
     smallDispatch(opsPerRun?: number): PeerCase;
+    /**
+     * conv2d at the given shape, NHWC (tfjs-webgpu's native layout; the same math as our NCHW):
+     * 'fwd' = tf.conv2d + bias (tf.add), 'dgrad' = kernel Conv2DBackpropInput (what
+     * tf.conv2dTranspose and conv2d's gradient run), 'wgrad' = kernel Conv2DBackpropFilter (what
+     * conv2d's filter gradient runs). Unit GFLOPS, work = 2 N O OH OW C KH KW.
+     */
+    conv2d(pass: 'fwd' | 'dgrad' | 'wgrad', shape: ConvShape, opsPerRun?: number): PeerCase;
   };
   /** the tfjs module in use (for ad-hoc cases) */
   tf: typeof TfCore;
@@ -231,6 +243,47 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
     };
   }
 
+  function conv2d(pass: 'fwd' | 'dgrad' | 'wgrad', s: ConvShape, opsPerRun = 4): PeerCase {
+    const OH = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1, OW = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
+    const flops = 2 * s.N * s.O * OH * OW * s.C * s.K * s.K;
+    // explicit symmetric padding, as in our conv2d: [[0,0],[pad,pad],[pad,pad],[0,0]] (NHWC)
+    const pad = [[0, 0], [s.pad, s.pad], [s.pad, s.pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+    const strides: [number, number] = [s.stride, s.stride];
+    let a: TfCore.Tensor4D | null = null;   // fwd, wgrad: x (N,H,W,C); dgrad: dy (N,OH,OW,O)
+    let b: TfCore.Tensor4D | null = null;   // fwd, dgrad: filter (K,K,C,O); wgrad: dy (N,OH,OW,O)
+    let bias: TfCore.Tensor1D | null = null;
+    const name = `conv2d-${pass}`;
+    const leak = leakChecked(name, () => [a!, b!, ...(bias ? [bias] : [])]);
+    const op = (): TfCore.Tensor => {
+      if (pass === 'fwd') {
+        return tf.tidy(() => tf.add(tf.conv2d(a!, b!, strides, pad, 'NHWC'), bias!));
+      }
+      if (pass === 'dgrad') {
+        return tf.engine().runKernel('Conv2DBackpropInput', { dy: a!, filter: b! },
+          { inputShape: [s.N, s.H, s.W, s.C], strides, pad, dataFormat: 'NHWC' } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
+      }
+      return tf.engine().runKernel('Conv2DBackpropFilter', { x: a!, dy: b! },
+        { filterShape: [s.K, s.K, s.C, s.O], strides, pad, dataFormat: 'NHWC' } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
+    };
+    return {
+      name, unit: 'GFLOPS', work: flops, opsPerRun,
+      async setup() {
+        leak.mark();
+        const x = () => tf.randomUniform([s.N, s.H, s.W, s.C], -1, 1, 'float32', 11) as TfCore.Tensor4D;
+        const filt = () => tf.randomUniform([s.K, s.K, s.C, s.O], -1, 1, 'float32', 12) as TfCore.Tensor4D;
+        const dy = () => tf.randomUniform([s.N, OH, OW, s.O], -1, 1, 'float32', 13) as TfCore.Tensor4D;
+        if (pass === 'fwd') { a = x(); b = filt(); bias = tf.randomUniform([s.O], -1, 1, 'float32', 14) as TfCore.Tensor1D; }
+        else if (pass === 'dgrad') { a = dy(); b = filt(); }
+        else { a = x(); b = dy(); }
+      },
+      async run() {
+        for (let i = 0; i < opsPerRun; i++) op().dispose();
+        await sync();
+      },
+      async teardown() { await leak.check(); a = b = bias = null; },
+    };
+  }
+
   async function dispose(): Promise<void> {
     if (device == null) return;
     try { await sync(); } catch { /* backend may already be gone */ }
@@ -239,5 +292,5 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
     device = null;
   }
 
-  return { cases: { matmul, elementwiseAdd, smallDispatch }, tf, sync, dispose, adapterInfo };
+  return { cases: { matmul, elementwiseAdd, smallDispatch, conv2d }, tf, sync, dispose, adapterInfo };
 }

@@ -19,3 +19,5 @@ export { prelu, dropout, type DropoutOptions } from './activation.js';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, globalAvgPool, type Size2 } from './pool.js';
 export { upfirdn2d, upsample2d, downsample2d, resizeBilinear, type Filter, type Upfirdn2dOptions, type ResizeOptions } from './resample.js';
 export { minibatchStd, noiseInjection, biasAct, type BiasActOptions } from './stylegan.js';
+export { conv2d, conv2dInputGrad, conv2dWeightGrad, type Conv2dOptions } from './conv.js';
+export { modulatedConv2d, type ModConvOptions } from './modconv.js';

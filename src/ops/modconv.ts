@@ -1,0 +1,82 @@
+/**
+ * StyleGAN2's modulated convolution (Karras et al., "Analyzing and Improving the Image
+ * Quality of StyleGAN", 2020, eq. 1-3). Per sample n, the weight is modulated by the style s_n
+ * and (optionally) demodulated:
+ *
+ *   w'_{n,o,c,k}  = w_{o,c,k} * s_{n,c}                                 (modulate)
+ *   w''_{n,o,c,k} = w'_{n,o,c,k} * d_{n,o},  d_{n,o} = rsqrt(sum_{c,k} w'^2 + eps)   (demodulate)
+ *   y_n = conv(x_n, w''_n)
+ *
+ * No per-sample weight is ever built. Because the modulation scales input channels and the
+ * demodulation scales output channels, the same result comes from one ordinary convolution:
+ *
+ *   y = conv(x * s[n, c, 1, 1], w) * d[n, o, 1, 1],
+ *   d = rsqrt((s * s) @ (sum_k w^2)^T + eps)        (N, C) @ (C, O) -> (N, O)
+ *
+ * This "fused" form (StyleGAN2's fused_modconv=False path) costs one conv of the whole batch
+ * plus two broadcast multiplies, where the grouped form needs a conv with N groups of per-sample
+ * weights. Everything is written in differentiable ops, so gradients of gradients work.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { nd, type NdArray } from '../tensor/ndarray.js';
+import { addScalar, mul, rsqrt, square } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { sum } from './reduce.js';
+import { reshape } from './shape.js';
+import { conv2d, reference as convReference } from './conv.js';
+
+export interface ModConvOptions {
+  demodulate?: boolean;
+  padding?: number;
+  eps?: number;
+}
+
+/**
+ * x: (N, C, H, W); weight: (O, C, KH, KW); styles: (N, C)  ->  (N, O, H', W').
+ * The weight's equalized-lr gain, if any, is the caller's (multiply it in first).
+ */
+export function modulatedConv2d(x: Tensor, weight: Tensor, styles: Tensor, options: ModConvOptions = {}): Tensor {
+  const { demodulate = true, padding = Math.floor(weight.shape[2] / 2), eps = 1e-8 } = options;
+  const [N, C] = x.shape, [O, Cw] = weight.shape;
+  if (x.rank !== 4 || weight.rank !== 4 || styles.rank !== 2 || Cw !== C || styles.shape[0] !== N || styles.shape[1] !== C) {
+    throw new RangeError(`modulatedConv2d: x [${x.shape}], weight [${weight.shape}] and styles [${styles.shape}] do not fit (x (N,C,H,W), weight (O,C,KH,KW), styles (N,C))`);
+  }
+  const modulated = mul(x, reshape(styles, [N, C, 1, 1]));
+  let y = conv2d(modulated, weight, undefined, { padding });
+  if (demodulate) {
+    const wSquared = sum(square(weight), [2, 3]); // (O, C)
+    const d = rsqrt(addScalar(matmul(square(styles), wSquared, { transB: true }), eps)); // (N, O)
+    y = mul(y, reshape(d, [N, O, 1, 1]));
+  }
+  return y;
+}
+
+// ---------------------------------------------------------------- CPU reference (float64)
+
+export const reference = {
+  /** The definition itself: a per-sample modulated (and demodulated) weight, then a conv. */
+  modulatedConv2d(x: NdArray, weight: NdArray, styles: NdArray, options: ModConvOptions = {}): NdArray {
+    const { demodulate = true, padding = Math.floor(weight.shape[2] / 2), eps = 1e-8 } = options;
+    const [N, C, H, W] = x.shape, [O, , KH, KW] = weight.shape;
+    const outs: NdArray[] = [];
+    for (let n = 0; n < N; n++) {
+      const w = nd(weight.shape);
+      for (let o = 0; o < O; o++) {
+        let ss = 0;
+        for (let c = 0; c < C; c++)
+          for (let k = 0; k < KH * KW; k++) {
+            const i = (o * C + c) * KH * KW + k;
+            w.data[i] = weight.data[i] * styles.data[n * C + c];
+            ss += w.data[i] ** 2;
+          }
+        if (demodulate) for (let i = o * C * KH * KW; i < (o + 1) * C * KH * KW; i++) w.data[i] /= Math.sqrt(ss + eps);
+      }
+      const xn = nd([1, C, H, W], x.data.subarray(n * C * H * W, (n + 1) * C * H * W));
+      outs.push(convReference.conv2d(xn, w, undefined, { padding }));
+    }
+    const [, , OH, OW] = outs[0].shape;
+    const out = nd([N, O, OH, OW]);
+    outs.forEach((o, n) => out.data.set(o.data, n * O * OH * OW));
+    return out;
+  },
+};
