@@ -130,10 +130,30 @@ async function requestTfjsDevice(gpu: GPU, lowPower: boolean): Promise<{ device:
   return { device, adapter };
 }
 
+/**
+ * tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs umbrella package does),
+ * and its ES module files cannot be imported by Node as they are (directory imports). So the
+ * registration module is bundled once with esbuild (a dev dependency, no download) and
+ * imported: tfjs keeps its gradient registry on a global, shared by both copies of the code.
+ */
+async function registerTfjsGradients(): Promise<void> {
+  const { build } = await import('esbuild');
+  const { createRequire } = await import('node:module');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  const outfile = join(tmpdir(), `synface-tfjs-gradients-${process.pid}.mjs`);
+  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile, logLevel: 'silent' });
+  await import(pathToFileURL(outfile).href);
+  (await import('node:fs')).rmSync(outfile, { force: true });
+}
+
 export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
   installNavigatorGpu(gpu);
   const tf = await import('@tensorflow/tfjs-core');
   const wg = await import('@tensorflow/tfjs-backend-webgpu'); // registers kernels + flags
+  await registerTfjsGradients();
 
   let device: GPUDevice | null = null;
   let adapterInfo = '';
