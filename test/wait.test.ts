@@ -39,6 +39,17 @@ describe('WaitPredictor', () => {
     expect(sleeps[24]).toBe(0); // below 10 ms a wait spins: a timer would wake too late
   });
 
+  it('does not sleep through streams of tiny dispatches (under 0.5 ms of lag each)', () => {
+    const w = new WaitPredictor('predict');
+    w.submitted(256);
+    w.completed(60); // 0.23 ms per dispatch
+    w.submitted(256);
+    expect(w.sleepBefore()).toBe(0);
+    w.completed(200); // 0.78 ms per dispatch
+    w.submitted(256);
+    expect(w.sleepBefore()).toBeCloseTo(160);
+  });
+
   it('spin mode never sleeps', () => {
     const w = new WaitPredictor('spin');
     w.submitted(4);

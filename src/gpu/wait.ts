@@ -16,11 +16,13 @@
  * Measured trade-off (lavapipe, 2 cores): matmul-heavy work gains 30-60% (1024^3 products
  * 7.3 -> 12.7 GFLOPS; the spiral demo 167 -> 226 steps/s), but a stream of hundreds of tiny
  * dispatches loses (58 -> 91 us each): sleeping lets the cores idle between lavapipe's many
- * short jobs. SYNFACE_WAIT=spin (or device.waiting.mode = 'spin') turns prediction off.
+ * short jobs. So the thread sleeps only when the last wait's work averaged at least 0.5 ms of
+ * lag per dispatch. SYNFACE_WAIT=spin (or device.waiting.mode = 'spin') turns prediction off.
  */
 export type WaitMode = 'predict' | 'spin';
 
 const MIN_SLEEP_MS = 10;
+const MIN_MS_PER_DISPATCH = 0.5;
 
 export class WaitPredictor {
   mode: WaitMode;
@@ -40,6 +42,9 @@ export class WaitPredictor {
   /** How long to sleep before awaiting completion (ms; 0 = await at once). */
   sleepBefore(): number {
     if (this.mode === 'spin' || this.pending === 0 || this.lastPending === 0) return 0;
+    // Streams of tiny dispatches run slower while the thread sleeps (see above): sleep only
+    // when the work waited for last time was made of heavy dispatches.
+    if (this.lastLagMs / this.lastPending < MIN_MS_PER_DISPATCH) return 0;
     const ms = 0.8 * this.lastLagMs * Math.min(1, this.pending / this.lastPending);
     // Short waits are cheaper spun than slept: a timer wakes late (a millisecond or more) and
     // hundreds of tiny dispatches measured 85 us each with sleeps against 62 us spinning.
