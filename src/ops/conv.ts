@@ -458,65 +458,50 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[
 
 // ---------------------------------------------------------------- CPU reference (float64)
 
+/**
+ * Every (output element, input element, weight element) triple of a convolution that lies
+ * inside the image: the one loop nest from which the forward and both gradients follow.
+ * yi indexes y/dy (N, O, OH, OW), xi indexes x/dx (N, C, H, W), wi indexes w/dw (O, C/g, KH, KW).
+ */
+function visitTaps(g: ConvGeometry, f: (yi: number, xi: number, wi: number) => void): void {
+  for (let n = 0; n < g.N; n++)
+    for (let o = 0; o < g.O; o++) {
+      const grp = Math.floor(o / g.Og);
+      for (let oh = 0; oh < g.OH; oh++)
+        for (let ow = 0; ow < g.OW; ow++) {
+          const yi = ((n * g.O + o) * g.OH + oh) * g.OW + ow;
+          for (let c = 0; c < g.Cg; c++)
+            for (let kh = 0; kh < g.KH; kh++)
+              for (let kw = 0; kw < g.KW; kw++) {
+                const ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                f(yi, ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw, ((o * g.Cg + c) * g.KH + kh) * g.KW + kw);
+              }
+        }
+    }
+}
+
 export const reference = {
+  /** y[n, o, oh, ow] = bias[o] + sum over taps of x * w. */
   conv2d(x: NdArray, w: NdArray, bias?: NdArray | null, opts: Conv2dOptions = {}): NdArray {
     const g = convGeometry('conv2d', x.shape, w.shape, opts);
     const y = nd([g.N, g.O, g.OH, g.OW]);
-    for (let n = 0; n < g.N; n++)
-      for (let o = 0; o < g.O; o++)
-        for (let oh = 0; oh < g.OH; oh++)
-          for (let ow = 0; ow < g.OW; ow++) {
-            let s = bias ? bias.data[o] : 0;
-            const grp = Math.floor(o / g.Og);
-            for (let c = 0; c < g.Cg; c++)
-              for (let kh = 0; kh < g.KH; kh++)
-                for (let kw = 0; kw < g.KW; kw++) {
-                  const ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
-                  if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                  s += x.data[((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw] * w.data[((o * g.Cg + c) * g.KH + kh) * g.KW + kw];
-                }
-            y.data[((n * g.O + o) * g.OH + oh) * g.OW + ow] = s;
-          }
+    if (bias) for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[Math.floor(i / (g.OH * g.OW)) % g.O];
+    visitTaps(g, (yi, xi, wi) => (y.data[yi] += x.data[xi] * w.data[wi]));
     return y;
   },
-  /** The adjoint of conv2d in x: scatter each dy element back through the window. */
+  /** The adjoint of conv2d in x: each dy element flows back through its window. */
   conv2dInputGrad(dy: NdArray, w: NdArray, xShape: readonly number[], opts: Conv2dOptions = {}): NdArray {
     const g = convGeometry('conv2dInputGrad', xShape, w.shape, opts);
     const dx = nd(xShape);
-    for (let n = 0; n < g.N; n++)
-      for (let o = 0; o < g.O; o++)
-        for (let oh = 0; oh < g.OH; oh++)
-          for (let ow = 0; ow < g.OW; ow++) {
-            const d = dy.data[((n * g.O + o) * g.OH + oh) * g.OW + ow];
-            const grp = Math.floor(o / g.Og);
-            for (let c = 0; c < g.Cg; c++)
-              for (let kh = 0; kh < g.KH; kh++)
-                for (let kw = 0; kw < g.KW; kw++) {
-                  const ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
-                  if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                  dx.data[((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw] += d * w.data[((o * g.Cg + c) * g.KH + kh) * g.KW + kw];
-                }
-          }
+    visitTaps(g, (yi, xi, wi) => (dx.data[xi] += dy.data[yi] * w.data[wi]));
     return dx;
   },
   /** The adjoint of conv2d in w. */
   conv2dWeightGrad(x: NdArray, dy: NdArray, wShape: readonly number[], opts: Conv2dOptions = {}): NdArray {
     const g = convGeometry('conv2dWeightGrad', x.shape, wShape, opts);
     const dw = nd(wShape);
-    for (let n = 0; n < g.N; n++)
-      for (let o = 0; o < g.O; o++)
-        for (let oh = 0; oh < g.OH; oh++)
-          for (let ow = 0; ow < g.OW; ow++) {
-            const d = dy.data[((n * g.O + o) * g.OH + oh) * g.OW + ow];
-            const grp = Math.floor(o / g.Og);
-            for (let c = 0; c < g.Cg; c++)
-              for (let kh = 0; kh < g.KH; kh++)
-                for (let kw = 0; kw < g.KW; kw++) {
-                  const ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
-                  if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                  dw.data[((o * g.Cg + c) * g.KH + kh) * g.KW + kw] += d * x.data[((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw];
-                }
-          }
+    visitTaps(g, (yi, xi, wi) => (dw.data[wi] += dy.data[yi] * x.data[xi]));
     return dw;
   },
 };
