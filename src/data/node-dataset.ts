@@ -1,0 +1,92 @@
+/**
+ * The Node edge of the data pipeline: reads the LFW folder and people file, decodes JPEGs,
+ * preprocesses them (preprocess.ts) and writes / reads the binary image cache (image-cache.ts).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/node-files.js';
+import { folderDatasetFromLfwPeople, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
+import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
+import { decodeJpeg } from './jpeg.js';
+import { LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
+
+export interface LfwDataset extends FolderDataset {
+  /** Directory the item paths are relative to: `<root>/images`. */
+  imageRoot: string;
+}
+
+/**
+ * `root` is the dataset directory (e.g. shared/data/lfw-devtrain), holding `peopleFile` and
+ * `images/<Name>/<Name>_NNNN.jpg`. Every listed image must exist.
+ */
+export function loadLfwPeople(root: string, peopleFile = 'peopleDevTrain.txt', options: LfwPeopleOptions = {}): LfwDataset {
+  const imageRoot = join(root, 'images');
+  if (!existsSync(imageRoot) || !statSync(imageRoot).isDirectory()) throw new Error(`loadLfwPeople: ${imageRoot} is not a directory`);
+  const peoplePath = join(root, peopleFile);
+  const text = readFileSync(peoplePath, 'utf8');
+  const ds = folderDatasetFromLfwPeople(text, peoplePath, (rel) => existsSync(join(imageRoot, rel)), options);
+  return { ...ds, imageRoot };
+}
+
+export interface BuildCacheOptions extends CropOptions {
+  /** Directory the item paths are relative to (default: paths used as given). */
+  root?: string;
+  /** Skip undecodable files (counted and named in the result) instead of throwing. */
+  skipBad?: boolean;
+}
+
+export interface BuildCacheResult {
+  /** Images written. */
+  count: number;
+  /** Files that failed (only with skipBad; otherwise the first one throws). */
+  bad: { path: string; error: string }[];
+  /** The items written, in cache order (labels as in `items`). */
+  items: DatasetItem[];
+  /** Mean wall time per input image, read + decode + preprocess, milliseconds. */
+  msPerImage: number;
+}
+
+/**
+ * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
+ * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
+ */
+export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
+  const opts: CropOptions = {
+    crop: options.crop ?? LFW_CROP,
+    offsetY: options.offsetY ?? LFW_OFFSET_Y,
+    out: options.out ?? LFW_OUT,
+    channels: options.channels ?? 3,
+  };
+  const [H, W] = opts.out!;
+  const C = opts.channels!;
+  const size = C * H * W;
+  const pixels = new Uint8Array(items.length * size);
+  const labels: number[] = [];
+  const kept: DatasetItem[] = [];
+  const bad: { path: string; error: string }[] = [];
+  const t0 = performance.now();
+  for (const item of items) {
+    const file = options.root === undefined ? item.path : join(options.root, item.path);
+    let chw: Uint8Array;
+    try {
+      chw = toUint8CHW(decodeJpeg(readFileSync(file), file), opts);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!options.skipBad) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
+      bad.push({ path: file, error: msg });
+      continue;
+    }
+    pixels.set(chw, kept.length * size);
+    labels.push(item.label);
+    kept.push(item);
+  }
+  const msPerImage = items.length ? (performance.now() - t0) / items.length : 0;
+  const cache: ImageCache = { count: kept.length, C, H, W, labels: Int32Array.from(labels), pixels: pixels.subarray(0, kept.length * size) };
+  writeFileAtomic(cachePath, encodeImageCache(cache));
+  return { count: kept.length, bad, items: kept, msPerImage };
+}
+
+/** Reads and validates a cache file (magic, version, sizes, exact length). */
+export function readImageCache(path: string): ImageCache {
+  return parseImageCache(readFileSync(path), path);
+}
