@@ -4,7 +4,6 @@ import { batchNorm, l2Normalize, pixelNorm, reference as R } from '../src/ops/no
 import { dropout, prelu, reference as A } from '../src/ops/activation.js';
 import { nd } from '../src/tensor/ndarray.js';
 import { checkGradient, checkHessian, expectTensorClose, randomNd, toGpu } from './helpers.js';
-import { checkFixtureCase, loadFixture } from './fixtures.js';
 
 const shapes: number[][] = [
   [3, 5],
@@ -186,14 +185,3 @@ describe('IResNet activations: prelu and dropout', () => {
   });
 });
 
-describe('batchNorm vs PyTorch fixtures (output, gradients, running stats)', () => {
-  const fx = loadFixture('batchnorm2d.json');
-  for (const c of fx.cases) {
-    it(c.name, async () => {
-      const { training, momentum, eps } = c.params;
-      await checkFixtureCase(c, (x) => ({
-        y: batchNorm(x.x, { weight: x.weight, bias: x.bias, runningMean: x.running_mean, runningVar: x.running_var, training, momentum, eps }),
-      }));
-    });
-  }
-});
