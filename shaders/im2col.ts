@@ -12,6 +12,8 @@
  * The input gradient runs the same matmul backwards, dcols = dy @ w, and gathers dcols back
  * into the image (col2im): every input pixel sums the window entries that read it.
  */
+import { flatMain } from './common.js';
+
 const GEOMETRY = /* wgsl */ `
 struct Params {
   N: u32, C: u32, H: u32, W: u32,
@@ -21,15 +23,11 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;`;
 
-const WG = 64;
-
 export function im2colWgsl(): string {
   return `${GEOMETRY}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.y * (nwg.x * ${WG}u) + gid.x;
+${flatMain}
   if (i >= p.total) { return; }
   let taps = p.KH * p.KW;
   let CK = p.C * taps;
@@ -53,9 +51,7 @@ export function col2imWgsl(): string {
   return `${GEOMETRY}
 @group(0) @binding(1) var<storage, read> dcols: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.y * (nwg.x * ${WG}u) + gid.x;
+${flatMain}
   if (i >= p.total) { return; }
   let iw = i % p.W;
   let ih = (i / p.W) % p.H;
@@ -79,11 +75,4 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   dx[i] = acc;
 }`;
-}
-
-export function im2colGrid(total: number): [number, number, number] {
-  const groups = Math.ceil(total / WG);
-  if (groups <= 65535) return [Math.max(groups, 1), 1, 1];
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y, 1];
 }

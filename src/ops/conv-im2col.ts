@@ -6,7 +6,8 @@
 import { getDevice } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
-import { col2imWgsl, im2colGrid, im2colWgsl } from '../../shaders/im2col.js';
+import { col2imWgsl, im2colWgsl } from '../../shaders/im2col.js';
+import { flatGrid } from '../../shaders/common.js';
 import type { ConvGeometry } from './conv.js';
 import { matmulKernel } from './matmul.js';
 import { noGrad } from '../autograd/tape.js';
@@ -28,7 +29,7 @@ function geometryParams(g: ConvGeometry, total: number): Uint8Array {
 export function conv2dIm2col(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const P = g.OH * g.OW, CK = g.C * g.KH * g.KW;
   const cols = Tensor.empty([g.N * P, CK]);
-  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], im2colGrid(cols.size));
+  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], flatGrid(cols.size));
   const w2 = Tensor.view(w, [g.O, CK]);
   const yRows = matmulKernel(cols, w2, { transB: true }); // (N*P, O)
   w2.dispose();
@@ -55,7 +56,7 @@ export function conv2dInputGradIm2col(dy: Tensor, w: Tensor, g: ConvGeometry): T
   dyRows2.dispose();
   w2.dispose();
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  getDevice().dispatch({ key: 'conv:col2im', code: col2imWgsl }, geometryParams(g, dx.size), [dcols.binding(), dx.binding()], im2colGrid(dx.size));
+  getDevice().dispatch({ key: 'conv:col2im', code: col2imWgsl }, geometryParams(g, dx.size), [dcols.binding(), dx.binding()], flatGrid(dx.size));
   dcols.dispose();
   return dx;
 }
@@ -67,7 +68,7 @@ export function conv2dInputGradIm2col(dy: Tensor, w: Tensor, g: ConvGeometry): T
 export function conv2dWeightGradIm2col(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const P = g.OH * g.OW, CK = g.C * g.KH * g.KW;
   const cols = Tensor.empty([g.N * P, CK]);
-  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], im2colGrid(cols.size));
+  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], flatGrid(cols.size));
   const dy3 = Tensor.view(dy, [g.N, g.O, P]);
   const dyT = permute(dy3, [1, 0, 2]); // (O, N, P)
   dy3.dispose();

@@ -29,6 +29,7 @@ import {
   type ConvParamName, type Geometry, type RegConfig, type RowsConfig, type WgradConfig,
 } from '../../shaders/conv2d.js';
 import { requireF32 } from './kernel.js';
+import { flatGrid } from '../../shaders/common.js';
 import { matmulKernel } from './matmul.js';
 import { conv2dIm2col, conv2dInputGradIm2col, conv2dWeightGradIm2col } from './conv-im2col.js';
 import { sum } from './reduce.js';
@@ -102,10 +103,7 @@ function params(v: P): Uint8Array {
 const geoParams = (g: ConvGeometry): P => ({ ...g });
 
 function flat(total: number): [number, number, number] {
-  const groups = ceilDiv(total, FLAT_WG);
-  if (groups <= 65535) return [Math.max(groups, 1), 1, 1];
-  const y = ceilDiv(groups, 65535);
-  return [ceilDiv(groups, y), y, 1];
+  return flatGrid(total, FLAT_WG);
 }
 
 function run(key: string, code: () => string, v: P, buffers: Tensor[], grid: [number, number, number]): void {
