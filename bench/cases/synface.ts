@@ -10,9 +10,15 @@ import { conv2d, conv2dInputGradKernel, conv2dWeightGradKernel, convGeometry } f
 /** The conv benchmark shape (ResNet stage 2): x (N, C, H, W), w (O, C, K, K), stride 1, pad 1. */
 export const CONV_BENCH = { N: 32, C: 64, H: 28, W: 28, O: 64, K: 3, stride: 1, pad: 1 };
 /** Work of one conv pass (forward, dgrad and wgrad alike): 2 * N * O * OH * OW * C/g * KH * KW. */
-export function convFlops(s = CONV_BENCH): number {
-  const OH = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1, OW = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
-  return 2 * s.N * s.O * OH * OW * s.C * s.K * s.K;
+export function convFlops(): number {
+  const g = convBenchGeometry();
+  return 2 * g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW;
+}
+
+/** CONV_BENCH as the engine sees it (output size included). */
+function convBenchGeometry() {
+  const s = CONV_BENCH;
+  return convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], { stride: s.stride, padding: s.pad });
 }
 
 function makeCase(name: string, unit: PeerCase['unit'], work: number, opsPerRun: number, inputs: () => E.Tensor[], op: (xs: E.Tensor[]) => E.Tensor): PeerCase {
@@ -54,16 +60,14 @@ export const synfaceCases = {
   },
   /** conv2d input gradient (dgrad) from dy and w, at CONV_BENCH. */
   conv2dInputGrad(opsPerRun = 4): PeerCase {
-    const s = CONV_BENCH, g = new E.Generator(6), opts = { stride: s.stride, padding: s.pad };
-    const geo = convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], opts);
+    const s = CONV_BENCH, g = new E.Generator(6), opts = { stride: s.stride, padding: s.pad }, geo = convBenchGeometry();
     return makeCase('conv2d-dgrad', 'GFLOPS', convFlops(), opsPerRun,
       () => [E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g), E.randn([s.O, s.C, s.K, s.K], 0, 1, g)],
       ([dy, w]) => conv2dInputGradKernel(dy, w, [s.N, s.C, s.H, s.W], opts));
   },
   /** conv2d weight gradient (wgrad) from x and dy, at CONV_BENCH. */
   conv2dWeightGrad(opsPerRun = 4): PeerCase {
-    const s = CONV_BENCH, g = new E.Generator(7), opts = { stride: s.stride, padding: s.pad };
-    const geo = convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], opts);
+    const s = CONV_BENCH, g = new E.Generator(7), opts = { stride: s.stride, padding: s.pad }, geo = convBenchGeometry();
     return makeCase('conv2d-wgrad', 'GFLOPS', convFlops(), opsPerRun,
       () => [E.randn([s.N, s.C, s.H, s.W], 0, 1, g), E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g)],
       ([x, dy]) => conv2dWeightGradKernel(x, dy, [s.O, s.C, s.K, s.K], opts));
