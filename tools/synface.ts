@@ -9,6 +9,8 @@
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
 import { runDemo } from './demo.js';
+import { trainRecognizerCommand } from './train-recognizer.js';
+import { splitCommand } from './split.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -24,12 +26,14 @@ async function main(argv: string[]): Promise<number> {
     console.log('usage: synface demo [--steps N] [--hidden H] [--seed S] | synface info');
     return 0;
   }
+  if (command === 'split') return splitCommand(args);
   const device = await initGpu({ announce: true });
   try {
     if (command === 'demo') {
       const result = await runDemo({ steps: option(args, 'steps', 500), hidden: option(args, 'hidden', 64), seed: option(args, 'seed', 0), log: console.log });
       return result.accuracy > 0.9 ? 0 : 1;
     }
+    if (command === 'train-recognizer') return await trainRecognizerCommand(args);
     if (command === 'info') {
       console.log(JSON.stringify({ adapter: device.adapter, limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup }, matmul: matmulRanking().map((v) => v.name) }, null, 2));
       return 0;

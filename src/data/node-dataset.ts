@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/node-files.js';
 import { folderDatasetFromLfwPeople, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
 import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
-import { decodeJpeg } from './jpeg.js';
+import { decodeImage } from './decode-image.js';
 import { LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
 
 export interface LfwDataset extends FolderDataset {
@@ -69,7 +69,7 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     const file = options.root === undefined ? item.path : join(options.root, item.path);
     let chw: Uint8Array;
     try {
-      chw = toUint8CHW(decodeJpeg(readFileSync(file), file), opts);
+      chw = toUint8CHW(decodeImage(readFileSync(file), file), opts);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if (!options.skipBad) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);

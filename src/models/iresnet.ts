@@ -8,7 +8,8 @@
  *           shortcut: identity, or conv1x1/stride + BN when the shape changes
  *   head    BN2d - Dropout - Flatten - Linear(w_last * H/16 * W/16, emb) - BN1d -> embedding
  *
- * The four stride-2 stages shrink the input 16x: 112x96 ends at 7x6, as in the paper.
+ * The four stride-2 stages shrink the input 16x: 112x96 ends at 7x6, as in the paper. With
+ * stemStride 2 (the small preset) the stem halves it once more: 64x64 ends at 2x2.
  * Parameter names follow the PyTorch convention of the reference implementations (bn1,
  * conv1, prelu, ..., shortcut.conv), so state dicts line up with theirs.
  */
@@ -18,8 +19,14 @@ import { getDefaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface IResNetConfig {
-  /** Input (height, width); both multiples of 16. */
+  /** Input (height, width); both multiples of 16 * stemStride. */
   input: [number, number];
+  /**
+   * Stride of the stem conv (the paper: 1). 2 halves every feature map after the stem, a 4x
+   * cheaper network for small adapters; the input stays at the image size (64x64, the
+   * generator's), so domain mixup still blends images at that size.
+   */
+  stemStride?: number;
   /** IR blocks per stage, e.g. [3, 4, 14, 3] for LResNet50E-IR. */
   blocks: number[];
   /** Channels per stage, e.g. [64, 128, 256, 512]. */
@@ -35,9 +42,9 @@ export const IRESNET_PRESETS: Record<'paper' | 'small', IResNetConfig> = {
   paper: { input: [112, 96], blocks: [3, 4, 14, 3], widths: [64, 128, 256, 512], stem: 64, embedding: 512, dropout: 0.5 },
   /**
    * For a CPU adapter: 64x64 (the generator's resolution, so domain mixup blends same-size
-   * images), few and narrow blocks. Provisional: the recognizer issue tunes it for accuracy.
+   * images), a stride-2 stem, few and narrow blocks.
    */
-  small: { input: [64, 64], blocks: [1, 2, 2, 1], widths: [32, 64, 128, 256], stem: 32, embedding: 256, dropout: 0.2 },
+  small: { input: [64, 64], stemStride: 2, blocks: [1, 2, 2, 1], widths: [32, 64, 128, 256], stem: 32, embedding: 256, dropout: 0.2 },
 };
 
 /** One IR block: BN - conv3x3 - BN - PReLU - conv3x3(stride) - BN, plus the shortcut. */
@@ -90,9 +97,12 @@ export class IResNet extends Module implements Layer {
   constructor(readonly config: IResNetConfig, gen: Generator = getDefaultGenerator()) {
     super();
     const [H, W] = config.input;
-    if (H % 16 || W % 16) throw new RangeError(`IResNet: input ${H}x${W} must be multiples of 16 (four stride-2 stages)`);
+    const stemStride = config.stemStride ?? 1;
+    if (stemStride !== 1 && stemStride !== 2) throw new RangeError(`IResNet: stemStride ${stemStride} must be 1 or 2`);
+    const shrink = 16 * stemStride;
+    if (H % shrink || W % shrink) throw new RangeError(`IResNet: input ${H}x${W} must be multiples of ${shrink} (stem stride ${stemStride}, four stride-2 stages)`);
     if (config.blocks.length !== 4 || config.widths.length !== 4) throw new RangeError('IResNet: blocks and widths need 4 stages each');
-    this.stem = this.registerModule('conv1', new Conv2d(3, config.stem, 3, { padding: 1, bias: false, gen, gain: Math.sqrt(2) }));
+    this.stem = this.registerModule('conv1', new Conv2d(3, config.stem, 3, { stride: stemStride, padding: 1, bias: false, gen, gain: Math.sqrt(2) }));
     this.stemBn = this.registerModule('bn1', new BatchNorm(config.stem));
     this.stemPrelu = this.registerModule('prelu', new PReLU(config.stem));
     let cin = config.stem;
@@ -105,7 +115,7 @@ export class IResNet extends Module implements Layer {
     });
     this.headBn = this.registerModule('bn2', new BatchNorm(cin));
     this.dropout = this.registerModule('dropout', new Dropout(config.dropout, gen));
-    this.fc = this.registerModule('fc', new Linear(cin * (H / 16) * (W / 16), config.embedding, { gen }));
+    this.fc = this.registerModule('fc', new Linear(cin * (H / shrink) * (W / shrink), config.embedding, { gen }));
     this.features = this.registerModule('features', new BatchNorm(config.embedding));
   }
 
@@ -115,9 +125,9 @@ export class IResNet extends Module implements Layer {
     if (x.rank !== 4 || x.shape[1] !== 3 || x.shape[2] !== H || x.shape[3] !== W) {
       throw new RangeError(`IResNet: expected images of shape [N, 3, ${H}, ${W}], got [${x.shape}]`);
     }
-    let h = this.stemPrelu.forward(this.stemBn.forward(this.stem.forward(x))); // (N, stem, H, W)
-    for (const block of this.blocks) h = block.forward(h); // (N, w_last, H/16, W/16)
-    h = flatten(this.dropout.forward(this.headBn.forward(h))); // (N, w_last * H/16 * W/16)
+    let h = this.stemPrelu.forward(this.stemBn.forward(this.stem.forward(x))); // (N, stem, H/t, W/t), t = stemStride
+    for (const block of this.blocks) h = block.forward(h); // (N, w_last, H/16t, W/16t)
+    h = flatten(this.dropout.forward(this.headBn.forward(h))); // (N, w_last * H/16t * W/16t)
     return this.features.forward(this.fc.forward(h)); // (N, embedding)
   }
 }

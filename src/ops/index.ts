@@ -21,3 +21,7 @@ export { upfirdn2d, upsample2d, downsample2d, resizeBilinear, type Filter, type 
 export { minibatchStd, noiseInjection, biasAct, type BiasActOptions } from './stylegan.js';
 export { conv2d, conv2dInputGrad, conv2dWeightGrad, type Conv2dOptions } from './conv.js';
 export { modulatedConv2d, type ModConvOptions } from './modconv.js';
+export {
+  sampleAugmentParams, identityAugmentParams, uploadU8Images, augmentImages, flipHorizontal, AUGMENT_DRAWS_PER_SAMPLE,
+  type AugmentOptions, type AugmentParams,
+} from './augment.js';

@@ -1,0 +1,46 @@
+/**
+ * Training presets of the recognizer.
+ *
+ * paper  SynFace's setting: LResNet50E-IR at 112x96 (the 112x96 centre crop of deep-funneled
+ *        LFW at full scale), ArcFace s = 30, m = 0.5, SGD momentum 0.9, wd 5e-4, lr 0.1 at batch
+ *        512, 40 epochs with lr x 0.1 at epochs 24, 30 and 36. For real GPUs.
+ * small  sized for a CPU adapter (lavapipe, 2 cores) to train in under 30 minutes: 64x64 input
+ *        (the generator's resolution, so domain mixup blends same-size images) taken from a
+ *        112x112 centre crop, a stride-2 stem (the network works at 32x32 from there on), IR
+ *        stages [1, 2, 2, 1] of 32..256 channels, a 256-d embedding.
+ */
+import { IRESNET_PRESETS } from '../models/iresnet.js';
+import type { Preprocess } from '../models/recognizer-weights.js';
+import type { RecognizerTrainConfig } from './recognizer-trainer.js';
+
+export interface RecognizerPreset {
+  train: Omit<RecognizerTrainConfig, 'steps' | 'seed'>;
+  /** Epochs over the training images (turned into steps once the data is known). */
+  epochs: number;
+  preprocess: Preprocess;
+  /** Keep training people with at least this many images. */
+  minImages: number;
+}
+
+const SYNFACE_AUGMENT = { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 };
+
+export const RECOGNIZER_PRESETS: Record<'paper' | 'small', RecognizerPreset> = {
+  paper: {
+    train: {
+      backbone: IRESNET_PRESETS.paper, arcface: { s: 30, m: 0.5 }, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
+      schedule: 'multistep', warmupSteps: 0, milestones: [24 / 40, 30 / 40, 36 / 40], augment: SYNFACE_AUGMENT,
+    },
+    epochs: 40,
+    preprocess: { crop: [112, 96], out: [112, 96] },
+    minImages: 1,
+  },
+  small: {
+    train: {
+      backbone: IRESNET_PRESETS.small, arcface: { s: 30, m: 0.5 }, batch: 64, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
+      schedule: 'poly', warmupSteps: 50, milestones: [], augment: SYNFACE_AUGMENT,
+    },
+    epochs: 5,
+    preprocess: { crop: [112, 112], out: [64, 64] },
+    minImages: 1,
+  },
+};
