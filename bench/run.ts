@@ -17,6 +17,7 @@ import { initGpu, nodeGpu, shutdownGpu } from '../src/gpu/node.js';
 import { initTfjsWebgpu, peerValue, type PeerCase } from './peers/tfjs-webgpu.js';
 import { CONV_BENCH, synfaceCases } from './cases/synface.js';
 import { resnet18TrainStep } from './cases/resnet18.js';
+import { recognizerTrainStep } from './cases/recognizer.js';
 import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
 
 const args = process.argv.slice(2);
@@ -60,6 +61,7 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [synfaceCases.conv2dInputGrad(), peer?.cases.conv2d('dgrad', CONV_BENCH) ?? null],
   [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
   [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
+  [recognizerTrainStep('small'), null],
 ];
 
 const rows: Row[] = [];

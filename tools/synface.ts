@@ -11,6 +11,7 @@ import { matmulRanking } from '../src/ops/matmul.js';
 import { runDemo } from './demo.js';
 import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
+import { evalCommand } from './eval.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       return result.accuracy > 0.9 ? 0 : 1;
     }
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);
+    if (command === 'eval') return await evalCommand(args);
     if (command === 'info') {
       console.log(JSON.stringify({ adapter: device.adapter, limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup }, matmul: matmulRanking().map((v) => v.name) }, null, 2));
       return 0;

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../src/index.js';
+import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
+import { readTensors } from '../src/io/tensor-data.js';
+import type { ImageCache } from '../src/data/image-cache.js';
+import { evaluatePairs, embedRows } from '../src/eval/embed.js';
+import { cosineSimilarity } from '../src/eval/verification.js';
+import { Lambda } from '../src/nn/index.js';
+import { loadRecognizer, serializeRecognizer } from '../src/models/recognizer-weights.js';
+import { RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
+
+/** A tiny recognizer: 16x16 input, four narrow IR stages (16x16 -> 1x1), 8-d embedding. */
+const config: RecognizerTrainConfig = {
+  backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
+  arcface: { s: 16, m: 0.3 }, batch: 6, steps: 40, lr: 0.05, momentum: 0.9, weightDecay: 5e-4,
+  schedule: 'poly', warmupSteps: 4, milestones: [], augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
+};
+
+/** 4 identities x 5 images of 20x20: each identity a coloured pattern, each image a noisy copy. */
+function syntheticCache(): ImageCache {
+  const count = 20, C = 3, H = 20, W = 20;
+  const pixels = new Uint8Array(count * C * H * W);
+  const labels = new Int32Array(count);
+  let noise = 12345;
+  for (let n = 0; n < count; n++) {
+    const id = n % 4;
+    labels[n] = 10 + id; // sparse labels: the trainer renumbers them
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          noise = (noise * 1103515245 + 12345) >>> 0;
+          const base = 128 + 100 * Math.sin((id + 1) * (x + 2 * y) * 0.3 + c);
+          pixels[((n * C + c) * H + y) * W + x] = Math.max(0, Math.min(255, Math.round(base + ((noise >>> 24) - 128) * 0.2)));
+        }
+  }
+  return { count, C, H, W, labels, pixels };
+}
+
+const rows = Int32Array.from({ length: 20 }, (_, i) => i);
+
+async function weights(t: RecognizerTrainer): Promise<Record<string, Float32Array>> {
+  const d = await readTensors(t.model.stateDict());
+  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.data as Float32Array]));
+}
+
+describe('RecognizerTrainer', () => {
+  it('learns the synthetic identities; tensors and buffers stay flat', async () => {
+    const t = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
+    expect(t.classes).toBe(4);
+    const device = E.getDevice();
+    const losses: number[] = [];
+    let before = { tensors: 0, inUse: 0 };
+    for (let s = 0; s < config.steps; s++) {
+      const loss = t.trainStep();
+      losses.push(await loss.item());
+      loss.dispose();
+      if (s === 4) before = { tensors: E.liveTensors(), inUse: device.stats().inUse };
+    }
+    expect(E.liveTensors()).toBe(before.tensors);
+    expect(device.stats().inUse).toBe(before.inUse);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(losses.slice(-8))).toBeLessThan(0.6 * mean(losses.slice(0, 8)));
+    t.dispose();
+  });
+
+  it('a run stopped, checkpointed and resumed ends with the same weights, bit for bit', async () => {
+    const straight = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
+    for (let s = 0; s < 12; s++) straight.trainStep().dispose();
+    const expected = await weights(straight);
+    straight.dispose();
+
+    const first = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
+    for (let s = 0; s < 5; s++) first.trainStep().dispose();
+    const bytes = await buildCheckpoint(first.checkpointParts());
+    first.dispose();
+    const resumed = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
+    resumed.restore(parseCheckpoint(bytes, 'ckpt'), 'ckpt');
+    expect(resumed.step).toBe(5);
+    for (let s = 5; s < 12; s++) resumed.trainStep().dispose();
+    const got = await weights(resumed);
+    for (const k of Object.keys(expected)) expect(got[k], k).toEqual(expected[k]);
+
+    const other = new RecognizerTrainer({ ...config, lr: 0.1 }, { cache: syntheticCache(), rows });
+    expect(() => other.restore(parseCheckpoint(bytes, 'ckpt'), 'ckpt')).toThrow(/ckpt: the checkpoint was made with other settings \(lr: 0.05 there\)/);
+    other.dispose();
+    resumed.dispose();
+  });
+
+  it('saves a backbone that loads back and embeds identically', async () => {
+    const t = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
+    for (let s = 0; s < 3; s++) t.trainStep().dispose();
+    t.model.eval();
+    const cache = syntheticCache();
+    const a = await embedRows(t.model.backbone, cache, [0, 3, 7], { input: [16, 16] });
+    const bytes = await serializeRecognizer(t.model.backbone, { crop: [112, 112], out: [20, 20] }, { note: 'test' });
+    const { backbone, file } = loadRecognizer(bytes, 'w.safetensors');
+    expect(file.preprocess).toEqual({ crop: [112, 112], out: [20, 20] });
+    expect(file.info).toEqual({ note: 'test' });
+    const b = await embedRows(backbone, cache, [0, 3, 7], { input: [16, 16] });
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    expect(() => loadRecognizer(new Uint8Array(8), 'bad.safetensors')).toThrow(/bad.safetensors/);
+    backbone.dispose();
+    t.dispose();
+  });
+});
+
+describe('evaluatePairs', () => {
+  it('scores pairs by the cosine of the embeddings (plain and mirrored sums)', async () => {
+    const cache = syntheticCache();
+    const flat = new Lambda((x) => E.reshape(x, [x.shape[0], -1])); // embedding = the normalized pixels
+    const norm = (r: number, flip: boolean) => {
+      const { C, H, W } = cache;
+      const v = new Float64Array(C * H * W);
+      for (let c = 0; c < C; c++)
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++) {
+            const at = (xx: number) => cache.pixels[((r * C + c) * H + y) * W + xx] / 127.5 - 1;
+            v[(c * H + y) * W + x] = at(x) + (flip ? at(W - 1 - x) : 0);
+          }
+      return v;
+    };
+    const pairs = Array.from({ length: 20 }, (_, i) => ({ a: { name: 'r', index: i }, b: { name: 'r', index: (i * 7 + 3) % 20 }, same: i % 2 === 0, fold: -1 }));
+    for (const flip of [false, true]) {
+      const { scores } = await evaluatePairs(flat, cache, pairs, (ref) => ref.index, { input: [20, 20], batch: 7, flip });
+      pairs.forEach((p, i) => expect(scores[i]).toBeCloseTo(cosineSimilarity(norm(p.a.index, flip), norm(p.b.index, flip)), 5));
+    }
+    await expect(evaluatePairs(flat, cache, pairs, () => 99, { input: [20, 20] })).rejects.toThrow(/row 99 is not in the cache's 0..19/);
+  });
+});
