@@ -15,6 +15,8 @@ import { imagePath, parsePairs, type LfwImageRef } from '../src/data/lfw-pairs.j
 import { toUint8CHW } from '../src/data/preprocess.js';
 import type { ImageCache } from '../src/data/image-cache.js';
 import { evaluatePairs } from '../src/eval/embed.js';
+import { cropFor } from '../src/data/layout.js';
+import { readLayout } from '../src/data/lfw-cache.js';
 import { roc } from '../src/eval/verification.js';
 import { loadRecognizer } from '../src/models/recognizer-weights.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
@@ -61,13 +63,15 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   for (const k of ['weights', 'data', 'pairs']) if (!o[k]) throw new Error(`synface eval: --${k} is required (see synface eval --help)`);
   const weightsPath = String(o.weights), pairsPath = String(o.pairs), root = imageRoot(String(o.data));
+  const layout = readLayout(String(o.data));
   const { backbone, file } = loadRecognizer(readFileSync(weightsPath), weightsPath);
   const pairsFile = parsePairs(readFileSync(pairsPath, 'utf8'), pairsPath);
   const say = o.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
 
   // decode and align the images the pairs name, once each
   const refs = new Map<string, LfwImageRef>();
-  for (const p of pairsFile.pairs) for (const r of [p.a, p.b]) refs.set(imagePath(r.name, r.index), r);
+  for (const p of pairsFile.pairs) for (const r of [p.a, p.b]) refs.set(imagePath(r.name, r.index, layout.extension), r);
+  const crop = cropFor(layout, file.preprocess, join(String(o.data), 'dataset.json'));
   const [H, W] = file.preprocess.out;
   const size = 3 * H * W;
   const pixels = new Uint8Array(refs.size * size);
@@ -81,12 +85,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     } catch (e) {
       throw new Error(`synface eval: ${pairsPath} names ${rel}, but ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`);
     }
-    pixels.set(toUint8CHW(decodeImage(bytes, path), { crop: file.preprocess.crop, out: file.preprocess.out, channels: 3 }), rows.size * size);
+    pixels.set(toUint8CHW(decodeImage(bytes, path), crop), rows.size * size);
     rows.set(rel, rows.size);
   }
   say(`eval: ${refs.size} images decoded and aligned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const cache: ImageCache = { count: rows.size, C: 3, H, W, labels: new Int32Array(rows.size), pixels };
-  const rowOf = (r: LfwImageRef) => rows.get(imagePath(r.name, r.index))!;
+  const rowOf = (r: LfwImageRef) => rows.get(imagePath(r.name, r.index, layout.extension))!;
   const { report, scores, same } = await evaluatePairs(backbone, cache, pairsFile.pairs, rowOf, { input: file.backbone.input, flip: !!o.flip, batch: Number(o.batch) });
   backbone.dispose();
   const summary: EvalSummary = {

@@ -1,50 +1,76 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The `synface` command.
- *   synface demo [--steps N] [--hidden H] [--seed S]   the engine demo: learn 3 spirals on the GPU
- *   synface info                                       the adapter and the engine's kernel choices
+ *   synface demo [--steps N]          the main job: face verification end to end on the embedded sample
+ *   synface train-recognizer ...      ArcFace training on LFW-layout data (--help for options)
+ *   synface eval --weights W --data DIR --pairs FILE [--flip] [--json] [--roc F]
+ *   synface split ...                 a validation split by people, pairs in the LFW format
+ *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
+ *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
- * .json), SYNFACE_DEBUG=1|2|3|validate prints kernels and dispatches.
+ * .json), SYNFACE_DEBUG=1|2|3|validate prints kernels and dispatches, SYNFACE_CACHE the folder
+ * of decoded-image caches (default ~/.cache/synface-gpu).
  */
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
 import { runDemo } from './demo.js';
+import { runFaceDemo } from './face-demo.js';
 import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
+import { parseArgs } from './args.js';
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v)) throw new Error(`--${name} needs a number, got '${args[i + 1]}'`);
-  return v;
-}
+const USAGE = `usage: synface <command> [options]   (synface <command> --help for its options)
+  demo               the main job: verification on the embedded LFW sample, shipped vs freshly trained
+  train-recognizer   ArcFace training of the face recognizer on LFW-layout data
+  eval               LFW-protocol verification of a trained recognizer
+  split              a validation split by people with pairs in the LFW format
+  engine-demo        the engine alone: a small network learns 3 spirals
+  info               the adapter and the engine's kernel choices`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...args] = argv;
   if (command === 'help' || command === '--help') {
-    console.log('usage: synface demo [--steps N] [--hidden H] [--seed S] | synface info');
+    console.log(USAGE);
     return 0;
   }
   if (command === 'split') return splitCommand(args);
   const device = await initGpu({ announce: true });
   try {
     if (command === 'demo') {
-      const result = await runDemo({ steps: option(args, 'steps', 500), hidden: option(args, 'hidden', 64), seed: option(args, 'seed', 0), log: console.log });
-      return result.accuracy > 0.9 ? 0 : 1;
+      const o = parseArgs('demo', args, {
+        steps: { type: 'number', help: 'training steps of the from-scratch run', default: 60 },
+        out: { type: 'string', help: 'output folder', default: 'runs/demo' },
+      });
+      await runFaceDemo({ sample: 'data/lfw-sample', weights: 'weights/recognizer-small.safetensors', out: String(o.out), steps: Number(o.steps), log: console.log });
+      return 0;
     }
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);
     if (command === 'eval') return await evalCommand(args);
+    if (command === 'engine-demo') {
+      const o = parseArgs('engine-demo', args, {
+        steps: { type: 'number', help: 'steps', default: 500 },
+        hidden: { type: 'number', help: 'hidden units', default: 64 },
+        seed: { type: 'number', help: 'seed', default: 0 },
+      });
+      const result = await runDemo({ steps: Number(o.steps), hidden: Number(o.hidden), seed: Number(o.seed), log: console.log });
+      return result.accuracy > 0.9 ? 0 : 1;
+    }
     if (command === 'info') {
       console.log(JSON.stringify({ adapter: device.adapter, limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup }, matmul: matmulRanking().map((v) => v.name) }, null, 2));
       return 0;
     }
-    console.error(`synface: unknown command '${command}' (try: synface help)`);
+    console.error(`synface: unknown command '${command}'\n${USAGE}`);
     return 2;
   } finally {
     shutdownGpu();
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // a user's mistake (bad file, bad option) reads as one line; SYNFACE_DEBUG shows the stack
+  console.error(process.env.SYNFACE_DEBUG ? e : `synface: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+}

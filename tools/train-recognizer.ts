@@ -95,9 +95,12 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const ckptPath = join(out, 'checkpoint.safetensors');
   const logPath = join(out, 'log.jsonl');
   const records: LogRecord[] = [];
+  let priorSeconds = 0;
   if (o.resume) {
     if (!existsSync(ckptPath)) throw new Error(`synface train-recognizer: --resume, but ${ckptPath} does not exist`);
-    trainer.restore(readCheckpoint(ckptPath), ckptPath);
+    const ckpt = readCheckpoint(ckptPath);
+    trainer.restore(ckpt, ckptPath);
+    priorSeconds = Number((ckpt.config as { elapsed_seconds?: number }).elapsed_seconds ?? 0);
     // keep the log consistent with the checkpoint: drop records of steps after it
     if (existsSync(logPath)) {
       for (const line of readFileSync(logPath, 'utf8').split('\n')) if (line.trim()) records.push(JSON.parse(line));
@@ -115,8 +118,12 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   log(`train: ${presetName} preset, ${rows.length} images of ${trainer.classes} people, batch ${batch}, ${steps} steps (${(steps * batch / rows.length).toFixed(1)} epochs), ` +
     `${trainer.model.backbone.parameterCount().toLocaleString('en')} backbone parameters; validation: ${valPairs.length} pairs of ${valPeople.size} held-out people`);
 
+  const command = ['synface', 'train-recognizer', ...args].join(' ');
   const extra = { preset: presetName, data, people: String(o.people), split: splitDir, minImages, preprocess: preset.preprocess };
-  const saveCheckpoint = async () => writeFileAtomic(ckptPath, await buildCheckpoint(trainer.checkpointParts(extra)), { keepPrevious: true });
+  // wall time over all sessions of this run (a resumed run adds the earlier sessions')
+  const elapsed = () => priorSeconds + (performance.now() - t0) / 1000;
+  const saveCheckpoint = async () =>
+    writeFileAtomic(ckptPath, await buildCheckpoint(trainer.checkpointParts({ ...extra, command, elapsed_seconds: elapsed() })), { keepPrevious: true });
   const validate = async () => {
     trainer.model.eval();
     const { report } = await evaluatePairs(trainer.model.backbone, lfw.cache, valPairs, lfw.rowOf, { input: config.backbone.input });
@@ -180,16 +187,16 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   // ---- the end: final validation, the backbone file, the report
   const report = await validate();
   drawCurves(records, join(out, 'curves.png'));
-  const trainSeconds = records.filter((r) => r.type === 'train').length ? (performance.now() - t0) / 1000 : 0;
+  const wallSeconds = elapsed();
   const summary = {
     preset: presetName, steps, batch, epochs: (steps * batch) / rows.length, images: rows.length, people: trainer.classes,
     val_accuracy: report.accuracy, val_std: report.std, auc: report.auc, tar_at_far_1e_3: report.tarAtFar1e3, tar_at_far_1e_2: report.tarAtFar1e2,
-    val_pairs: valPairs.length, seed: config.seed, session_seconds: trainSeconds, adapter: getDevice().adapter,
+    val_pairs: valPairs.length, seed: config.seed, wall_seconds: wallSeconds, command, adapter: getDevice().adapter,
   };
   writeFileAtomic(join(out, 'recognizer.safetensors'), await serializeRecognizer(trainer.model.backbone, preset.preprocess, { ...extra, ...summary }));
   writeFileAtomic(join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
   log(`done: ${steps} steps; validation accuracy ${(100 * report.accuracy).toFixed(2)}% +- ${(100 * report.std).toFixed(2)} on ${valPairs.length} pairs, ` +
-    `AUC ${report.auc.toFixed(4)}, TAR@FAR=1e-2 ${(100 * report.tarAtFar1e2).toFixed(1)}%; this session ${formatDuration(trainSeconds)}`);
+    `AUC ${report.auc.toFixed(4)}, TAR@FAR=1e-2 ${(100 * report.tarAtFar1e2).toFixed(1)}%; wall time ${formatDuration(wallSeconds)}`);
   log(`wrote ${join(out, 'recognizer.safetensors')}, ${join(out, 'report.json')}, ${join(out, 'curves.png')}, ${logPath}`);
   trainer.dispose();
   return 0;

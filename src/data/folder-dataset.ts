@@ -50,6 +50,8 @@ export function folderDatasetFromPaths(paths: readonly string[]): FolderDataset 
 export interface LfwPeopleOptions {
   /** Keep only people with at least this many images (default 1: everyone). */
   minImages?: number;
+  /** Image file extension (default 'jpg', as LFW). */
+  extension?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export function folderDatasetFromLfwPeople(text: string, source: string, exists:
   file.people.forEach((p, k) => {
     if (p.count < minImages) return;
     for (let i = 1; i <= p.count; i++) {
-      const rel = imagePath(p.name, i);
+      const rel = imagePath(p.name, i, options.extension);
       if (!exists(rel)) throw new Error(`${source}:${lineNos[k]}: image ${rel} is missing (line says ${p.name} has ${p.count} images)`);
       paths.push(rel);
     }

@@ -14,6 +14,13 @@ import type { Preprocess } from '../models/recognizer-weights.js';
 import type { ImageCache } from './image-cache.js';
 import { imagePath, type LfwImageRef } from './lfw-pairs.js';
 import { buildImageCache, loadLfwPeople, readImageCache, type LfwDataset } from './node-dataset.js';
+import { cropFor, LFW_LAYOUT, parseLayout, type DatasetLayout } from './layout.js';
+
+/** The folder's dataset.json (layout.ts), or LFW's own layout when there is none. */
+export function readLayout(root: string): DatasetLayout {
+  const path = join(root, 'dataset.json');
+  return existsSync(path) ? parseLayout(readFileSync(path, 'utf8'), path) : LFW_LAYOUT;
+}
 
 export interface CachedLfw {
   dataset: LfwDataset;
@@ -33,9 +40,11 @@ export function defaultCacheDir(): string {
 
 export function cachedLfw(root: string, peopleFile: string, preprocess: Preprocess, options: { cacheDir?: string; log?: (s: string) => void } = {}): CachedLfw {
   const log = options.log ?? (() => {});
-  const dataset = loadLfwPeople(root, peopleFile);
+  const layout = readLayout(root);
+  const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
+  const dataset = loadLfwPeople(root, peopleFile, { extension: layout.extension });
   const peopleText = readFileSync(join(root, peopleFile), 'utf8');
-  const hash = createHash('sha1').update(realpathSync(root)).update('\0').update(peopleText).update('\0').update(JSON.stringify(preprocess)).digest('hex').slice(0, 12);
+  const hash = createHash('sha1').update(realpathSync(root)).update('\0').update(peopleText).update('\0').update(JSON.stringify(layout === LFW_LAYOUT ? preprocess : [preprocess, layout])).digest('hex').slice(0, 12);
   const dir = options.cacheDir ?? defaultCacheDir();
   mkdirSync(dir, { recursive: true });
   const cachePath = join(dir, `lfw-${hash}.sfic`);
@@ -50,7 +59,7 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
     log(`images: ${cache.count} from the cache ${cachePath}`);
   } else {
     log(`images: decoding ${dataset.items.length} JPEGs of ${join(root, peopleFile)} into ${cachePath} (once) ...`);
-    const built = buildImageCache(dataset.items, { root: dataset.imageRoot, crop: preprocess.crop, out: preprocess.out, channels: 3, skipBad: true }, cachePath);
+    const built = buildImageCache(dataset.items, { root: dataset.imageRoot, ...crop, skipBad: true }, cachePath);
     bad = built.bad;
     if (bad.length) log(`images: skipped ${bad.length} undecodable files, e.g. ${bad[0].path}: ${bad[0].error}`);
     paths = built.items.map((it) => it.path);
@@ -60,8 +69,8 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
   }
   const rows = new Map(paths.map((p, i) => [p, i]));
   const rowOf = (ref: LfwImageRef) => {
-    const r = rows.get(imagePath(ref.name, ref.index));
-    if (r === undefined) throw new Error(`image ${imagePath(ref.name, ref.index)} is not among the ${paths.length} images of ${join(root, peopleFile)}`);
+    const r = rows.get(imagePath(ref.name, ref.index, layout.extension));
+    if (r === undefined) throw new Error(`image ${imagePath(ref.name, ref.index, layout.extension)} is not among the ${paths.length} images of ${join(root, peopleFile)}`);
     return r;
   };
   return { dataset, cache, paths, rowOf, cachePath, bad };

@@ -57,10 +57,10 @@ export interface LfwPeopleFile {
   people: LfwPerson[];
 }
 
-/** The image's path relative to the dataset's root: `Name/Name_0007.jpg`. */
-export function imagePath(name: string, index: number): string {
+/** The image's path relative to the dataset's root: `Name/Name_0007.jpg` (or another extension). */
+export function imagePath(name: string, index: number, extension = 'jpg'): string {
   if (!Number.isInteger(index) || index < 1 || index > 9999) throw new Error(`imagePath: index ${index} of ${name} is not an integer in 1..9999`);
-  return `${name}/${name}_${String(index).padStart(4, '0')}.jpg`;
+  return `${name}/${name}_${String(index).padStart(4, '0')}.${extension}`;
 }
 
 // ---------------------------------------------------------------- lines and fields

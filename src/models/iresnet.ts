@@ -44,7 +44,7 @@ export const IRESNET_PRESETS: Record<'paper' | 'small', IResNetConfig> = {
    * For a CPU adapter: 64x64 (the generator's resolution, so domain mixup blends same-size
    * images), a stride-2 stem, few and narrow blocks.
    */
-  small: { input: [64, 64], stemStride: 2, blocks: [1, 2, 2, 1], widths: [32, 64, 128, 256], stem: 32, embedding: 256, dropout: 0.2 },
+  small: { input: [64, 64], stemStride: 2, blocks: [1, 2, 2, 1], widths: [16, 32, 64, 128], stem: 16, embedding: 256, dropout: 0.2 },
 };
 
 /** One IR block: BN - conv3x3 - BN - PReLU - conv3x3(stride) - BN, plus the shortcut. */
