@@ -71,6 +71,8 @@ const TOLERANCE_BY_CASE: Record<string, [number, number]> = {
 const REF_ATOL = 1e-3, REF_RTOL = 1e-3;
 const REF_TOLERANCE_BY_CASE: Record<string, [number, number]> = {
   'randn mean 0.5 std 2': [2e-2, 1e-3],
+  // our float IDCT vs Pillow's libjpeg integer IDCT: up to 4 levels per RGB sample (test/jpeg.test.ts)
+  'jpeg rgb420 37x23 decodeImage': [4, 0],
 };
 
 // ---------------------------------------------------------------- comparison

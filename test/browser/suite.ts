@@ -3,14 +3,31 @@
  * browser (navigator.gpu), must give the same numbers. test/browser/run.ts runs both and
  * compares them case by case.
  *
- * Environment-independent on purpose: imports only from src/ (no Node modules, no DOM), and
- * every input comes from a tiny JS formula, so both sides start from identical bits.
+ * Environment-independent on purpose: imports only from src/ and ./jpeg-fixture.ts (no Node
+ * modules, no DOM, no file reads), and every input comes from a tiny JS formula (or, for the
+ * one JPEG, a base64 string), so both sides start from identical bits.
+ *
+ * Besides the engine's ops, the face pipeline: PNG (built in memory, stored deflate) and JPEG
+ * decoding, centre crop + resize, GPU augmentation, a tiny IResNet + ArcFace recognizer (eval
+ * embeddings, embedRows / evaluatePairs, one training step), and the verification protocol.
  * The caller must have called initGpu() (src/gpu/node.ts or src/gpu/browser.ts) first.
  */
 import {
-  add, backward, dropoutMask, Generator, getDevice, logsumexp, matmul, max, mul, rand, randn,
+  add, backward, dropoutMask, Generator, getDevice, logsumexp, matmul, max, mul, noGrad, rand, randn,
   randomBits, scope, square, sum, tanh, tensor, type Tensor,
 } from '../../src/index.js';
+import { decodeImage } from '../../src/data/decode-image.js';
+import type { ImageCache } from '../../src/data/image-cache.js';
+import type { LfwPair } from '../../src/data/lfw-pairs.js';
+import { decodePng } from '../../src/data/png.js';
+import { centerCropResize } from '../../src/data/preprocess.js';
+import { embedRows, evaluatePairs } from '../../src/eval/embed.js';
+import { contiguousFolds, verificationReport, type VerificationReport } from '../../src/eval/verification.js';
+import { Recognizer, type RecognizerConfig } from '../../src/models/recognizer.js';
+import { augmentImages, flipHorizontal, reference as augmentRef, sampleAugmentParams, uploadU8Images } from '../../src/ops/augment.js';
+import { SGD } from '../../src/optim/sgd.js';
+import { nd } from '../../src/tensor/ndarray.js';
+import { RGB420_HEIGHT, RGB420_JPEG_BASE64, RGB420_PILLOW_PIXELS_BASE64, RGB420_WIDTH } from './jpeg-fixture.js';
 
 export interface SuiteCase {
   name: string;
@@ -65,6 +82,118 @@ function refMatmul(a: number[], b: number[], batch: number, M: number, K: number
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------- encoded images in memory
+
+/** Standard base64 to bytes, in plain JS (no atob / Buffer: the same code on both sides). */
+function fromBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 6) / 8));
+  let acc = 0, bits = 0, o = 0;
+  for (const ch of clean) {
+    const v = alphabet.indexOf(ch);
+    if (v < 0) throw new Error(`fromBase64: bad character '${ch}'`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** CRC-32 (reflected polynomial 0xEDB88320), as PNG chunks carry it. */
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function adler32(bytes: Uint8Array): number {
+  let a = 1, b = 0;
+  for (const x of bytes) {
+    a = (a + x) % 65521;
+    b = (b + a) % 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+const be32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+
+function pngChunk(type: string, data: ArrayLike<number>): number[] {
+  const body = Uint8Array.from([...Array.from(type, (ch) => ch.charCodeAt(0)), ...Array.from(data)]);
+  return [...be32(data.length), ...body, ...be32(crc32(body))];
+}
+
+/**
+ * A zlib stream of `raw` without compression: header 78 01, stored deflate blocks (BTYPE 00:
+ * LEN, ~LEN, then the bytes), Adler-32. `split` cuts the data into two stored blocks.
+ */
+function zlibStored(raw: Uint8Array, split: number): number[] {
+  const out = [0x78, 0x01];
+  const parts = [raw.subarray(0, split), raw.subarray(split)];
+  parts.forEach((part, i) => {
+    const last = i === parts.length - 1 ? 1 : 0;
+    out.push(last, part.length & 255, part.length >> 8, ~part.length & 255, (~part.length >> 8) & 255, ...part);
+  });
+  return [...out, ...be32(adler32(raw))];
+}
+
+/**
+ * An 8-bit PNG (colour type 0 grey or 2 RGB) of interleaved `pixels`, row y filtered with
+ * filter type y % 5 (None, Sub, Up, Average, Paeth), the zlib stream in two stored blocks and
+ * two IDAT chunks: every unfiltering path and the stream/chunk joins get exercised.
+ */
+function encodePng(width: number, height: number, channels: 1 | 3, pixels: Uint8Array): Uint8Array {
+  const bpp = channels, n = width * channels;
+  const raw = new Uint8Array(height * (1 + n));
+  const paeth = (a: number, b: number, c: number) => {
+    const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+  };
+  for (let y = 0; y < height; y++) {
+    const filter = y % 5;
+    raw[y * (1 + n)] = filter;
+    for (let i = 0; i < n; i++) {
+      const x = pixels[y * n + i];
+      const a = i >= bpp ? pixels[y * n + i - bpp] : 0;
+      const b = y > 0 ? pixels[(y - 1) * n + i] : 0;
+      const c = y > 0 && i >= bpp ? pixels[(y - 1) * n + i - bpp] : 0;
+      const pred = [0, a, b, (a + b) >> 1, paeth(a, b, c)][filter];
+      raw[y * (1 + n) + 1 + i] = (x - pred) & 255;
+    }
+  }
+  const z = zlibStored(raw, Math.floor(raw.length / 3));
+  const cut = Math.floor(z.length / 2);
+  const ihdr = [...be32(width), ...be32(height), 8, channels === 3 ? 2 : 0, 0, 0, 0];
+  return Uint8Array.from([
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
+    ...pngChunk('IHDR', ihdr),
+    ...pngChunk('tEXt', Array.from('Comment\0synface suite', (ch) => ch.charCodeAt(0))), // ancillary: skipped
+    ...pngChunk('IDAT', z.slice(0, cut)),
+    ...pngChunk('IDAT', z.slice(cut)),
+    ...pngChunk('IEND', []),
+  ]);
+}
+
+/** Interleaved u8 pixels from an integer formula (no Math.sin: exact on any engine). */
+function pixelPattern(width: number, height: number, channels: number, salt: number): Uint8Array {
+  const out = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) out[(y * width + x) * channels + c] = (x * 37 + y * 11 + c * 80 + ((x * y + salt) % 7) * 9 + salt * 5) & 255;
+  return out;
+}
+
+/** Flattened numbers of a verification report, in a fixed order. */
+function reportValues(r: VerificationReport): number[] {
+  return [r.accuracy, r.std, r.meanThreshold, r.auc, r.tarAtFar1e3, r.tarAtFar1e2, ...r.foldAccuracies, ...r.thresholds];
 }
 
 async function read(t: Tensor): Promise<number[]> {
@@ -219,6 +348,147 @@ export async function runSuite(): Promise<SuiteResult> {
       }
     }
     await push('randn mean 0.5 std 2', randn([400], 0.5, 2, gen), false, { reference: nRef });
+  }
+
+  // ================================================================ the face pipeline
+
+  const pushValues = (name: string, values: ArrayLike<number>, shape: number[], exact: boolean, extra: Partial<SuiteCase> = {}) => {
+    cases.push({ name, values: Array.from(values), exact, shape, ...extra });
+  };
+  /** Reads a tensor without disposing it (parameters stay owned by their module). */
+  const peek = async (t: Tensor) => Array.from(await t.toArray());
+
+  // --- image decoding and preprocessing: pure JS, so bit for bit on both sides
+  {
+    const [W, H] = [20, 18];
+    const pixels = pixelPattern(W, H, 3, 1);
+    const png = encodePng(W, H, 3, pixels);
+    const img = decodePng(png, 'suite.png');
+    pushValues('png decode 20x18 RGB (filters 0-4, stored zlib)', img.data, [img.height, img.width, img.channels], true, { reference: Array.from(pixels), referenceExact: true });
+    // decodeImage picks the PNG decoder by the magic bytes: the same image
+    const viaMagic = decodeImage(png, 'suite.png');
+    // crop 16x12 centred (top 1, left 4) -> 8x6: an exact 2x2 area average
+    const area = centerCropResize(viaMagic, { crop: [16, 12], out: [8, 6] });
+    const areaRef: number[] = [];
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < 8; i++)
+        for (let j = 0; j < 6; j++) {
+          let s = 0;
+          for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) s += pixels[((1 + 2 * i + dy) * W + 4 + 2 * j + dx) * 3 + c];
+          areaRef.push(Math.fround((s / 4 / 255 - 0.5) / 0.5));
+        }
+    pushValues('centerCropResize png 16x12 -> 8x6 (area)', area, [3, 8, 6], true, { reference: areaRef, referenceExact: true });
+    // a non-integer downscale with a vertical offset, and an upscale (bilinear) to one luma channel
+    pushValues('centerCropResize png 15x13 -> 4x5 offset -1', centerCropResize(viaMagic, { crop: [15, 13], out: [4, 5], offsetY: -1 }), [3, 4, 5], true);
+    pushValues('centerCropResize png 9x7 -> 13x11 luma (bilinear)', centerCropResize(viaMagic, { crop: [9, 7], out: [13, 11], channels: 1 }), [1, 13, 11], true);
+    // a grey PNG: channels replicated to RGB
+    const grey = decodeImage(encodePng(11, 9, 1, pixelPattern(11, 9, 1, 2)), 'grey.png');
+    pushValues('png grey 11x9 -> centerCropResize 8x8 -> 4x4 RGB', centerCropResize(grey, { crop: [8, 8], out: [4, 4] }), [3, 4, 4], true);
+    // a real baseline JPEG (4:2:0): against Pillow's decode, within the JPEG test's +-4
+    const jpeg = decodeImage(fromBase64(RGB420_JPEG_BASE64), 'rgb420.jpg');
+    if (jpeg.width !== RGB420_WIDTH || jpeg.height !== RGB420_HEIGHT) throw new Error(`rgb420.jpg decoded to ${jpeg.width}x${jpeg.height}`);
+    pushValues('jpeg rgb420 37x23 decodeImage', jpeg.data, [jpeg.height, jpeg.width, jpeg.channels], true, {
+      reference: Array.from(fromBase64(RGB420_PILLOW_PIXELS_BASE64)),
+    });
+  }
+
+  // --- GPU augmentation: sampled parameters (CPU Philox, exact), then the kernel on a u8 batch
+  {
+    const [N, C, H, W] = [4, 3, 13, 10]; // W % 4 != 0: the padded u32 packing
+    const u8 = new Uint8Array(N * C * H * W);
+    for (let i = 0; i < u8.length; i++) u8[i] = (i * 29 + ((i * i) % 13) * 17) & 255;
+    const gen = new Generator(4242);
+    const params = sampleAugmentParams(gen, N, H, W, { out: [8, 7], flipProb: 0.5, zoomMin: 0.6, eraseProb: 0.75 });
+    pushValues('sampleAugmentParams flip/crop/erase', [...params.flip, ...params.crop, ...params.erase], [N * 9], true);
+    const out = scope(() => augmentImages(uploadU8Images(u8, N, C, H, W), params));
+    const ref = augmentRef.augmentImages(augmentRef.normalizeU8(u8, [N, C, H, W]), params);
+    await push('augmentImages u8 4x3x13x10 -> 8x7', out, false, { reference: Array.from(ref.data) });
+    // f32 source, the stream continued, upscaling; then flipHorizontal
+    const xs = wave(2 * 3 * 6 * 5, 20);
+    const p2 = sampleAugmentParams(gen, 2, 6, 5, { out: [9, 8], eraseValue: -0.25 });
+    const out2 = scope(() => augmentImages(tensor(xs, [2, 3, 6, 5]), p2));
+    const ref2 = augmentRef.augmentImages(nd([2, 3, 6, 5], f32(xs)), p2);
+    await push('augmentImages f32 2x3x6x5 -> 9x8', out2, false, { reference: Array.from(ref2.data) });
+    const fl = scope(() => flipHorizontal(tensor(xs, [2, 3, 6, 5])));
+    await push('flipHorizontal 2x3x6x5', fl, true, { reference: Array.from(augmentRef.flipHorizontal(nd([2, 3, 6, 5], f32(xs))).data), referenceExact: true });
+  }
+
+  // --- a tiny recognizer: IResNet 16x16 (16x16 -> 1x1 in four stride-2 stages) + ArcFace head
+  {
+    const config: RecognizerConfig = {
+      backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
+      arcface: { s: 16, m: 0.3 },
+    };
+    const gen = new Generator(777);
+    const model = new Recognizer(config, 3, gen);
+    let opt: SGD | null = null;
+    const B = 4;
+    const xv = wave(B * 3 * 16 * 16, 30).map((v) => Math.max(-1, Math.min(1, v)));
+    try {
+      // eval mode: running statistics, no dropout
+      model.eval();
+      const emb = noGrad(() => scope(() => model.backbone.forward(tensor(xv, [B, 3, 16, 16]))));
+      await push('iresnet eval embeddings 4x8', emb, false);
+
+      // embedRows / evaluatePairs on an in-memory cache of 5 u8 images 3x20x20, resized to 16x16
+      const count = 5, side = 20;
+      const pixels = new Uint8Array(count * 3 * side * side);
+      for (let i = 0; i < pixels.length; i++) {
+        const n = Math.floor(i / (3 * side * side));
+        pixels[i] = (128 + ((i * (n + 3) * 7) % 97) - 48 + (n % 2) * 30) & 255;
+      }
+      const cache: ImageCache = { count, C: 3, H: side, W: side, labels: Int32Array.from([0, 0, 1, 1, 2]), pixels };
+      const { data, dim } = await embedRows(model.backbone, cache, [4, 0, 2], { input: [16, 16], batch: 2, flip: true });
+      pushValues('embedRows mirrored, batches of 2', data, [3, dim], false);
+      const ref = (k: number) => ({ name: `p${k}`, index: 1 });
+      const pairs: LfwPair[] = [[0, 1, true], [2, 3, true], [0, 2, false], [1, 4, false], [3, 4, false], [0, 3, false]].map(
+        ([a, b, same], i) => ({ a: ref(a as number), b: ref(b as number), same: same as boolean, fold: i % 2 }),
+      );
+      const ev = await evaluatePairs(model.backbone, cache, pairs, (r) => Number(r.name.slice(1)), { input: [16, 16] });
+      pushValues('evaluatePairs scores (6 pairs)', ev.scores, [ev.scores.length], false);
+
+      // train mode: one ArcFace loss, backward and SGD step (momentum, weight decay)
+      model.train();
+      const sgd = (opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 }));
+      const loss = scope(() => {
+        const l = model.loss(tensor(xv, [B, 3, 16, 16]), tensor([0, 2, 1, 2], [B], 'i32'));
+        backward(l);
+        sgd.step();
+        return l;
+      });
+      await push('recognizer arcface loss (train mode)', loss, false);
+      const named = Object.fromEntries(model.namedParameters());
+      for (const key of ['backbone.conv1.weight', 'backbone.layer1_0.conv2.weight', 'backbone.fc.weight', 'head.weight']) {
+        const p = named[key];
+        if (!p) throw new Error(`no parameter ${key}: ${Object.keys(named).join(', ')}`);
+        pushValues(`sgd step: ${key}`, await peek(p), [...p.shape], false);
+      }
+      const buffers = Object.fromEntries(model.namedBuffers());
+      const rv = buffers['backbone.features.running_var'];
+      if (!rv) throw new Error(`no buffer backbone.features.running_var: ${Object.keys(buffers).join(', ')}`);
+      pushValues('batchnorm running_var after a train step', await peek(rv), [...rv.shape], false);
+    } finally {
+      opt?.dispose();
+      model.zeroGrad();
+      model.dispose();
+    }
+  }
+
+  // --- the verification protocol on fixed scores: pure JS, exact
+  {
+    const n = 60;
+    const same = Array.from({ length: n }, (_, i) => i % 3 !== 0);
+    // scores on a 1/64 grid (many ties, exact thresholds) with overlapping classes
+    const scores = Array.from({ length: n }, (_, i) => ((((i * 23) % 41) - 20) / 64) + (same[i] ? 0.25 : 0));
+    const balanced = verificationReport(scores, same);
+    pushValues('verificationReport balanced folds', reportValues(balanced), [6 + 20], true);
+    const contiguous = verificationReport(scores, same, { folds: contiguousFolds(n, 5), ties: 'lowest' });
+    pushValues('verificationReport 5 contiguous folds, ties lowest', reportValues(contiguous), [6 + 10], true);
+    // AUC = P(same score > different score) + P(tie) / 2 (Mann-Whitney), an independent reference
+    let wins = 0, P = 0, Nn = 0;
+    for (let i = 0; i < n; i++) (same[i] ? P++ : Nn++);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (same[i] && !same[j]) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    pushValues('roc auc vs Mann-Whitney', [balanced.auc], [1], true, { reference: [wins / (P * Nn)] });
   }
 
   const dev = getDevice();
