@@ -19,6 +19,7 @@ import { CONV_BENCH, synfaceCases } from './cases/synface.js';
 import { resnet18TrainStep } from './cases/resnet18.js';
 import { recognizerTrainStep } from './cases/recognizer.js';
 import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
+import { tfjsRecognizerTrainStep } from './peers/tfjs-recognizer.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -43,9 +44,12 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
     const r = bench.tasks[0]!.result;
     if (r.state !== 'completed') throw new Error(`${system} ${c.name}: ${r.state}`);
     const value = Number(peerValue(c, r.latency.mean).toPrecision(4));
-    return { bench: c.name, system, value, unit: c.unit };
-  } finally {
     await c.teardown();
+    return { bench: c.name, system, value, unit: c.unit };
+  } catch (e) {
+    // report the run's error, not a teardown error it may cause (e.g. leaked tensors)
+    await c.teardown().catch((t) => console.error(`${system} ${c.name}: teardown after the error failed too: ${t instanceof Error ? t.message : t}`));
+    throw e;
   }
 }
 
@@ -61,7 +65,7 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [synfaceCases.conv2dInputGrad(), peer?.cases.conv2d('dgrad', CONV_BENCH) ?? null],
   [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
   [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
-  [recognizerTrainStep('small'), null],
+  [recognizerTrainStep('small'), peer ? tfjsRecognizerTrainStep(peer) : null],
 ];
 
 const rows: Row[] = [];

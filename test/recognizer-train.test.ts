@@ -13,7 +13,7 @@ import { RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/reco
 const config: RecognizerTrainConfig = {
   backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
   arcface: { s: 16, m: 0.3 }, batch: 6, steps: 40, lr: 0.05, momentum: 0.9, weightDecay: 5e-4,
-  schedule: 'poly', warmupSteps: 4, milestones: [], augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
+  schedule: 'poly', warmupSteps: 4, milestones: [], marginWarmupSteps: 10, augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
 };
 
 /** 4 identities x 5 images of 20x20: each identity a coloured pattern, each image a noisy copy. */

@@ -38,6 +38,7 @@ const SPEC: Record<string, OptionSpec> = {
   steps: { type: 'number', help: 'optimizer steps (overrides --epochs)' },
   batch: { type: 'number', help: 'batch size (default: the preset\'s)' },
   lr: { type: 'number', help: 'peak learning rate (default: the preset\'s)' },
+  'margin-warmup': { type: 'number', help: 'epochs over which the ArcFace margin grows from 0 to m (default: the preset\'s)' },
   'min-images': { type: 'number', help: 'train on people with at least this many images (default: the preset\'s)' },
   seed: { type: 'number', help: 'seed of initialization, batches, augmentation, dropout', default: 0 },
   'val-every': { type: 'number', help: 'validate every N steps (0: only at the end)', default: 200 },
@@ -90,7 +91,10 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const batch = Number(o.batch ?? preset.train.batch);
   const epochs = Number(o.epochs ?? preset.epochs);
   const steps = o.steps !== undefined ? Number(o.steps) : Math.ceil(epochs * Math.floor(rows.length / batch));
-  const config: RecognizerTrainConfig = { ...preset.train, batch, lr: Number(o.lr ?? preset.train.lr), steps, seed: Number(o.seed) };
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`synface train-recognizer: ${steps} steps (--steps or --epochs) is not a positive integer`);
+  const batchesPerEpoch = Math.floor(rows.length / batch);
+  const marginWarmupSteps = o['margin-warmup'] !== undefined ? Math.round(Number(o['margin-warmup']) * batchesPerEpoch) : preset.train.marginWarmupSteps;
+  const config: RecognizerTrainConfig = { ...preset.train, batch, lr: Number(o.lr ?? preset.train.lr), steps, seed: Number(o.seed), marginWarmupSteps };
   const trainer = new RecognizerTrainer(config, { cache: lfw.cache, rows: Int32Array.from(rows) });
   const ckptPath = join(out, 'checkpoint.safetensors');
   const logPath = join(out, 'log.jsonl');

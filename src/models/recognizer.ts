@@ -62,9 +62,9 @@ export class Recognizer extends Module {
     return this.head.cosine(this.backbone.forward(images));
   }
 
-  /** The ArcFace training loss (a scalar) of a batch with integer labels. */
-  loss(images: Tensor, labels: Labels): Tensor {
-    const logits = arcfaceLogits(this.cosine(images), labels, this.config.arcface);
+  /** The ArcFace training loss (a scalar) of a batch with integer labels; `margin` overrides m. */
+  loss(images: Tensor, labels: Labels, margin = this.config.arcface.m): Tensor {
+    const logits = arcfaceLogits(this.cosine(images), labels, { s: this.config.arcface.s, m: margin });
     return crossEntropy(logits, labels);
   }
 }

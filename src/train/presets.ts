@@ -28,7 +28,7 @@ export const RECOGNIZER_PRESETS: Record<'paper' | 'small', RecognizerPreset> = {
   paper: {
     train: {
       backbone: IRESNET_PRESETS.paper, arcface: { s: 30, m: 0.5 }, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
-      schedule: 'multistep', warmupSteps: 0, milestones: [24 / 40, 30 / 40, 36 / 40], augment: SYNFACE_AUGMENT,
+      schedule: 'multistep', warmupSteps: 0, milestones: [24 / 40, 30 / 40, 36 / 40], marginWarmupSteps: 0, augment: SYNFACE_AUGMENT,
     },
     epochs: 40,
     preprocess: { crop: [112, 96], out: [112, 96] },
@@ -37,7 +37,7 @@ export const RECOGNIZER_PRESETS: Record<'paper' | 'small', RecognizerPreset> = {
   small: {
     train: {
       backbone: IRESNET_PRESETS.small, arcface: { s: 30, m: 0.5 }, batch: 64, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
-      schedule: 'poly', warmupSteps: 50, milestones: [], augment: SYNFACE_AUGMENT,
+      schedule: 'poly', warmupSteps: 50, milestones: [], marginWarmupSteps: 0, augment: SYNFACE_AUGMENT,
     },
     epochs: 11,
     preprocess: { crop: [112, 112], out: [64, 64] },

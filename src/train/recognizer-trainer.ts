@@ -43,6 +43,13 @@ export interface RecognizerTrainConfig {
   schedule: 'poly' | 'multistep';
   warmupSteps: number;
   milestones: number[];
+  /**
+   * Margin warm-up: m grows linearly from 0 to arcface.m over this many steps (0: the full
+   * margin from the start). From scratch on a small dataset, the full margin keeps the target
+   * logit s cos(theta + m) so low that learning stalls for epochs; starting as plain normalized
+   * softmax (m = 0) and raising m lets the features form first.
+   */
+  marginWarmupSteps: number;
   augment: AugmentOptions;
   seed: number;
 }
@@ -63,6 +70,12 @@ export function denseLabels(cache: ImageCache, rows: Int32Array): { labels: Int3
     labels[r] = map.get(l)!;
   }
   return { labels, classes: map.size };
+}
+
+/** The ArcFace margin at a step (see marginWarmupSteps). */
+export function marginAt(config: RecognizerTrainConfig, step: number): number {
+  const w = config.marginWarmupSteps;
+  return w > 0 && step < w ? (config.arcface.m * step) / w : config.arcface.m;
 }
 
 export function learningRate(config: RecognizerTrainConfig): (step: number) => number {
@@ -119,7 +132,7 @@ export class RecognizerTrainer {
     this.model.train();
     const loss = scope(() => {
       const x = augmentImages(uploadU8Images(u8, B, C, H, W), params);
-      const loss = this.model.loss(x, tensor(labels, [B], 'i32'));
+      const loss = this.model.loss(x, tensor(labels, [B], 'i32'), marginAt(this.config, this.step));
       backward(loss);
       this.optimizer.step();
       this.optimizer.zeroGrad();
