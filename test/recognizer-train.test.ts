@@ -7,14 +7,16 @@ import { evaluatePairs, embedRows } from '../src/eval/embed.js';
 import { cosineSimilarity } from '../src/eval/verification.js';
 import { Lambda } from '../src/nn/index.js';
 import { loadRecognizer, serializeRecognizer } from '../src/models/recognizer-weights.js';
-import { RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
+import { marginAt, RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
 
 /** A tiny recognizer: 16x16 input, four narrow IR stages (16x16 -> 1x1), 8-d embedding. */
 const config: RecognizerTrainConfig = {
   backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
   arcface: { s: 16, m: 0.3 }, batch: 6, steps: 40, lr: 0.05, momentum: 0.9, weightDecay: 5e-4,
-  schedule: 'poly', warmupSteps: 4, milestones: [], marginWarmupSteps: 10, augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
+  schedule: 'poly', warmupSteps: 4, milestones: [], marginWarmupSteps: 0, augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
 };
+
+const base = config;
 
 /** 4 identities x 5 images of 20x20: each identity a coloured pattern, each image a noisy copy. */
 function syntheticCache(): ImageCache {
@@ -47,6 +49,7 @@ describe('RecognizerTrainer', () => {
   it('learns the synthetic identities; tensors and buffers stay flat', async () => {
     const t = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
     expect(t.classes).toBe(4);
+    expect(t.config.marginWarmupSteps).toBe(0);
     const device = E.getDevice();
     const losses: number[] = [];
     let before = { tensors: 0, inUse: 0 };
@@ -63,7 +66,14 @@ describe('RecognizerTrainer', () => {
     t.dispose();
   });
 
+  it('the margin warms up linearly from 0 to m', () => {
+    const c = { ...config, marginWarmupSteps: 10 };
+    expect([0, 5, 10, 20].map((s) => marginAt(c, s))).toEqual([0, 0.15, 0.3, 0.3]);
+    expect(marginAt(config, 0)).toBe(0.3);
+  });
+
   it('a run stopped, checkpointed and resumed ends with the same weights, bit for bit', async () => {
+    const config = { ...base, marginWarmupSteps: 8 }; // the resumed part crosses the end of the warm-up
     const straight = new RecognizerTrainer(config, { cache: syntheticCache(), rows });
     for (let s = 0; s < 12; s++) straight.trainStep().dispose();
     const expected = await weights(straight);
