@@ -7,7 +7,7 @@ import { folderDatasetFromLfwPeople, folderDatasetFromPaths } from '../src/data/
 import { encodeImageCache, parseImageCache } from '../src/data/image-cache.js';
 import type { DecodedImage } from '../src/data/jpeg.js';
 import { decodeJpeg } from '../src/data/jpeg.js';
-import { buildImageCache, loadLfwPeople, readImageCache } from '../src/data/node-dataset.js';
+import { buildImageCache, loadIdentityFolders, loadLfwPeople, readImageCache } from '../src/data/node-dataset.js';
 import { centerCropResize, cropBox, LFW_CROP, LFW_OUT, toUint8CHW, u8ToNormalized } from '../src/data/preprocess.js';
 
 // CI copies shared/ beside the repo: <repo>/../shared. No guard: a missing file is a failure.
@@ -152,5 +152,25 @@ describe('image cache on real LFW', () => {
     expect(r.bad.length).toBe(1);
     expect(r.bad[0].path).toMatch(/Aaron_Peirsol_0002\.jpg$/);
     expect(readImageCache(join(TMP, 'c.bin')).count).toBe(1);
+  });
+});
+
+describe('loadIdentityFolders (folder-per-identity, as CASIA-WebFace)', () => {
+  it('lists identities and image files in sorted order, counts other entries, builds a cache from PNG and JPEG', async () => {
+    const root = join(TMP, 'casia');
+    const sample = resolve(dirname(fileURLToPath(import.meta.url)), '../data/lfw-sample/images');
+    for (const [id, files] of [['0000045', ['002.png', '001.png', 'notes.txt']], ['0000002', ['001.png']]] as const) {
+      mkdirSync(join(root, id), { recursive: true });
+      for (const f of files) writeFileSync(join(root, id, f), f.endsWith('.png') ? readFileSync(join(sample, 'Ana_Guevara', `Ana_Guevara_000${f[2]}.png`)) : 'x');
+    }
+    writeFileSync(join(root, 'README'), 'not a folder');
+    const ds = loadIdentityFolders(root);
+    expect(ds.classes).toEqual(['0000002', '0000045']);
+    expect(ds.items.map((i) => [i.path, i.label])).toEqual([['0000002/001.png', 0], ['0000045/001.png', 1], ['0000045/002.png', 1]]);
+    expect(ds.ignored).toEqual(['0000045/notes.txt', 'README']);
+    const built = buildImageCache(ds.items, { root, crop: [64, 64], out: [32, 32] }, join(TMP, 'casia.sfic'));
+    expect(built.count).toBe(3);
+    expect(Array.from(readImageCache(join(TMP, 'casia.sfic')).labels)).toEqual([0, 1, 1]);
+    expect(() => loadIdentityFolders(join(TMP, 'nowhere'))).toThrow(/nowhere is not a directory/);
   });
 });

@@ -2,10 +2,10 @@
  * The Node edge of the data pipeline: reads the LFW folder and people file, decodes JPEGs,
  * preprocesses them (preprocess.ts) and writes / reads the binary image cache (image-cache.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/node-files.js';
-import { folderDatasetFromLfwPeople, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
+import { folderDatasetFromLfwPeople, folderDatasetFromPaths, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
 import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
 import { decodeImage } from './decode-image.js';
 import { LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
@@ -26,6 +26,30 @@ export function loadLfwPeople(root: string, peopleFile = 'peopleDevTrain.txt', o
   const text = readFileSync(peoplePath, 'utf8');
   const ds = folderDatasetFromLfwPeople(text, peoplePath, (rel) => existsSync(join(imageRoot, rel)), options);
   return { ...ds, imageRoot };
+}
+
+const IMAGE_FILE = /\.(jpe?g|png|pgm|ppm|pnm)$/i;
+
+/**
+ * A folder-per-identity dataset (as CASIA-WebFace is distributed): `<root>/<identity>/<file>`,
+ * every image file (.jpg, .jpeg, .png, .pgm, .ppm, .pnm) of every sub-folder, identities and
+ * files in sorted order so the labels never depend on the file system's listing order. Other
+ * files are counted in `ignored`, never silently dropped from the count.
+ */
+export function loadIdentityFolders(root: string): FolderDataset & { imageRoot: string; ignored: string[] } {
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`loadIdentityFolders: ${root} is not a directory`);
+  const paths: string[] = [];
+  const ignored: string[] = [];
+  for (const identity of readdirSync(root).sort()) {
+    const dir = join(root, identity);
+    if (!statSync(dir).isDirectory()) {
+      ignored.push(identity);
+      continue;
+    }
+    for (const file of readdirSync(dir).sort()) (IMAGE_FILE.test(file) && statSync(join(dir, file)).isFile() ? paths : ignored).push(`${identity}/${file}`);
+  }
+  if (paths.length === 0) throw new Error(`loadIdentityFolders: no images in ${root}/<identity>/ (${ignored.length} other entries)`);
+  return { ...folderDatasetFromPaths(paths), imageRoot: root, ignored };
 }
 
 export interface BuildCacheOptions extends CropOptions {
