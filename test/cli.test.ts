@@ -3,7 +3,7 @@
  * validation, checkpoints and an interrupted-then-resumed run that must end with the same
  * weights as an uninterrupted one; evaluation's JSON; clear errors for bad input.
  */
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,24 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
     await expect(train(join(tmp, 'c'), ['--nonsense', '1'])).rejects.toThrow(/unknown option --nonsense/);
     await expect(run(evalCommand, ['--weights', join(tmp, 'missing.safetensors'), '--data', SAMPLE, '--pairs', join(SAMPLE, 'val-pairs.txt')])).rejects.toThrow(/missing.safetensors/);
   }, 60_000);
+
+  it('--layout folders trains on a folder per identity and validates on LFW-layout pairs elsewhere', async () => {
+    const root = join(tmp, 'casia');
+    const people = readFileSync(join(SAMPLE, 'train-people.txt'), 'utf8').trim().split('\n').slice(1, 7).map((l) => l.split('\t'));
+    people.forEach(([name, count], k) => {
+      mkdirSync(join(root, `id${k}`), { recursive: true });
+      for (let i = 1; i <= Number(count); i++) cpSync(join(SAMPLE, 'images', name, `${name}_000${i}.png`), join(root, `id${k}`, `${i}.png`));
+    });
+    writeFileSync(join(root, 'dataset.json'), readFileSync(join(SAMPLE, 'dataset.json')));
+    const r = await run(trainRecognizerCommand, ['--layout', 'folders', '--data', root, '--val-data', SAMPLE, '--val-pairs', join(SAMPLE, 'val-pairs.txt'),
+      '--out', join(tmp, 'f'), '--steps', '2', '--batch', '8', '--val-every', '0', '--log-every', '1']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\d+ images of 6 people/);
+    expect(r.out).toMatch(/entries of .* are not images in identity folders, e.g. dataset.json/);
+    const report = JSON.parse(readFileSync(join(tmp, 'f', 'report.json'), 'utf8'));
+    expect(report.val_pairs).toBe(200);
+    expect(report.val_accuracy).toBeGreaterThan(0.3);
+  }, 120_000);
 
   it('a pairs file naming an image that is not there is an error naming it', async () => {
     const dir = join(tmp, 'pairs');

@@ -8,15 +8,10 @@
  * and 1e-2. `--flip` sums each image's embedding with its mirror's first (insightface's
  * variant). `--json` prints one JSON object; fractions, not percents.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { decodeImage } from '../src/data/decode-image.js';
-import { imagePath, parsePairs, type LfwImageRef } from '../src/data/lfw-pairs.js';
-import { toUint8CHW } from '../src/data/preprocess.js';
-import type { ImageCache } from '../src/data/image-cache.js';
+import { readFileSync } from 'node:fs';
+import { parsePairs } from '../src/data/lfw-pairs.js';
+import { loadPairImages } from '../src/data/pair-images.js';
 import { evaluatePairs } from '../src/eval/embed.js';
-import { cropFor } from '../src/data/layout.js';
-import { readLayout } from '../src/data/lfw-cache.js';
 import { roc } from '../src/eval/verification.js';
 import { loadRecognizer } from '../src/models/recognizer-weights.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
@@ -48,13 +43,6 @@ export interface EvalSummary {
   pairs_file: string;
 }
 
-/** `images/` when the folder has one, else the folder itself. */
-function imageRoot(data: string): string {
-  if (!existsSync(data) || !statSync(data).isDirectory()) throw new Error(`synface eval: --data ${data} is not a directory`);
-  const images = join(data, 'images');
-  return existsSync(images) && statSync(images).isDirectory() ? images : data;
-}
-
 export async function evalCommand(args: string[]): Promise<number> {
   const o = parseArgs('eval', args, SPEC);
   if (o.help) {
@@ -62,36 +50,14 @@ export async function evalCommand(args: string[]): Promise<number> {
     return 0;
   }
   for (const k of ['weights', 'data', 'pairs']) if (!o[k]) throw new Error(`synface eval: --${k} is required (see synface eval --help)`);
-  const weightsPath = String(o.weights), pairsPath = String(o.pairs), root = imageRoot(String(o.data));
-  const layout = readLayout(String(o.data));
+  const weightsPath = String(o.weights), pairsPath = String(o.pairs);
   const { backbone, file } = loadRecognizer(readFileSync(weightsPath), weightsPath);
   const pairsFile = parsePairs(readFileSync(pairsPath, 'utf8'), pairsPath);
   const say = o.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
 
-  // decode and align the images the pairs name, once each
-  const refs = new Map<string, LfwImageRef>();
-  for (const p of pairsFile.pairs) for (const r of [p.a, p.b]) refs.set(imagePath(r.name, r.index, layout.extension), r);
-  const crop = cropFor(layout, file.preprocess, join(String(o.data), 'dataset.json'));
-  const [H, W] = file.preprocess.out;
-  const size = 3 * H * W;
-  const pixels = new Uint8Array(refs.size * size);
-  const rows = new Map<string, number>();
-  const t0 = performance.now();
-  for (const rel of refs.keys()) {
-    const path = join(root, rel);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new Error(`synface eval: ${pairsPath} names ${rel}, but ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`);
-    }
-    pixels.set(toUint8CHW(decodeImage(bytes, path), crop), rows.size * size);
-    rows.set(rel, rows.size);
-  }
-  say(`eval: ${refs.size} images decoded and aligned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const cache: ImageCache = { count: rows.size, C: 3, H, W, labels: new Int32Array(rows.size), pixels };
-  const rowOf = (r: LfwImageRef) => rows.get(imagePath(r.name, r.index, layout.extension))!;
-  const { report, scores, same } = await evaluatePairs(backbone, cache, pairsFile.pairs, rowOf, { input: file.backbone.input, flip: !!o.flip, batch: Number(o.batch) });
+  const images = loadPairImages(String(o.data), pairsFile.pairs, file.preprocess, `synface eval: ${pairsPath}`);
+  say(`eval: ${images.cache.count} images decoded and aligned in ${images.seconds.toFixed(1)} s`);
+  const { report, scores, same } = await evaluatePairs(backbone, images.cache, pairsFile.pairs, images.rowOf, { input: file.backbone.input, flip: !!o.flip, batch: Number(o.batch) });
   backbone.dispose();
   const summary: EvalSummary = {
     accuracy: report.accuracy, accuracy_std: report.std, auc: report.auc,

@@ -16,15 +16,13 @@ import { join } from 'node:path';
 import { getDevice } from '../src/gpu/runtime.js';
 import { writeFileAtomic, readCheckpoint } from '../src/io/node-files.js';
 import { buildCheckpoint } from '../src/io/checkpoint.js';
-import { cachedLfw } from '../src/data/lfw-cache.js';
-import { parsePairs, parsePeople, type LfwPair } from '../src/data/lfw-pairs.js';
 import { evaluatePairs } from '../src/eval/embed.js';
 import { serializeRecognizer } from '../src/models/recognizer-weights.js';
 import { RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
 import { RECOGNIZER_PRESETS } from '../src/train/presets.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { formatDuration, ProgressBar } from './progress.js';
-import { writeSplit } from './split.js';
+import { prepareData } from './recognizer-data.js';
 import { drawCurves } from './figures.js';
 
 const SPEC: Record<string, OptionSpec> = {
@@ -32,7 +30,10 @@ const SPEC: Record<string, OptionSpec> = {
   people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
   preset: { type: 'string', help: 'small | paper', default: 'small' },
   out: { type: 'string', help: 'output folder', default: 'runs/recognizer' },
+  layout: { type: 'string', help: 'lfw (a people file) | folders (a folder per identity, as CASIA-WebFace)', default: 'lfw' },
   split: { type: 'string', help: 'folder with train-people.txt and val-pairs.txt (default: made in <out>/split)' },
+  'val-data': { type: 'string', help: 'with --layout folders: LFW-layout folder of the validation pairs\' images' },
+  'val-pairs': { type: 'string', help: 'with --layout folders: validation pairs file (LFW format)' },
   'val-fraction': { type: 'number', help: 'people held out for validation when the split is made', default: 0.15 },
   epochs: { type: 'number', help: 'epochs over the training images (default: the preset\'s)' },
   steps: { type: 'number', help: 'optimizer steps (overrides --epochs)' },
@@ -65,27 +66,10 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const log = (s: string) => console.log(s);
   const t0 = performance.now();
 
-  // ---- data: the split by people, the image cache, training rows and validation pairs
-  const data = String(o.data);
-  const splitDir = o.split ? String(o.split) : join(out, 'split');
-  if (!existsSync(join(splitDir, 'train-people.txt'))) {
-    if (o.split) throw new Error(`synface train-recognizer: ${splitDir}/train-people.txt does not exist`);
-    const s = writeSplit({ data, people: String(o.people), out: splitDir, valFraction: Number(o['val-fraction']), seed: 0 });
-    log(`split: ${s.train} training people, ${s.val} validation people, ${s.pairs} validation pairs in ${splitDir}`);
-  }
-  const lfw = cachedLfw(data, String(o.people), preset.preprocess, { log });
+  // ---- data: training rows of an image cache, validation pairs (tools/recognizer-data.ts)
   const minImages = Number(o['min-images'] ?? preset.minImages);
-  const trainPeople = parsePeople(readFileSync(join(splitDir, 'train-people.txt'), 'utf8'), join(splitDir, 'train-people.txt')).people;
-  const rows: number[] = [];
-  for (const p of trainPeople) {
-    if (p.count < minImages) continue;
-    for (let i = 1; i <= p.count; i++) rows.push(lfw.rowOf({ name: p.name, index: i }));
-  }
-  const valPairsPath = join(splitDir, 'val-pairs.txt');
-  const valPairs: LfwPair[] = parsePairs(readFileSync(valPairsPath, 'utf8'), valPairsPath).pairs;
-  const valPeople = new Set(valPairs.flatMap((p) => [p.a.name, p.b.name]));
-  const leak = trainPeople.find((p) => valPeople.has(p.name));
-  if (leak) throw new Error(`synface train-recognizer: ${leak.name} is both a training person and in ${valPairsPath}`);
+  const { cache, rows, val, describe } = prepareData(o, preset.preprocess, minImages, out, log);
+  if (rows.length === 0) throw new Error(`synface train-recognizer: no training images (people with >= ${minImages} images)`);
 
   // ---- the run's configuration
   const batch = Number(o.batch ?? preset.train.batch);
@@ -95,7 +79,7 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const batchesPerEpoch = Math.floor(rows.length / batch);
   const marginWarmupSteps = o['margin-warmup'] !== undefined ? Math.round(Number(o['margin-warmup']) * batchesPerEpoch) : preset.train.marginWarmupSteps;
   const config: RecognizerTrainConfig = { ...preset.train, batch, lr: Number(o.lr ?? preset.train.lr), steps, seed: Number(o.seed), marginWarmupSteps };
-  const trainer = new RecognizerTrainer(config, { cache: lfw.cache, rows: Int32Array.from(rows) });
+  const trainer = new RecognizerTrainer(config, { cache, rows: Int32Array.from(rows) });
   const ckptPath = join(out, 'checkpoint.safetensors');
   const logPath = join(out, 'log.jsonl');
   const records: LogRecord[] = [];
@@ -120,17 +104,18 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
     appendFileSync(logPath, JSON.stringify(r) + '\n');
   };
   log(`train: ${presetName} preset, ${rows.length} images of ${trainer.classes} people, batch ${batch}, ${steps} steps (${(steps * batch / rows.length).toFixed(1)} epochs), ` +
-    `${trainer.model.backbone.parameterCount().toLocaleString('en')} backbone parameters; validation: ${valPairs.length} pairs of ${valPeople.size} held-out people`);
+    `${trainer.model.backbone.parameterCount().toLocaleString('en')} backbone parameters; validation: ${val ? `${val.pairs.length} pairs of ${val.people} held-out people` : 'none'}`);
 
   const command = ['synface', 'train-recognizer', ...args].join(' ');
-  const extra = { preset: presetName, data, people: String(o.people), split: splitDir, minImages, preprocess: preset.preprocess };
+  const extra = { preset: presetName, ...describe, preprocess: preset.preprocess };
   // wall time over all sessions of this run (a resumed run adds the earlier sessions')
   const elapsed = () => priorSeconds + (performance.now() - t0) / 1000;
   const saveCheckpoint = async () =>
     writeFileAtomic(ckptPath, await buildCheckpoint(trainer.checkpointParts({ ...extra, command, elapsed_seconds: elapsed() })), { keepPrevious: true });
   const validate = async () => {
+    if (!val) return null;
     trainer.model.eval();
-    const { report } = await evaluatePairs(trainer.model.backbone, lfw.cache, valPairs, lfw.rowOf, { input: config.backbone.input });
+    const { report } = await evaluatePairs(trainer.model.backbone, val.cache, val.pairs, val.rowOf, { input: config.backbone.input });
     trainer.model.train();
     record({ type: 'val', step: trainer.step, val_accuracy: report.accuracy, val_std: report.std, auc: report.auc, tar_at_far_1e_2: report.tarAtFar1e2 });
     return report;
@@ -163,8 +148,8 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       loss.dispose();
       bar.update(step, { epoch: trainer.sampler.epochsDone.toFixed(2), loss: lastLoss.toFixed(3), 'img/s': rate.toFixed(1) }, ((steps - step) * batch) / Math.max(rate, 1e-9));
       const valEvery = Number(o['val-every']);
-      if (valEvery > 0 && step % valEvery === 0 && step < steps) {
-        const r = await validate();
+      if (val && valEvery > 0 && step % valEvery === 0 && step < steps) {
+        const r = (await validate())!;
         bar.break();
         log(`step ${step}: validation accuracy ${(100 * r.accuracy).toFixed(2)}% +- ${(100 * r.std).toFixed(2)}, AUC ${r.auc.toFixed(4)}`);
         tLog = performance.now(); // images/s counts training only
@@ -194,13 +179,14 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const wallSeconds = elapsed();
   const summary = {
     preset: presetName, steps, batch, epochs: (steps * batch) / rows.length, images: rows.length, people: trainer.classes,
-    val_accuracy: report.accuracy, val_std: report.std, auc: report.auc, tar_at_far_1e_3: report.tarAtFar1e3, tar_at_far_1e_2: report.tarAtFar1e2,
-    val_pairs: valPairs.length, seed: config.seed, wall_seconds: wallSeconds, command, adapter: getDevice().adapter,
+    val_accuracy: report?.accuracy ?? null, val_std: report?.std ?? null, auc: report?.auc ?? null,
+    tar_at_far_1e_3: report?.tarAtFar1e3 ?? null, tar_at_far_1e_2: report?.tarAtFar1e2 ?? null, val_pairs: val?.pairs.length ?? 0, seed: config.seed, wall_seconds: wallSeconds, command, adapter: getDevice().adapter,
   };
   writeFileAtomic(join(out, 'recognizer.safetensors'), await serializeRecognizer(trainer.model.backbone, preset.preprocess, { ...extra, ...summary }));
   writeFileAtomic(join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
-  log(`done: ${steps} steps; validation accuracy ${(100 * report.accuracy).toFixed(2)}% +- ${(100 * report.std).toFixed(2)} on ${valPairs.length} pairs, ` +
-    `AUC ${report.auc.toFixed(4)}, TAR@FAR=1e-2 ${(100 * report.tarAtFar1e2).toFixed(1)}%; wall time ${formatDuration(wallSeconds)}`);
+  log(`done: ${steps} steps in ${formatDuration(wallSeconds)}` + (report && val
+    ? `; validation accuracy ${(100 * report.accuracy).toFixed(2)}% +- ${(100 * report.std).toFixed(2)} on ${val.pairs.length} pairs, AUC ${report.auc.toFixed(4)}, TAR@FAR=1e-2 ${(100 * report.tarAtFar1e2).toFixed(1)}%`
+    : ' (no validation)'));
   log(`wrote ${join(out, 'recognizer.safetensors')}, ${join(out, 'report.json')}, ${join(out, 'curves.png')}, ${logPath}`);
   trainer.dispose();
   return 0;

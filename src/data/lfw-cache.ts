@@ -13,7 +13,9 @@ import { writeFileAtomic } from '../io/node-files.js';
 import type { Preprocess } from '../models/recognizer-weights.js';
 import type { ImageCache } from './image-cache.js';
 import { imagePath, type LfwImageRef } from './lfw-pairs.js';
-import { buildImageCache, loadLfwPeople, readImageCache, type LfwDataset } from './node-dataset.js';
+import { buildImageCache, loadIdentityFolders, loadLfwPeople, readImageCache, type LfwDataset } from './node-dataset.js';
+import type { DatasetItem, FolderDataset } from './folder-dataset.js';
+import type { CropOptions } from './preprocess.js';
 import { cropFor, LFW_LAYOUT, parseLayout, type DatasetLayout } from './layout.js';
 
 /** The folder's dataset.json (layout.ts), or LFW's own layout when there is none. */
@@ -38,35 +40,53 @@ export function defaultCacheDir(): string {
   return process.env.SYNFACE_CACHE ?? join(homedir(), '.cache', 'synface-gpu');
 }
 
-export function cachedLfw(root: string, peopleFile: string, preprocess: Preprocess, options: { cacheDir?: string; log?: (s: string) => void } = {}): CachedLfw {
+interface Cached {
+  cache: ImageCache;
+  paths: string[];
+  cachePath: string;
+  bad: { path: string; error: string }[];
+}
+
+/**
+ * The cache of `items` (decoded, aligned with `crop`): read when a cache with this `key` exists,
+ * built (once) otherwise. `what` names the data in messages.
+ */
+function cacheItems(items: readonly DatasetItem[], imageRoot: string, crop: CropOptions, key: string, what: string, options: CacheOptions): Cached {
   const log = options.log ?? (() => {});
+  const dir = options.cacheDir ?? defaultCacheDir();
+  mkdirSync(dir, { recursive: true });
+  const cachePath = join(dir, `${key}.sfic`);
+  const listPath = `${cachePath}.json`;
+  if (existsSync(cachePath) && existsSync(listPath)) {
+    const cache = readImageCache(cachePath);
+    const paths = JSON.parse(readFileSync(listPath, 'utf8')).paths;
+    if (!Array.isArray(paths) || paths.length !== cache.count) throw new Error(`${listPath}: lists ${paths?.length} images, the cache ${cachePath} holds ${cache.count}; delete both to rebuild`);
+    log(`images: ${cache.count} from the cache ${cachePath}`);
+    return { cache, paths, cachePath, bad: [] };
+  }
+  log(`images: decoding ${items.length} images of ${what} into ${cachePath} (once) ...`);
+  const built = buildImageCache(items, { root: imageRoot, ...crop, skipBad: true }, cachePath);
+  if (built.bad.length) log(`images: skipped ${built.bad.length} undecodable files, e.g. ${built.bad[0].path}: ${built.bad[0].error}`);
+  const paths = built.items.map((it) => it.path);
+  writeFileAtomic(listPath, new TextEncoder().encode(JSON.stringify({ what, crop, paths })));
+  log(`images: ${built.count} decoded, ${built.msPerImage.toFixed(1)} ms each`);
+  return { cache: readImageCache(cachePath), paths, cachePath, bad: built.bad };
+}
+
+export interface CacheOptions {
+  cacheDir?: string;
+  log?: (s: string) => void;
+}
+
+const sha1 = (...parts: string[]) => createHash('sha1').update(parts.join('\0')).digest('hex').slice(0, 12);
+
+export function cachedLfw(root: string, peopleFile: string, preprocess: Preprocess, options: CacheOptions = {}): CachedLfw {
   const layout = readLayout(root);
   const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
   const dataset = loadLfwPeople(root, peopleFile, { extension: layout.extension });
   const peopleText = readFileSync(join(root, peopleFile), 'utf8');
-  const hash = createHash('sha1').update(realpathSync(root)).update('\0').update(peopleText).update('\0').update(JSON.stringify(layout === LFW_LAYOUT ? preprocess : [preprocess, layout])).digest('hex').slice(0, 12);
-  const dir = options.cacheDir ?? defaultCacheDir();
-  mkdirSync(dir, { recursive: true });
-  const cachePath = join(dir, `lfw-${hash}.sfic`);
-  const listPath = `${cachePath}.json`;
-  let bad: { path: string; error: string }[] = [];
-  let paths: string[];
-  let cache: ImageCache;
-  if (existsSync(cachePath) && existsSync(listPath)) {
-    cache = readImageCache(cachePath);
-    paths = JSON.parse(readFileSync(listPath, 'utf8')).paths;
-    if (!Array.isArray(paths) || paths.length !== cache.count) throw new Error(`${listPath}: lists ${paths?.length} images, the cache ${cachePath} holds ${cache.count}; delete both to rebuild`);
-    log(`images: ${cache.count} from the cache ${cachePath}`);
-  } else {
-    log(`images: decoding ${dataset.items.length} JPEGs of ${join(root, peopleFile)} into ${cachePath} (once) ...`);
-    const built = buildImageCache(dataset.items, { root: dataset.imageRoot, ...crop, skipBad: true }, cachePath);
-    bad = built.bad;
-    if (bad.length) log(`images: skipped ${bad.length} undecodable files, e.g. ${bad[0].path}: ${bad[0].error}`);
-    paths = built.items.map((it) => it.path);
-    writeFileAtomic(listPath, new TextEncoder().encode(JSON.stringify({ root, peopleFile, preprocess, paths })));
-    cache = readImageCache(cachePath);
-    log(`images: ${cache.count} decoded, ${built.msPerImage.toFixed(1)} ms each`);
-  }
+  const key = `lfw-${sha1(realpathSync(root), peopleText, JSON.stringify(layout === LFW_LAYOUT ? preprocess : [preprocess, layout]))}`;
+  const { cache, paths, cachePath, bad } = cacheItems(dataset.items, dataset.imageRoot, crop, key, join(root, peopleFile), options);
   const rows = new Map(paths.map((p, i) => [p, i]));
   const rowOf = (ref: LfwImageRef) => {
     const r = rows.get(imagePath(ref.name, ref.index, layout.extension));
@@ -74,4 +94,14 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
     return r;
   };
   return { dataset, cache, paths, rowOf, cachePath, bad };
+}
+
+/** A folder-per-identity dataset (loadIdentityFolders), cached like cachedLfw; labels are the sorted identities. */
+export function cachedIdentityFolders(root: string, preprocess: Preprocess, options: CacheOptions = {}): Cached & { dataset: FolderDataset } {
+  const dataset = loadIdentityFolders(root);
+  if (dataset.ignored.length) (options.log ?? (() => {}))(`images: ${dataset.ignored.length} entries of ${root} are not images in identity folders, e.g. ${dataset.ignored[0]}`);
+  const layout = readLayout(root); // a dataset.json may say the images are pre-aligned
+  const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
+  const key = `folders-${sha1(realpathSync(root), dataset.items.map((i) => i.path).join('\n'), JSON.stringify([preprocess, layout]))}`;
+  return { ...cacheItems(dataset.items, root, crop, key, root, options), dataset };
 }

@@ -1,0 +1,76 @@
+/**
+ * The data of a `synface train-recognizer` run: the training images (rows of an image cache)
+ * and the validation pairs with the images they name.
+ *
+ *   --layout lfw      (default) an LFW-layout folder and its people file; a split by people
+ *                     (made in <out>/split unless --split names one) gives the training people
+ *                     and the validation pairs, whose images are in the same cache.
+ *   --layout folders  a folder per identity (CASIA-WebFace); every identity trains, and the
+ *                     validation pairs come from another LFW-layout folder (--val-data,
+ *                     --val-pairs); without them the run has no validation.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cachedIdentityFolders, cachedLfw } from '../src/data/lfw-cache.js';
+import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from '../src/data/lfw-pairs.js';
+import { loadPairImages } from '../src/data/pair-images.js';
+import type { ImageCache } from '../src/data/image-cache.js';
+import type { Preprocess } from '../src/models/recognizer-weights.js';
+import { writeSplit } from './split.js';
+import type { Parsed } from './args.js';
+
+export interface RunData {
+  cache: ImageCache;
+  rows: number[];
+  val: { pairs: LfwPair[]; people: number; cache: ImageCache; rowOf: (ref: LfwImageRef) => number; source: string } | null;
+  /** What the checkpoint and the report record about the data. */
+  describe: Record<string, unknown>;
+}
+
+const fail = (msg: string): never => {
+  throw new Error(`synface train-recognizer: ${msg}`);
+};
+
+export function prepareData(o: Parsed, preprocess: Preprocess, minImages: number, out: string, log: (s: string) => void): RunData {
+  const data = String(o.data);
+  if (o.layout === 'folders') {
+    const f = cachedIdentityFolders(data, preprocess, { log });
+    const perLabel = new Map<number, number>();
+    for (const l of f.cache.labels) perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
+    const rows = [...f.cache.labels.keys()].filter((r) => perLabel.get(f.cache.labels[r])! >= minImages);
+    let val: RunData['val'] = null;
+    if (o['val-pairs']) {
+      if (!o['val-data']) fail('--val-pairs needs --val-data (the LFW-layout folder of its images)');
+      const path = String(o['val-pairs']);
+      const pairs = parsePairs(readFileSync(path, 'utf8'), path).pairs;
+      const images = loadPairImages(String(o['val-data']), pairs, preprocess, path);
+      val = { pairs, people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size, cache: images.cache, rowOf: images.rowOf, source: path };
+    } else log('validation: none (--layout folders without --val-data and --val-pairs)');
+    return { cache: f.cache, rows, val, describe: { layout: 'folders', data, minImages, val_data: o['val-data'] ?? null, val_pairs: o['val-pairs'] ?? null } };
+  }
+  if (o.layout !== 'lfw') fail(`--layout ${o.layout} is not lfw or folders`);
+  const splitDir = o.split ? String(o.split) : join(out, 'split');
+  if (!existsSync(join(splitDir, 'train-people.txt'))) {
+    if (o.split) fail(`${splitDir}/train-people.txt does not exist`);
+    const s = writeSplit({ data, people: String(o.people), out: splitDir, valFraction: Number(o['val-fraction']), seed: 0 });
+    log(`split: ${s.train} training people, ${s.val} validation people, ${s.pairs} validation pairs in ${splitDir}`);
+  }
+  const lfw = cachedLfw(data, String(o.people), preprocess, { log });
+  const trainPath = join(splitDir, 'train-people.txt');
+  const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
+  const rows: number[] = [];
+  for (const p of trainPeople) {
+    if (p.count < minImages) continue;
+    for (let i = 1; i <= p.count; i++) rows.push(lfw.rowOf({ name: p.name, index: i }));
+  }
+  const valPath = join(splitDir, 'val-pairs.txt');
+  const pairs = parsePairs(readFileSync(valPath, 'utf8'), valPath).pairs;
+  const valPeople = new Set(pairs.flatMap((p) => [p.a.name, p.b.name]));
+  const leak = trainPeople.find((p) => valPeople.has(p.name));
+  if (leak) fail(`${leak.name} is both a training person (${trainPath}) and in ${valPath}`);
+  return {
+    cache: lfw.cache, rows,
+    val: { pairs, people: valPeople.size, cache: lfw.cache, rowOf: lfw.rowOf, source: valPath },
+    describe: { layout: 'lfw', data, people: String(o.people), split: splitDir, minImages },
+  };
+}
