@@ -4,6 +4,7 @@
  * weights as an uninterrupted one; evaluation's JSON; clear errors for bad input.
  */
 import { cpSync, mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,30 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
     expect(summary.auc).toBeCloseTo(report.auc, 12);
     expect(existsSync(join(tmp, 'roc.png'))).toBe(true);
   }, 240_000);
+
+  it('a training process killed with SIGKILL resumes from its last checkpoint and ends with the same weights', async () => {
+    const out = join(tmp, 'killed');
+    const args = ['tools/synface.ts', 'train-recognizer', '--data', SAMPLE, '--people', 'people.txt', '--split', SAMPLE, '--out', out,
+      '--steps', '6', '--batch', '8', '--val-every', '3', '--ckpt-every', '2', '--log-every', '1', '--seed', '3'];
+    const root = join(__dirname, '..');
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), args, { cwd: root, env: process.env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? -1 : code)));
+    // kill it as soon as the log shows step 3: the checkpoint of step 2 is on disk, step 3+ is lost
+    for (;;) {
+      const logged = existsSync(join(out, 'log.jsonl')) ? readFileSync(join(out, 'log.jsonl'), 'utf8') : '';
+      if (/"step":3,/.test(logged)) break;
+      if (child.exitCode !== null) throw new Error('the training process ended before it could be killed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    expect(await exited).toBe(-1);
+    expect(existsSync(join(out, 'recognizer.safetensors'))).toBe(false);
+    const resumed = await run(trainRecognizerCommand, [...args.slice(2), '--resume']);
+    expect(resumed.out).toMatch(/resumed from .* at step [2-5]/);
+    const a = parseSafetensors(readFileSync(join(tmp, 'a', 'recognizer.safetensors'))).tensors;
+    const b = parseSafetensors(readFileSync(join(out, 'recognizer.safetensors'))).tensors;
+    for (const k of Object.keys(a)) expect(Array.from(b[k].data), k).toEqual(Array.from(a[k].data));
+  }, 180_000);
 
   it('refuses to resume with other settings, and names missing files and bad options', async () => {
     await expect(train(join(tmp, 'a'), ['--resume', '--lr', '0.5'])).rejects.toThrow(/checkpoint was made with other settings \(lr: 0.1 there\)/);

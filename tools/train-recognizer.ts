@@ -77,7 +77,7 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const steps = o.steps !== undefined ? Number(o.steps) : Math.ceil(epochs * Math.floor(rows.length / batch));
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`synface train-recognizer: ${steps} steps (--steps or --epochs) is not a positive integer`);
   const batchesPerEpoch = Math.floor(rows.length / batch);
-  const marginWarmupSteps = o['margin-warmup'] !== undefined ? Math.round(Number(o['margin-warmup']) * batchesPerEpoch) : preset.train.marginWarmupSteps;
+  const marginWarmupSteps = Math.round(Number(o['margin-warmup'] ?? preset.marginWarmupEpochs) * batchesPerEpoch);
   const config: RecognizerTrainConfig = { ...preset.train, batch, lr: Number(o.lr ?? preset.train.lr), steps, seed: Number(o.seed), marginWarmupSteps };
   const trainer = new RecognizerTrainer(config, { cache, rows: Int32Array.from(rows) });
   const ckptPath = join(out, 'checkpoint.safetensors');

@@ -23,7 +23,7 @@ export function recognizerTrainStep(preset: 'small' | 'paper' = 'small', classes
       for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24; // any bytes
       const labels = Int32Array.from({ length: count }, (_, i) => i % classes);
       const cache = { count, C: 3, H, W, labels, pixels };
-      trainer = new RecognizerTrainer({ ...p.train, steps: 1_000_000, seed: 0 }, { cache, rows: Int32Array.from({ length: count }, (_, i) => i) });
+      trainer = new RecognizerTrainer({ ...p.train, steps: 1_000_000, seed: 0, marginWarmupSteps: 0 }, { cache, rows: Int32Array.from({ length: count }, (_, i) => i) });
       await E.getDevice().sync();
     },
     async run() {
