@@ -35,6 +35,10 @@ async function evaluate(weights: string, sample: string, roc: string): Promise<E
   return JSON.parse(json);
 }
 
+function trainedImages(out: string): number {
+  return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).images;
+}
+
 export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSummary | null; trained: EvalSummary }> {
   const { log } = o;
   if (!existsSync(join(o.sample, 'dataset.json'))) throw new Error(`synface demo: the embedded sample ${o.sample} is missing (dataset.json)`);
@@ -49,7 +53,7 @@ export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSu
   log(`\n== 2/3  training a recognizer from scratch on the sample's training people (${o.steps} steps)`);
   const code = await trainRecognizerCommand([
     '--data', o.sample, '--people', 'people.txt', '--split', o.sample, '--out', o.out, '--preset', 'small',
-    '--steps', String(o.steps), '--batch', '32', '--val-every', String(Math.max(10, Math.floor(o.steps / 3))), '--ckpt-every', '20', '--log-every', '5',
+    '--steps', String(o.steps), '--batch', '32', '--val-every', String(Math.max(10, Math.floor(o.steps / 5))), '--ckpt-every', '20', '--log-every', '5',
   ]);
   if (code !== 0) throw new Error(`synface demo: training stopped (exit code ${code})`);
 
@@ -61,10 +65,16 @@ export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSu
   log(`\nVerification of ${pairs} pairs of people neither model trained on (10 folds, cosine similarity):\n`);
   log(`| model                              | accuracy        | AUC   | TAR@FAR=1e-2 |`);
   log(`|------------------------------------|-----------------|-------|--------------|`);
-  log(row(`shipped (${o.weights})`, shipped));
+  log(row('shipped (weights/)', shipped));
   log(row(`trained just now (${o.steps} steps)`, trained));
   log(`| chance                             | 50.0%           | 0.500 | 1.0%         |`);
   log(`\nFiles: ${o.out}/ (log.jsonl, curves.png, checkpoint, recognizer.safetensors, roc-*.png)`);
-  log(`The shipped model learned from ~7,500 LFW images for ~30 minutes; the one trained here saw ${o.steps} batches of 32 from ~170 images.`);
+  const manifestPath = o.weights.replace(/\.safetensors$/, '.manifest.json');
+  if (existsSync(manifestPath)) {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    log(`The shipped model learned from ${m.training_images} images of ${m.training_people} LFW people in ${Math.round(m.wall_seconds / 60)} minutes ` +
+      `(${m.steps} steps; ${(100 * m.validation.accuracy).toFixed(1)}% on ${m.validation.pairs} held-out pairs, ${manifestPath}); ` +
+      `the one trained here saw ${o.steps} batches of 32 from the sample's ${trainedImages(o.out)} images.`);
+  }
   return { shipped, trained };
 }
