@@ -93,6 +93,7 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
 
   it('refuses to resume with other settings, and names missing files and bad options', async () => {
     await expect(train(join(tmp, 'a'), ['--resume', '--lr', '0.5'])).rejects.toThrow(/checkpoint was made with other settings \(lr: 0.1 there\)/);
+    await expect(train(join(tmp, 'a'))).rejects.toThrow(/a holds a checkpoint \(step 6\); continue it with --resume, or start over with --overwrite/);
     await expect(train(join(tmp, 'none'), ['--resume'])).rejects.toThrow(/--resume, but .*none\/checkpoint.safetensors does not exist/);
     await expect(train(join(tmp, 'c'), ['--nonsense', '1'])).rejects.toThrow(/unknown option --nonsense/);
     await expect(run(evalCommand, ['--weights', join(tmp, 'missing.safetensors'), '--data', SAMPLE, '--pairs', join(SAMPLE, 'val-pairs.txt')])).rejects.toThrow(/missing.safetensors/);

@@ -47,6 +47,7 @@ const SPEC: Record<string, OptionSpec> = {
   'log-every': { type: 'number', help: 'read the loss back and log every N steps', default: 10 },
   'stop-after': { type: 'number', help: 'stop (with a checkpoint) after this many steps of this session, to resume later' },
   resume: { type: 'flag', help: 'continue from <out>/checkpoint.safetensors' },
+  overwrite: { type: 'flag', help: 'start over in an --out that holds a checkpoint (it is replaced)' },
   help: { type: 'flag', help: 'this text' },
 };
 
@@ -98,7 +99,12 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       writeFileAtomic(logPath, new TextEncoder().encode(kept.map((r) => JSON.stringify(r) + '\n').join('')));
     }
     log(`resumed from ${ckptPath} at step ${trainer.step} (epoch ${trainer.sampler.epochsDone.toFixed(2)})`);
-  } else writeFileSync(logPath, '');
+  } else {
+    if (existsSync(ckptPath) && !o.overwrite) {
+      throw new Error(`synface train-recognizer: ${out} holds a checkpoint (step ${readCheckpoint(ckptPath).step}); continue it with --resume, or start over with --overwrite`);
+    }
+    writeFileSync(logPath, '');
+  }
   const record = (r: LogRecord) => {
     records.push(r);
     appendFileSync(logPath, JSON.stringify(r) + '\n');
