@@ -53,7 +53,7 @@ export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSu
   log(`\n== 2/3  training a recognizer from scratch on the sample's training people (${o.steps} steps)`);
   const code = await trainRecognizerCommand([
     '--data', o.sample, '--people', 'people.txt', '--split', o.sample, '--out', o.out, '--preset', 'small', '--overwrite',
-    '--steps', String(o.steps), '--batch', '32', '--val-every', String(Math.max(10, Math.floor(o.steps / 5))), '--ckpt-every', '20', '--log-every', '5',
+    '--steps', String(o.steps), '--batch', '32', '--val-every', String(Math.max(10, Math.floor(o.steps / 3))), '--ckpt-every', '20', '--log-every', '5',
   ]);
   if (code !== 0) throw new Error(`synface demo: training stopped (exit code ${code})`);
 

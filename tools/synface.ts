@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'demo') {
       const o = parseArgs('demo', args, {
-        steps: { type: 'number', help: 'training steps of the from-scratch run', default: 150 },
+        steps: { type: 'number', help: 'training steps of the from-scratch run', default: 60 },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
       await runFaceDemo({ sample: 'data/lfw-sample', weights: 'weights/recognizer-small.safetensors', out: String(o.out), steps: Number(o.steps), log: console.log });
