@@ -39,7 +39,11 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
   try {
     await c.run(); // compile pipelines, upload, warm caches
     const bench = new Bench({ time, iterations: c.minIterations ?? 3, warmup: false, throws: true });
-    bench.add(c.name, () => c.run());
+    // an async function: given a plain arrow, tinybench calls it once, un-awaited, to see whether
+    // it returns a promise, and that extra run overlaps the first timed one
+    bench.add(c.name, async () => {
+      await c.run();
+    });
     await bench.run();
     const r = bench.tasks[0]!.result;
     if (r.state !== 'completed') throw new Error(`${system} ${c.name}: ${r.state}`);
