@@ -57,12 +57,14 @@ export function tfjsResnet18TrainStep(peer: TfjsWebgpuPeer, batch = 64, size = 6
     };
   };
 
+  let tensorsBefore = 0;
   return {
     name: 'resnet18-train-step', unit: 'images/s', work: batch, opsPerRun: 1, minIterations: 2,
     async setup() {
-      build();
+      tensorsBefore = tf.memory().numTensors;
+      tf.tidy(build); // tf.variable(init) copies init: tidy frees the initial values
       x = tf.randomNormal([batch, size, size, 3]) as TfCore.Tensor4D;
-      y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % classes), 'int32'), classes) as TfCore.Tensor2D;
+      y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % classes), 'int32'), classes)) as TfCore.Tensor2D;
       optimizer = tf.train.momentum(0.01, 0.9);
       await peer.sync();
     },
@@ -73,11 +75,16 @@ export function tfjsResnet18TrainStep(peer: TfjsWebgpuPeer, batch = 64, size = 6
     },
     async teardown() {
       optimizer?.dispose();
+      // tfjs 4.22's MomentumOptimizer.dispose() leaves SGDOptimizer's learning-rate scalar `c`
+      (optimizer as unknown as { c?: TfCore.Tensor } | null)?.c?.dispose();
+      optimizer = null;
       for (const v of vars) v.dispose();
       vars.length = 0;
       x?.dispose();
       y?.dispose();
       await peer.sync();
+      const leaked = tf.memory().numTensors - tensorsBefore;
+      if (leaked !== 0) throw new Error(`tfjs resnet18-train-step: leaked ${leaked} tensors`);
     },
   };
 }
