@@ -72,3 +72,18 @@ export function parseImageCache(bytes: Uint8Array, source = 'image cache'): Imag
   const pixels = bytes.subarray(HEADER + 4 * count, expected);
   return { count, C, H, W, labels, pixels };
 }
+
+/**
+ * The pixels of cache rows `rows`, image after image (rows.length * C*H*W bytes): one batch,
+ * ready for uploadU8Images. A row outside the cache is an error naming it (`op` first).
+ */
+export function batchPixels(cache: ImageCache, rows: ArrayLike<number>, op = 'batchPixels'): Uint8Array {
+  const size = cache.C * cache.H * cache.W;
+  const out = new Uint8Array(rows.length * size);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    if (!(Number.isInteger(r) && r >= 0 && r < cache.count)) throw new RangeError(`${op}: row ${r} is not in the cache's 0..${cache.count - 1}`);
+    out.set(cache.pixels.subarray(r * size, (r + 1) * size), k * size);
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ import { add } from '../ops/index.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Layer } from '../nn/module.js';
-import type { ImageCache } from '../data/image-cache.js';
+import { batchPixels, type ImageCache } from '../data/image-cache.js';
 import type { LfwImageRef, LfwPair } from '../data/lfw-pairs.js';
 import { balancedFolds, cosineSimilarity, verificationReport, type VerificationReport } from './verification.js';
 
@@ -33,17 +33,11 @@ export async function embedRows(backbone: Layer, cache: ImageCache, rows: ArrayL
   const { C, H, W } = cache;
   if (C !== 3) throw new Error(`embedRows: the cache holds ${C}-channel images, the recognizer takes 3`);
   const batch = options.batch ?? 64;
-  const size = C * H * W;
   const parts: Float32Array[] = [];
   let dim = 0;
   for (let start = 0; start < rows.length; start += batch) {
     const n = Math.min(batch, rows.length - start);
-    const u8 = new Uint8Array(n * size);
-    for (let k = 0; k < n; k++) {
-      const r = rows[start + k];
-      if (!(Number.isInteger(r) && r >= 0 && r < cache.count)) throw new RangeError(`embedRows: row ${r} is not in the cache's 0..${cache.count - 1}`);
-      u8.set(cache.pixels.subarray(r * size, (r + 1) * size), k * size);
-    }
+    const u8 = batchPixels(cache, Array.from({ length: n }, (_, k) => rows[start + k]), 'embedRows');
     const emb = noGrad(() =>
       scope(() => {
         const packed = uploadU8Images(u8, n, C, H, W);

@@ -19,7 +19,7 @@ import { tensor } from '../tensor/create.js';
 import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ImageCache } from '../data/image-cache.js';
+import { batchPixels, type ImageCache } from '../data/image-cache.js';
 import type { CheckpointParts, Checkpoint } from '../io/checkpoint.js';
 import { restoreCheckpoint } from '../io/checkpoint.js';
 import type { IResNetConfig } from '../models/iresnet.js';
@@ -119,14 +119,9 @@ export class RecognizerTrainer {
     const { cache } = this.data;
     const { C, H, W } = cache;
     const B = this.config.batch;
-    const size = C * H * W;
     const rows = this.sampler.next();
-    const u8 = new Uint8Array(B * size);
-    const labels = new Int32Array(B);
-    rows.forEach((r, k) => {
-      u8.set(cache.pixels.subarray(r * size, (r + 1) * size), k * size);
-      labels[k] = this.labels[r];
-    });
+    const u8 = batchPixels(cache, rows, 'RecognizerTrainer');
+    const labels = Int32Array.from(rows, (r) => this.labels[r]);
     const params = sampleAugmentParams(this.augmentGen, B, H, W, { ...this.config.augment, out: this.config.backbone.input });
     this.optimizer.lr = this.lrAt(this.step);
     this.model.train();
