@@ -43,6 +43,40 @@ export interface EvalSummary {
   pairs_file: string;
 }
 
+export interface EvalOptions {
+  weights: string;
+  data: string;
+  pairs: string;
+  flip?: boolean;
+  batch?: number;
+  /** Write the ROC curve to this PNG. */
+  roc?: string;
+  /** Progress lines. */
+  say?: (line: string) => void;
+}
+
+/** The verification of `weights` on a pairs file (what `synface eval` prints). */
+export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: EvalSummary; view: 1 | 2 }> {
+  const say = o.say ?? (() => {});
+  const { backbone, file } = loadRecognizer(readFileSync(o.weights), o.weights);
+  const pairsFile = parsePairs(readFileSync(o.pairs, 'utf8'), o.pairs);
+  const images = loadPairImages(o.data, pairsFile.pairs, file.preprocess, `synface eval: ${o.pairs}`);
+  say(`eval: ${images.cache.count} images decoded and aligned in ${images.seconds.toFixed(1)} s`);
+  const { report, scores, same } = await evaluatePairs(backbone, images.cache, pairsFile.pairs, images.rowOf, { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64 });
+  backbone.dispose();
+  const summary: EvalSummary = {
+    accuracy: report.accuracy, accuracy_std: report.std, auc: report.auc,
+    'tar_at_far_1e-3': report.tarAtFar1e3, 'tar_at_far_1e-2': report.tarAtFar1e2,
+    pairs: pairsFile.pairs.length, folds: report.foldAccuracies.length, fold_accuracies: report.foldAccuracies,
+    threshold: report.meanThreshold, flip: !!o.flip, weights: o.weights, pairs_file: o.pairs,
+  };
+  if (o.roc) {
+    drawRoc(roc(scores, same), `${o.weights}${o.flip ? ' (flip)' : ''}`, o.roc);
+    say(`eval: ROC curve written to ${o.roc}`);
+  }
+  return { summary, view: pairsFile.view };
+}
+
 export async function evalCommand(args: string[]): Promise<number> {
   const o = parseArgs('eval', args, SPEC);
   if (o.help) {
@@ -50,29 +84,15 @@ export async function evalCommand(args: string[]): Promise<number> {
     return 0;
   }
   for (const k of ['weights', 'data', 'pairs']) if (!o[k]) throw new Error(`synface eval: --${k} is required (see synface eval --help)`);
-  const weightsPath = String(o.weights), pairsPath = String(o.pairs);
-  const { backbone, file } = loadRecognizer(readFileSync(weightsPath), weightsPath);
-  const pairsFile = parsePairs(readFileSync(pairsPath, 'utf8'), pairsPath);
-  const say = o.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
-
-  const images = loadPairImages(String(o.data), pairsFile.pairs, file.preprocess, `synface eval: ${pairsPath}`);
-  say(`eval: ${images.cache.count} images decoded and aligned in ${images.seconds.toFixed(1)} s`);
-  const { report, scores, same } = await evaluatePairs(backbone, images.cache, pairsFile.pairs, images.rowOf, { input: file.backbone.input, flip: !!o.flip, batch: Number(o.batch) });
-  backbone.dispose();
-  const summary: EvalSummary = {
-    accuracy: report.accuracy, accuracy_std: report.std, auc: report.auc,
-    'tar_at_far_1e-3': report.tarAtFar1e3, 'tar_at_far_1e-2': report.tarAtFar1e2,
-    pairs: pairsFile.pairs.length, folds: report.foldAccuracies.length, fold_accuracies: report.foldAccuracies,
-    threshold: report.meanThreshold, flip: !!o.flip, weights: weightsPath, pairs_file: pairsPath,
-  };
-  if (o.roc) {
-    drawRoc(roc(scores, same), `${weightsPath}${o.flip ? ' (flip)' : ''}`, String(o.roc));
-    say(`eval: ROC curve written to ${o.roc}`);
-  }
+  const { summary, view } = await evaluateRecognizer({
+    weights: String(o.weights), data: String(o.data), pairs: String(o.pairs), flip: !!o.flip, batch: Number(o.batch),
+    roc: o.roc === undefined ? undefined : String(o.roc),
+    say: o.json ? (s) => console.error(s) : (s) => console.log(s), // --json: stdout holds only the JSON
+  });
   if (o.json) console.log(JSON.stringify(summary));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    console.log(`${pairsPath}: ${summary.pairs} pairs in ${summary.folds} folds${pairsFile.view === 1 ? ' (balanced, made from a View 1 file)' : ''}, cosine similarity${o.flip ? ' of mirrored sums' : ''}`);
+    console.log(`${summary.pairs_file}: ${summary.pairs} pairs in ${summary.folds} folds${view === 1 ? ' (balanced, made from a View 1 file)' : ''}, cosine similarity${summary.flip ? ' of mirrored sums' : ''}`);
     console.log(`  accuracy      ${pct(summary.accuracy)} +- ${pct(summary.accuracy_std)} (threshold ${summary.threshold.toFixed(3)})`);
     console.log(`  AUC           ${summary.auc.toFixed(4)}`);
     console.log(`  TAR@FAR=1e-3  ${pct(summary['tar_at_far_1e-3'])}`);

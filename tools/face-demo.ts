@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainRecognizerCommand } from './train-recognizer.js';
-import { evalCommand, type EvalSummary } from './eval.js';
+import { evaluateRecognizer, type EvalSummary } from './eval.js';
 
 export interface FaceDemoOptions {
   sample: string;
@@ -22,18 +22,8 @@ export interface FaceDemoOptions {
   log: (line: string) => void;
 }
 
-/** Runs `synface eval --json` in-process and returns its summary. */
-async function evaluate(weights: string, sample: string, roc: string): Promise<EvalSummary> {
-  let json = '';
-  const print = console.log;
-  console.log = (s: string) => (json += s);
-  try {
-    await evalCommand(['--weights', weights, '--data', sample, '--pairs', join(sample, 'val-pairs.txt'), '--json', '--roc', roc]);
-  } finally {
-    console.log = print;
-  }
-  return JSON.parse(json);
-}
+const evaluate = async (weights: string, sample: string, roc: string): Promise<EvalSummary> =>
+  (await evaluateRecognizer({ weights, data: sample, pairs: join(sample, 'val-pairs.txt'), roc, say: (s) => console.error(s) })).summary;
 
 function trainedImages(out: string): number {
   return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).images;

@@ -172,8 +172,8 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   }
   bar.break();
   await saveCheckpoint();
-  drawCurves(records, join(out, 'curves.png'));
   if (trainer.step < steps) {
+    drawCurves(records, join(out, 'curves.png'));
     log(`${interrupted ? 'interrupted' : 'stopped'} at step ${trainer.step} of ${steps}; checkpoint ${ckptPath} (continue with --resume)`);
     trainer.dispose();
     return interrupted ? 130 : 0;
