@@ -152,10 +152,9 @@ export class RecognizerTrainer {
   restore(ckpt: Checkpoint, source: string): void {
     const saved = ckpt.config as { train?: RecognizerTrainConfig; sampler?: SamplerState; classes?: number } | null;
     if (!saved?.train || !saved.sampler) throw new Error(`${source}: not a recognizer training checkpoint (no train config or sampler state)`);
-    const diff = Object.keys({ ...saved.train, ...this.config }).filter(
-      (k) => JSON.stringify((saved.train as unknown as Record<string, unknown>)[k]) !== JSON.stringify((this.config as unknown as Record<string, unknown>)[k]),
-    );
-    if (diff.length) throw new Error(`${source}: the checkpoint was made with other settings (${diff.map((k) => `${k}: ${JSON.stringify((saved.train as unknown as Record<string, unknown>)[k])} there`).join(', ')})`);
+    const there: Record<string, unknown> = { ...saved.train }, here: Record<string, unknown> = { ...this.config };
+    const diff = Object.keys({ ...there, ...here }).filter((k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]));
+    if (diff.length) throw new Error(`${source}: the checkpoint was made with other settings (${diff.map((k) => `${k}: ${JSON.stringify(there[k])} there`).join(', ')})`);
     if (saved.classes !== this.classes) throw new Error(`${source}: the checkpoint has ${saved.classes} classes, this data ${this.classes}`);
     this.step = restoreCheckpoint(ckpt, { model: this.model, optimizer: this.optimizer, rng: { model: this.modelGen, augment: this.augmentGen } }, source);
     this.sampler.setState(saved.sampler);
