@@ -11,7 +11,14 @@
  */
 import * as E from '../src/index.js';
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
-import { conv2dInputGradKernel, conv2dKernel, conv2dSupports, conv2dVersions, conv2dWeightGradKernel, convGeometry } from '../src/ops/conv.js';
+import {
+  conv2dInputGradKernel,
+  conv2dKernel,
+  conv2dSupports,
+  conv2dVersions,
+  conv2dWeightGradKernel,
+  convGeometry,
+} from '../src/ops/conv.js';
 
 const args = process.argv.slice(2);
 const argVal = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -26,17 +33,30 @@ const opts = { stride: s, padding: pd };
 const g = convGeometry('lab', [N, C, H, W], [O, C, K, K], opts);
 const flops = 2 * N * O * g.OH * g.OW * C * K * K;
 const gen = new E.Generator(3);
-const x = E.keep(E.randn([N, C, H, W], 0, 1, gen)), w = E.keep(E.randn([O, C, K, K], 0, 1, gen));
-const b = E.keep(E.randn([O], 0, 1, gen)), dy = E.keep(E.randn([N, O, g.OH, g.OW], 0, 1, gen));
-console.log(`shape x [${x.shape}] w [${w.shape}] stride ${s} pad ${pd}: ${(flops / 1e9).toFixed(2)} GFLOP per op`);
+const x = E.keep(E.randn([N, C, H, W], 0, 1, gen)),
+  w = E.keep(E.randn([O, C, K, K], 0, 1, gen));
+const b = E.keep(E.randn([O], 0, 1, gen)),
+  dy = E.keep(E.randn([N, O, g.OH, g.OW], 0, 1, gen));
+console.log(
+  `shape x [${x.shape}] w [${w.shape}] stride ${s} pad ${pd}: ${(flops / 1e9).toFixed(2)} GFLOP per op`,
+);
 
 const op = (kind: string, v: string) => () =>
-  kind === 'forward' ? conv2dKernel(x, w, args.includes('--nobias') ? undefined : b, opts, v) : kind === 'dgrad' ? conv2dInputGradKernel(dy, w, x.shape, opts, v) : conv2dWeightGradKernel(x, dy, w.shape, opts, v);
+  kind === 'forward'
+    ? conv2dKernel(x, w, args.includes('--nobias') ? undefined : b, opts, v)
+    : kind === 'dgrad'
+      ? conv2dInputGradKernel(dy, w, x.shape, opts, v)
+      : conv2dWeightGradKernel(x, dy, w.shape, opts, v);
 
 for (const kind of kinds) {
-  const versions = conv2dVersions[kind].filter((v) => conv2dSupports(v, g) && (!only || only.some((o) => v.startsWith(o))));
+  const versions = conv2dVersions[kind].filter(
+    (v) => conv2dSupports(v, g) && (!only || only.some((o) => v.startsWith(o))),
+  );
   const best = new Map<string, number>();
-  for (const v of versions) { op(kind, v)().dispose(); await E.getDevice().sync(); } // compile
+  for (const v of versions) {
+    op(kind, v)().dispose();
+    await E.getDevice().sync();
+  } // compile
   for (let r = 0; r < rounds; r++) {
     for (const v of versions) {
       if (v === 'v1-direct' && r > 0) continue; // slow; one round is enough
@@ -50,7 +70,10 @@ for (const kind of kinds) {
     }
   }
   console.log(`\n${kind}`);
-  for (const [v, ms] of best) console.log(`  ${v.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${(flops / ms / 1e6).toFixed(2).padStart(7)} GFLOPS`);
+  for (const [v, ms] of best)
+    console.log(
+      `  ${v.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${(flops / ms / 1e6).toFixed(2).padStart(7)} GFLOPS`,
+    );
 }
 [x, w, b, dy].forEach((t) => t.dispose());
 shutdownGpu();

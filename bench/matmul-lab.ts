@@ -47,7 +47,9 @@ const device = await adapter.requestDevice({
     maxBufferSize: L.maxBufferSize,
   },
 });
-device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
+device.addEventListener('uncapturederror', (e) =>
+  console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message),
+);
 
 const U = GPUBufferUsage;
 const layout = device.createBindGroupLayout({
@@ -71,10 +73,15 @@ async function pipelineFor(v: MatmulVariant, o: MatmulOptions): Promise<GPUCompu
   const errs = info.messages.filter((m) => m.type === 'error');
   if (errs.length) {
     const src = code.split('\n');
-    throw new Error(`${v.name} ${JSON.stringify(o)} WGSL error:\n` +
-      errs.map((m) => `  line ${m.lineNum}: ${m.message}\n    ${src[m.lineNum - 1]}`).join('\n'));
+    throw new Error(
+      `${v.name} ${JSON.stringify(o)} WGSL error:\n` +
+        errs.map((m) => `  line ${m.lineNum}: ${m.message}\n    ${src[m.lineNum - 1]}`).join('\n'),
+    );
   }
-  pl = await device.createComputePipelineAsync({ layout: pipelineLayout, compute: { module, entryPoint: 'main' } });
+  pl = await device.createComputePipelineAsync({
+    layout: pipelineLayout,
+    compute: { module, entryPoint: 'main' },
+  });
   const err = await device.popErrorScope();
   if (err) throw new Error(`${v.name}: ${err.message}`);
   pipelines.set(code, pl);
@@ -87,7 +94,15 @@ function bufferFrom(data: Float32Array<ArrayBuffer>, usage: number): GPUBuffer {
   device.queue.writeBuffer(buf, 0, data);
   return buf;
 }
-function params(M: number, N: number, K: number, batch: number, sA: number, sB: number, sC: number): GPUBuffer {
+function params(
+  M: number,
+  N: number,
+  K: number,
+  batch: number,
+  sA: number,
+  sB: number,
+  sC: number,
+): GPUBuffer {
   return bufferFrom(new Float32Array(new Uint32Array([M, N, K, batch, sA, sB, sC, 0]).buffer), U.UNIFORM);
 }
 
@@ -96,8 +111,17 @@ const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 
 const randArray = (n: number) => Float32Array.from({ length: n }, rand);
 
 /** float64 reference of C = op(A) @ op(B) per batch. */
-function reference(o: MatmulOptions, A: Float32Array, B: Float32Array, M: number, N: number, K: number,
-  batch: number, sA: number, sB: number): Float64Array {
+function reference(
+  o: MatmulOptions,
+  A: Float32Array,
+  B: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  batch: number,
+  sA: number,
+  sB: number,
+): Float64Array {
   const C = new Float64Array(batch * M * N);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < M; i++) {
@@ -116,18 +140,31 @@ function reference(o: MatmulOptions, A: Float32Array, B: Float32Array, M: number
 }
 
 const SENTINEL = 12345.678;
-async function runOnce(v: MatmulVariant, o: MatmulOptions, M: number, N: number, K: number, batch: number,
-  broadcastA: boolean): Promise<string | null> {
-  const sA = broadcastA ? 0 : M * K, sB = K * N, sC = M * N;
+async function runOnce(
+  v: MatmulVariant,
+  o: MatmulOptions,
+  M: number,
+  N: number,
+  K: number,
+  batch: number,
+  broadcastA: boolean,
+): Promise<string | null> {
+  const sA = broadcastA ? 0 : M * K,
+    sB = K * N,
+    sC = M * N;
   const A = randArray(broadcastA ? M * K : batch * M * K);
   const B = randArray(batch * K * N);
   const extra = 64;
-  const bufA = bufferFrom(A, U.STORAGE), bufB = bufferFrom(B, U.STORAGE);
+  const bufA = bufferFrom(A, U.STORAGE),
+    bufB = bufferFrom(B, U.STORAGE);
   const bufC = bufferFrom(new Float32Array(batch * M * N + extra).fill(SENTINEL), U.STORAGE | U.COPY_SRC);
   const bufP = params(M, N, K, batch, sA, sB, sC);
   const read = device.createBuffer({ size: bufC.size, usage: U.MAP_READ | U.COPY_DST });
   const pl = await pipelineFor(v, o);
-  const bg = device.createBindGroup({ layout, entries: [bufP, bufA, bufB, bufC].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const bg = device.createBindGroup({
+    layout,
+    entries: [bufP, bufA, bufB, bufC].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pl);
@@ -141,12 +178,17 @@ async function runOnce(v: MatmulVariant, o: MatmulOptions, M: number, N: number,
   read.unmap();
   for (const b of [bufA, bufB, bufC, bufP, read]) b.destroy();
   const ref = reference(o, A, B, M, N, K, batch, sA, sB);
-  let worst = 0, worstAt = -1;
+  let worst = 0,
+    worstAt = -1;
   for (let i = 0; i < ref.length; i++) {
     const err = Math.abs(got[i] - ref[i]) / Math.max(1, Math.abs(ref[i]));
-    if (!(err <= worst)) { worst = err; worstAt = i; }   // catches NaN too
+    if (!(err <= worst)) {
+      worst = err;
+      worstAt = i;
+    } // catches NaN too
   }
-  if (!(worst <= 1e-4)) return `max rel err ${worst} at ${worstAt} (got ${got[worstAt]}, want ${ref[worstAt]})`;
+  if (!(worst <= 1e-4))
+    return `max rel err ${worst} at ${worstAt} (got ${got[worstAt]}, want ${ref[worstAt]})`;
   for (let i = ref.length; i < ref.length + extra; i++) {
     if (got[i] !== Math.fround(SENTINEL)) return `wrote past the end of C at element ${i}`;
   }
@@ -162,11 +204,24 @@ const transposes: [string, MatmulOptions][] = [
 
 // [M, N, K, batch, broadcastA]
 const checkCases: [number, number, number, number, boolean][] = [
-  [1, 1, 1, 1, false], [3, 17, 1, 1, false], [1, 64, 3, 1, false], [17, 3, 65, 1, false],
-  [64, 64, 64, 1, false], [65, 130, 17, 1, false], [130, 65, 64, 1, false], [33, 17, 130, 1, false],
-  [64, 130, 65, 2, false], [17, 33, 3, 2, true], [64, 64, 64, 2, true], [128, 64, 132, 3, true],
-  [8, 1000, 20, 1, false], [260, 8, 36, 1, false], [4, 4, 4, 1, false], [12, 20, 8, 2, true],
-  [16, 24, 28, 2, false], [40, 16, 1000, 1, false],
+  [1, 1, 1, 1, false],
+  [3, 17, 1, 1, false],
+  [1, 64, 3, 1, false],
+  [17, 3, 65, 1, false],
+  [64, 64, 64, 1, false],
+  [65, 130, 17, 1, false],
+  [130, 65, 64, 1, false],
+  [33, 17, 130, 1, false],
+  [64, 130, 65, 2, false],
+  [17, 33, 3, 2, true],
+  [64, 64, 64, 2, true],
+  [128, 64, 132, 3, true],
+  [8, 1000, 20, 1, false],
+  [260, 8, 36, 1, false],
+  [4, 4, 4, 1, false],
+  [12, 20, 8, 2, true],
+  [16, 24, 28, 2, false],
+  [40, 16, 1000, 1, false],
 ];
 
 const variants = matmulVariants.filter((v) => !only || only.some((p) => v.name.startsWith(p)));
@@ -175,10 +230,14 @@ let failures = 0;
 if (doCheck) {
   console.log('== correctness (4 transposes x awkward sizes, batch/broadcast, tol 1e-4 rel) ==');
   for (const v of variants) {
-    let ran = 0, skipped = 0;
+    let ran = 0,
+      skipped = 0;
     const errs: string[] = [];
     for (const [M, N, K, batch, bc] of checkCases) {
-      if (v.supports && !v.supports(M, N, K)) { skipped++; continue; }
+      if (v.supports && !v.supports(M, N, K)) {
+        skipped++;
+        continue;
+      }
       for (const [tn, o] of transposes) {
         const e = await runOnce(v, o, M, N, K, batch, bc);
         ran++;
@@ -186,13 +245,17 @@ if (doCheck) {
       }
     }
     failures += errs.length;
-    console.log(`${errs.length ? 'FAIL' : 'ok  '} ${v.name.padEnd(24)} ${ran} runs, ${skipped} sizes unsupported`);
+    console.log(
+      `${errs.length ? 'FAIL' : 'ok  '} ${v.name.padEnd(24)} ${ran} runs, ${skipped} sizes unsupported`,
+    );
     for (const e of errs.slice(0, 8)) console.log(e);
   }
 }
 
 /** Block the thread without burning CPU (the GPU here is the CPU). */
-const sleepSync = (ms: number) => { if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+const sleepSync = (ms: number) => {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
 
 /**
  * Other processes on the machine steal the CPU that is our GPU. We read /proc to see how much
@@ -201,16 +264,21 @@ const sleepSync = (ms: number) => { if (ms > 0) Atomics.wait(new Int32Array(new 
 function cpuSnapshot(): { busy: number; self: number; wall: number } | null {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6];   // user nice system irq softirq
+    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]; // user nice system irq softirq
     const st = readFileSync('/proc/self/stat', 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
-    return { busy, self: f[11] + f[12], wall: performance.now() };   // utime + stime (all threads)
-  } catch { return null; }
+    const f = st
+      .slice(st.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return { busy, self: f[11] + f[12], wall: performance.now() }; // utime + stime (all threads)
+  } catch {
+    return null;
+  }
 }
 /** True if others used less than 5% of one core during the trial (clock ticks are 10 ms). */
 function isQuiet(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): boolean {
   if (!a || !b) return true;
-  const otherMs = ((b.busy - a.busy) - (b.self - a.self)) * 10;
+  const otherMs = (b.busy - a.busy - (b.self - a.self)) * 10;
   return otherMs <= Math.max(20, 0.05 * (b.wall - a.wall));
 }
 let noisy = 0;
@@ -220,18 +288,30 @@ const queryResolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.
 const queryRead = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
 
 /** Best-of-`trials` GFLOPS of `v` at M x N x K (batch 1). */
-async function timeVariant(v: MatmulVariant, o: MatmulOptions, M: number, N: number, K: number, trials = 5): Promise<number> {
-  const bufA = bufferFrom(randArray(M * K), U.STORAGE), bufB = bufferFrom(randArray(K * N), U.STORAGE);
+async function timeVariant(
+  v: MatmulVariant,
+  o: MatmulOptions,
+  M: number,
+  N: number,
+  K: number,
+  trials = 5,
+): Promise<number> {
+  const bufA = bufferFrom(randArray(M * K), U.STORAGE),
+    bufB = bufferFrom(randArray(K * N), U.STORAGE);
   const bufC = device.createBuffer({ size: pad16(M * N * 4), usage: U.STORAGE });
   const bufP = params(M, N, K, 1, M * K, K * N, M * N);
   const pl = await pipelineFor(v, o);
-  const bg = device.createBindGroup({ layout, entries: [bufP, bufA, bufB, bufC].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const bg = device.createBindGroup({
+    layout,
+    entries: [bufP, bufA, bufB, bufC].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
   const wg = v.workgroups(M, N, 1);
   /** Seconds for `reps` back-to-back dispatches: GPU timestamps around the pass if available, else wall clock. */
   const run = async (reps: number, sleepMs: number) => {
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass(querySet
-      ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    const pass = enc.beginComputePass(
+      querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+    );
     pass.setPipeline(pl);
     pass.setBindGroup(0, bg);
     for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(...wg);
@@ -251,26 +331,40 @@ async function timeVariant(v: MatmulVariant, o: MatmulOptions, M: number, N: num
     queryRead.unmap();
     return Number(t1ns - t0ns) / 1e9;
   };
-  await run(1, 0);                                  // warm-up: pipeline compile, first touch
-  const est = await run(1, 0);                      // per-dispatch estimate (pessimistic: spin-wait running)
+  await run(1, 0); // warm-up: pipeline compile, first touch
+  const est = await run(1, 0); // per-dispatch estimate (pessimistic: spin-wait running)
   const reps = Math.max(1, Math.min(5000, Math.round(target / est)));
   // Best of `trials` clean trials; a trial during which other processes used the CPU is retried.
-  let best = Infinity, bestDirty = Infinity, clean = 0;
-  if (est > 2 * target) trials = 1;                 // very slow variants: one trial is plenty
+  let best = Infinity,
+    bestDirty = Infinity,
+    clean = 0;
+  if (est > 2 * target) trials = 1; // very slow variants: one trial is plenty
   for (let attempt = 0; clean < trials && attempt < trials + 12; attempt++) {
     const before = cpuSnapshot();
     const t = await run(reps, reps * est * 1000 * (querySet ? 1.05 : 0.8));
-    if (isQuiet(before, cpuSnapshot())) { best = Math.min(best, t); clean++; } else { bestDirty = Math.min(bestDirty, t); sleepSync(300); }
+    if (isQuiet(before, cpuSnapshot())) {
+      best = Math.min(best, t);
+      clean++;
+    } else {
+      bestDirty = Math.min(bestDirty, t);
+      sleepSync(300);
+    }
   }
-  if (!clean) { best = bestDirty; noisy++; }
+  if (!clean) {
+    best = bestDirty;
+    noisy++;
+  }
   for (const b of [bufA, bufB, bufC, bufP]) b.destroy();
   return (2 * M * N * K * reps) / best / 1e9;
 }
 
 if (doTime) {
   const cols: [string, number, MatmulOptions][] = [
-    ['256', 256, transposes[0][1]], ['512', 512, transposes[0][1]], ['1024', 1024, transposes[0][1]],
-    ['1024 NT', 1024, transposes[1][1]], ['1024 TN', 1024, transposes[2][1]],
+    ['256', 256, transposes[0][1]],
+    ['512', 512, transposes[0][1]],
+    ['1024', 1024, transposes[0][1]],
+    ['1024 NT', 1024, transposes[1][1]],
+    ['1024 TN', 1024, transposes[2][1]],
   ];
   console.log('\n== GFLOPS (square M=N=K; NT = transB, TN = transA) ==');
   console.log('variant'.padEnd(24) + cols.map(([n]) => n.padStart(9)).join(''));
@@ -278,7 +372,10 @@ if (doTime) {
   for (const v of variants) {
     let row = v.name.padEnd(24);
     for (const [ci, [, n, o]] of cols.entries()) {
-      if (v.supports && !v.supports(n, n, n)) { row += '-'.padStart(9); continue; }
+      if (v.supports && !v.supports(n, n, n)) {
+        row += '-'.padStart(9);
+        continue;
+      }
       const g = await timeVariant(v, o, n, n, n);
       if (g > best[ci][1]) best[ci] = [v.name, g];
       row += g.toFixed(2).padStart(9);
@@ -290,4 +387,7 @@ if (doTime) {
 }
 
 device.destroy();
-if (failures) { console.log(`\n${failures} correctness failures`); process.exitCode = 1; }
+if (failures) {
+  console.log(`\n${failures} correctness failures`);
+  process.exitCode = 1;
+}

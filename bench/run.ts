@@ -32,7 +32,12 @@ const filter = option('filter', '');
 const only = option('only', '');
 const time = Number(option('time', '1500'));
 
-interface Row { bench: string; system: string; value: number; unit: string }
+interface Row {
+  bench: string;
+  system: string;
+  value: number;
+  unit: string;
+}
 
 async function measure(c: PeerCase, system: string): Promise<Row> {
   await c.setup();
@@ -52,7 +57,13 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
     return { bench: c.name, system, value, unit: c.unit };
   } catch (e) {
     // report the run's error, not a teardown error it may cause (e.g. leaked tensors)
-    await c.teardown().catch((t) => console.error(`${system} ${c.name}: teardown after the error failed too: ${t instanceof Error ? t.message : t}`));
+    await c
+      .teardown()
+      .catch((t) =>
+        console.error(
+          `${system} ${c.name}: teardown after the error failed too: ${t instanceof Error ? t.message : t}`,
+        ),
+      );
     throw e;
   }
 }
@@ -62,7 +73,9 @@ console.error(`adapter: ${device.adapter.name}`);
 const peer = only === 'synface' ? null : await initTfjsWebgpu(nodeGpu());
 
 const pairs: [PeerCase, PeerCase | null][] = [
-  ...[256, 512, 1024].map((n) => [synfaceCases.matmul(n), peer?.cases.matmul(n) ?? null] as [PeerCase, PeerCase | null]),
+  ...[256, 512, 1024].map(
+    (n) => [synfaceCases.matmul(n), peer?.cases.matmul(n) ?? null] as [PeerCase, PeerCase | null],
+  ),
   [synfaceCases.elementwiseAdd(1 << 20), peer?.cases.elementwiseAdd(1 << 20) ?? null],
   [synfaceCases.smallDispatch(), peer?.cases.smallDispatch() ?? null],
   [synfaceCases.conv2dForward(), peer?.cases.conv2d('fwd', CONV_BENCH) ?? null],
@@ -76,12 +89,18 @@ const rows: Row[] = [];
 try {
   for (const [ours, theirs] of pairs) {
     if (filter && !ours.name.includes(filter)) continue;
-    for (const [c, system] of [[ours, 'synface'], [theirs, 'tfjs-webgpu']] as const) {
+    for (const [c, system] of [
+      [ours, 'synface'],
+      [theirs, 'tfjs-webgpu'],
+    ] as const) {
       if (!c || (only && only !== system)) continue;
       const row = await measure(c, system);
       rows.push(row);
       if (json) console.log(JSON.stringify(row));
-      else console.error(`  ${row.bench.padEnd(16)} ${system.padEnd(12)} ${String(row.value).padStart(9)} ${row.unit}`);
+      else
+        console.error(
+          `  ${row.bench.padEnd(16)} ${system.padEnd(12)} ${String(row.value).padStart(9)} ${row.unit}`,
+        );
     }
   }
 } finally {

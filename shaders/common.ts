@@ -30,7 +30,13 @@ fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }`;
  * known at compile time) into an element offset through `strides`, written to `target`.
  *   offset = sum_d ((flat / prod(shape[d+1..])) % shape[d]) * strides[d]
  */
-export function offsetCode(rank: number, flat: string, shape: string, strides: string, target: string): string {
+export function offsetCode(
+  rank: number,
+  flat: string,
+  shape: string,
+  strides: string,
+  target: string,
+): string {
   if (rank === 0) return `let ${target} = 0u;`;
   const lines = [`var ${target} = 0u;`, `var rest_${target} = ${flat};`];
   for (let d = rank - 1; d >= 0; d--) {

@@ -77,9 +77,38 @@ struct Params {
 
 /** Field order of PARAMS_WGSL (src/ops/conv.ts fills it by name). */
 export const PARAM_FIELDS = [
-  'N', 'C', 'H', 'W', 'O', 'OH', 'OW', 'G', 'Cg', 'Og', 'KH', 'KW', 'sh', 'sw', 'ph', 'pw',
-  'dh', 'dw', 'Hp', 'Wp', 'OgP', 'tilesW', 'tilesH', 'oTiles', 'cTiles', 'rowsPerSplit', 'S', 'OWp',
-  'total', 'flip', 'top', 'left',
+  'N',
+  'C',
+  'H',
+  'W',
+  'O',
+  'OH',
+  'OW',
+  'G',
+  'Cg',
+  'Og',
+  'KH',
+  'KW',
+  'sh',
+  'sw',
+  'ph',
+  'pw',
+  'dh',
+  'dw',
+  'Hp',
+  'Wp',
+  'OgP',
+  'tilesW',
+  'tilesH',
+  'oTiles',
+  'cTiles',
+  'rowsPerSplit',
+  'S',
+  'OWp',
+  'total',
+  'flip',
+  'top',
+  'left',
 ] as const;
 export type ConvParamName = (typeof PARAM_FIELDS)[number];
 
@@ -99,8 +128,11 @@ export function forwardDirect(bias: boolean): string {
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
-${bias ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'}
+${
+  bias
+    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
+    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
+}
 ${flatIndex}
   let ow = i % p.OW; let oh = (i / p.OW) % p.OH; let o = (i / (p.OW * p.OH)) % p.O; let n = i / (p.OW * p.OH * p.O);
   let g = o / p.Og;
@@ -252,35 +284,49 @@ ${flatIndex}
 // Grid: x = position tiles / WX, y = G * oTiles, z = N. Bindings: x, wpack, [bias], y.
 // =============================================================================================
 
-export interface RegConfig { TP: number; TO: number; WX: number }
+export interface RegConfig {
+  TP: number;
+  TO: number;
+  WX: number;
+}
 
 export function forwardRegblock(c: RegConfig, bias: boolean): string {
   const { TP, TO, WX } = c;
-  const I = range(TP), J = range(TO);
+  const I = range(TP),
+    J = range(TO);
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<f32>;
-${bias ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'}
+${
+  bias
+    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
+    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
+}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let P = p.OH * p.OW;
   let pos0 = (wid.x * ${WX}u + lid.x) * ${TP}u;
   if (pos0 >= P) { return; }
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u; let n = wid.z;
-${lines(I.flatMap((i) => [
+${lines(
+  I.flatMap((i) => [
     `let q${i} = min(pos0 + ${i}u, P - 1u);`,
     `let ihb${i} = i32((q${i} / p.OW) * p.sh) - i32(p.ph); let iwb${i} = i32((q${i} % p.OW) * p.sw) - i32(p.pw);`,
-  ]))}
+  ]),
+)}
 ${lines(I.flatMap((i) => J.map((j) => `var a${i}_${j} = 0.0;`)))}
   let K = p.Cg * p.KH * p.KW;
   var wk = g * K * p.OgP + ol0;
   var xc = (n * p.C + g * p.Cg) * p.H * p.W;
   for (var c = 0u; c < p.Cg; c++) {
     for (var kh = 0u; kh < p.KH; kh++) {
-${lines(I.map((i) => `let ih${i} = ihb${i} + i32(kh * p.dh); let rv${i} = ih${i} >= 0 && ih${i} < i32(p.H);`), '      ')}
+${lines(
+  I.map((i) => `let ih${i} = ihb${i} + i32(kh * p.dh); let rv${i} = ih${i} >= 0 && ih${i} < i32(p.H);`),
+  '      ',
+)}
       for (var kw = 0u; kw < p.KW; kw++) {
-${lines([
+${lines(
+  [
     ...J.map((j) => `let w${j} = Wp[wk + ${j}u];`),
     ...I.flatMap((i) => [
       `let iw${i} = iwb${i} + i32(kw * p.dw);`,
@@ -289,17 +335,21 @@ ${lines([
     ]),
     ...I.flatMap((i) => J.map((j) => `a${i}_${j} = fma(x${i}, w${j}, a${i}_${j});`)),
     'wk += p.OgP;',
-  ], '        ')}
+  ],
+  '        ',
+)}
       }
     }
     xc += p.H * p.W;
   }
-${lines(J.flatMap((j) => [
+${lines(
+  J.flatMap((j) => [
     `if (ol0 + ${j}u < p.Og) {`,
     `  let o = g * p.Og + ol0 + ${j}u; let yb = (n * p.O + o) * P;`,
     ...I.map((i) => `  if (pos0 + ${i}u < P) { Y[yb + pos0 + ${i}u] = a${i}_${j}${bias ? ' + B[o]' : ''}; }`),
     '}',
-  ]))}
+  ]),
+)}
 }`;
 }
 
@@ -311,8 +361,20 @@ ${lines(J.flatMap((j) => [
 // Grid: x = tilesH * tilesW / WX, y = G * oTiles, z = N. Bindings: xp, wpack, [bias], y.
 // =============================================================================================
 
-export interface Geometry { KH: number; KW: number; sh: number; sw: number; dh: number; dw: number }
-export interface RowsConfig { TR: number; TP: number; TO: number; WX: number }
+export interface Geometry {
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+}
+export interface RowsConfig {
+  TR: number;
+  TP: number;
+  TO: number;
+  WX: number;
+}
 
 export const geometryKey = (g: Geometry) => `${g.KH}x${g.KW}s${g.sh},${g.sw}d${g.dh},${g.dw}`;
 
@@ -320,22 +382,33 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
   const { TR, TP, TO, WX } = c;
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4 || TO % 4) throw new Error('forwardRows: TP and TO must be multiples of 4');
-  const L = (TP - 1) * sw + (KW - 1) * dw + 1, L4 = Math.ceil(L / 4);
-  const R = range(TR), I = range(TP), J = range(TO), Q = range(TO / 4);
+  const L = (TP - 1) * sw + (KW - 1) * dw + 1,
+    L4 = Math.ceil(L / 4);
+  const R = range(TR),
+    I = range(TP),
+    J = range(TO),
+    Q = range(TO / 4);
   const seg = (e: number) => `s${e >> 2}[${e & 3}]`;
   // input rows rr used by (r, kh): rr = r*sh + kh*dh
   const rows = new Map<number, [number, number][]>();
-  for (const r of R) for (const kh of range(KH)) {
-    const rr = r * sh + kh * dh;
-    if (!rows.has(rr)) rows.set(rr, []);
-    rows.get(rr)!.push([r, kh]);
-  }
+  for (const r of R)
+    for (const kh of range(KH)) {
+      const rr = r * sh + kh * dh;
+      if (!rows.has(rr)) rows.set(rr, []);
+      rows.get(rr)!.push([r, kh]);
+    }
   const body: string[] = [];
   const taps = (kh: string, kw: number, rs: number[]) => [
     '  {',
     ...Q.map((q) => `    let w${q} = Wv[wb + (${kh} * ${KW}u + ${kw}u) * ws + ${q}u];`),
-    ...rs.flatMap((r) => I.flatMap((i) => J.map((j) =>
-      `    a${r}_${i}_${j} = fma(${seg(i * sw + kw * dw)}, w${j >> 2}[${j & 3}], a${r}_${i}_${j});`))),
+    ...rs.flatMap((r) =>
+      I.flatMap((i) =>
+        J.map(
+          (j) =>
+            `    a${r}_${i}_${j} = fma(${seg(i * sw + kw * dw)}, w${j >> 2}[${j & 3}], a${r}_${i}_${j});`,
+        ),
+      ),
+    ),
     '  }',
   ];
   if (TR === 1) {
@@ -350,17 +423,31 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
       body.push('{');
       body.push(...range(L4).map((q) => `  let s${q} = X[xb + ${rr}u * wp4 + ${q}u];`));
       for (const kh of [...new Set(uses.map((u) => u[1]))]) {
-        for (const kw of range(KW)) body.push(...taps(`${kh}u`, kw, uses.filter((u) => u[1] === kh).map((u) => u[0])));
+        for (const kw of range(KW))
+          body.push(
+            ...taps(
+              `${kh}u`,
+              kw,
+              uses.filter((u) => u[1] === kh).map((u) => u[0]),
+            ),
+          );
       }
       body.push('}');
     }
   }
   const store: string[] = [];
   for (const j of J) {
-    store.push(`if (ol0 + ${j}u < p.Og) {`, `  let o = g * p.Og + ol0 + ${j}u;${bias ? ' let bo = B[o];' : ''}`);
+    store.push(
+      `if (ol0 + ${j}u < p.Og) {`,
+      `  let o = g * p.Og + ol0 + ${j}u;${bias ? ' let bo = B[o];' : ''}`,
+    );
     for (const r of R) {
-      store.push(`  if (oh0 + ${r}u < p.OH) {`, `    let yb = ((n * p.O + o) * p.OH + oh0 + ${r}u) * p.OW + ow0;`);
-      for (const i of I) store.push(`    if (ow0 + ${i}u < p.OW) { Y[yb + ${i}u] = a${r}_${i}_${j}${bias ? ' + bo' : ''}; }`);
+      store.push(
+        `  if (oh0 + ${r}u < p.OH) {`,
+        `    let yb = ((n * p.O + o) * p.OH + oh0 + ${r}u) * p.OW + ow0;`,
+      );
+      for (const i of I)
+        store.push(`    if (ow0 + ${i}u < p.OW) { Y[yb + ${i}u] = a${r}_${i}_${j}${bias ? ' + bo' : ''}; }`);
       store.push('  }');
     }
     store.push('}');
@@ -368,8 +455,11 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Wv: array<vec4<f32>>;
-${bias ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'}
+${
+  bias
+    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
+    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
+}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = wid.x * ${WX}u + lid.x;
@@ -400,34 +490,51 @@ ${lines(store)}
 // Grid: x = G * oTiles * cTiles / WX, y = S. Bindings: xp, dyp, out.
 // =============================================================================================
 
-export interface WgradConfig { TO: number; TC: number; TP: number; WX: number }
+export interface WgradConfig {
+  TO: number;
+  TC: number;
+  TP: number;
+  WX: number;
+}
 
 export function wgradRows(c: WgradConfig, geo: Geometry): string {
   const { TO, TC, TP, WX } = c;
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4) throw new Error('wgradRows: TP must be a multiple of 4');
-  const L = (TP - 1) * sw + (KW - 1) * dw + 1, L4 = Math.ceil(L / 4);
-  const J = range(TO), Cc = range(TC), KHs = range(KH), KWs = range(KW), I = range(TP);
+  const L = (TP - 1) * sw + (KW - 1) * dw + 1,
+    L4 = Math.ceil(L / 4);
+  const J = range(TO),
+    Cc = range(TC),
+    KHs = range(KH),
+    KWs = range(KW),
+    I = range(TP);
   const acc = (j: number, cc: number, kh: number, kw: number) => `a${j}_${cc}_${kh}_${kw}`;
   const inner: string[] = [
     ...J.flatMap((j) => range(TP / 4).map((q) => `let d${j}_${q} = DY[dr${j} + q0 + ${q}u];`)),
   ];
-  for (const cc of Cc) for (const kh of KHs) {
-    inner.push('{');
-    inner.push(...range(L4).map((q) => `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`));
-    for (const kw of KWs) for (const j of J) for (const i of I) {
-      const e = i * sw + kw * dw;
-      inner.push(`  ${acc(j, cc, kh, kw)} = fma(d${j}_${i >> 2}[${i & 3}], s${e >> 2}[${e & 3}], ${acc(j, cc, kh, kw)});`);
+  for (const cc of Cc)
+    for (const kh of KHs) {
+      inner.push('{');
+      inner.push(...range(L4).map((q) => `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`));
+      for (const kw of KWs)
+        for (const j of J)
+          for (const i of I) {
+            const e = i * sw + kw * dw;
+            inner.push(
+              `  ${acc(j, cc, kh, kw)} = fma(d${j}_${i >> 2}[${i & 3}], s${e >> 2}[${e & 3}], ${acc(j, cc, kh, kw)});`,
+            );
+          }
+      inner.push('}');
     }
-    inner.push('}');
-  }
   const store: string[] = [];
-  for (const j of J) for (const cc of Cc) {
-    store.push(`if (ol0 + ${j}u < p.Og && c0 + ${cc}u < p.Cg) {`);
-    store.push(`  let ob = outBase + ((g * p.Og + ol0 + ${j}u) * p.Cg + c0 + ${cc}u) * ${KH * KW}u;`);
-    for (const kh of KHs) for (const kw of KWs) store.push(`  Out[ob + ${kh * KW + kw}u] = ${acc(j, cc, kh, kw)};`);
-    store.push('}');
-  }
+  for (const j of J)
+    for (const cc of Cc) {
+      store.push(`if (ol0 + ${j}u < p.Og && c0 + ${cc}u < p.Cg) {`);
+      store.push(`  let ob = outBase + ((g * p.Og + ol0 + ${j}u) * p.Cg + c0 + ${cc}u) * ${KH * KW}u;`);
+      for (const kh of KHs)
+        for (const kw of KWs) store.push(`  Out[ob + ${kh * KW + kw}u] = ${acc(j, cc, kh, kw)};`);
+      store.push('}');
+    }
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> DY: array<vec4<f32>>;
@@ -448,8 +555,16 @@ ${lines(Cc.map((cc) => `let ch${cc} = g * p.Cg + min(c0 + ${cc}u, p.Cg - 1u);`))
 ${lines(J.flatMap((j) => Cc.flatMap((cc) => KHs.flatMap((kh) => KWs.map((kw) => `var ${acc(j, cc, kh, kw)} = 0.0;`)))))}
   for (var row = rowBegin; row < rowEnd; row++) {
     let n = row / p.OH; let oh = row % p.OH;
-${lines(J.map((j) => `let dr${j} = ((n * p.O + o${j}) * p.OH + oh) * owp4;`), '    ')}
-${lines(Cc.flatMap((cc) => KHs.map((kh) => `let xr${cc}_${kh} = ((n * p.C + ch${cc}) * p.Hp + oh * ${sh}u + ${kh * dh}u) * wp4;`)), '    ')}
+${lines(
+  J.map((j) => `let dr${j} = ((n * p.O + o${j}) * p.OH + oh) * owp4;`),
+  '    ',
+)}
+${lines(
+  Cc.flatMap((cc) =>
+    KHs.map((kh) => `let xr${cc}_${kh} = ((n * p.C + ch${cc}) * p.Hp + oh * ${sh}u + ${kh * dh}u) * wp4;`),
+  ),
+  '    ',
+)}
     for (var q0 = 0u; q0 < owp4; q0 += ${TP / 4}u) {
       let xq = (q0 * 4u * ${sw}u) / 4u;
 ${lines(inner, '      ')}

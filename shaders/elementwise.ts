@@ -38,7 +38,9 @@ export function elementwiseWgsl(s: ElementwiseSpec): string {
   const params = names.map((n) => `${n}: f32`).join(', ');
   let body: string;
   if (s.vec4) {
-    const loads = s.modes.map((mode, k) => `let ${names[k]} = ${mode === 'scalar' ? `vec4<f32>(in${k}[0].x)` : `in${k}[i]`};`);
+    const loads = s.modes.map(
+      (mode, k) => `let ${names[k]} = ${mode === 'scalar' ? `vec4<f32>(in${k}[0].x)` : `in${k}[i]`};`,
+    );
     const arg = (q: string) => names.map((n, k) => (k < s.modes.length ? `${n}.${q}` : '0.0')).join(', ');
     body = `if (i * 4u >= p.n) { return; }
   ${loads.join('\n  ')}

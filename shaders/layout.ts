@@ -34,7 +34,9 @@ export function padWgsl(rank: number): string {
   for (let d = rank - 1; d >= 0; d--) {
     lines.push(`{ let o = i32(rest % dim(p.shape, ${d}u)) - i32(dim(p.before, ${d}u));`);
     lines.push(`  inside = inside && o >= 0 && o < i32(dim(p.extra, ${d}u));`);
-    lines.push(`  off += u32(max(o, 0)) * stride; stride *= dim(p.extra, ${d}u); rest /= dim(p.shape, ${d}u); }`);
+    lines.push(
+      `  off += u32(max(o, 0)) * stride; stride *= dim(p.extra, ${d}u); rest /= dim(p.shape, ${d}u); }`,
+    );
   }
   return `${header}
 ${flatMain}

@@ -25,14 +25,17 @@
  * shape matters little. bench/matmul-lab.ts prints the measured table.
  */
 
-export interface MatmulOptions { transA: boolean; transB: boolean }   // C = op(A) @ op(B)
+export interface MatmulOptions {
+  transA: boolean;
+  transB: boolean;
+} // C = op(A) @ op(B)
 
 export interface MatmulVariant {
-  name: string;                 // 'v1-naive', 'v2-...' etc, numbered
-  about: string;                // one line: what the idea is
-  code(opts: MatmulOptions): string;            // complete WGSL module, entry point 'main'
+  name: string; // 'v1-naive', 'v2-...' etc, numbered
+  about: string; // one line: what the idea is
+  code(opts: MatmulOptions): string; // complete WGSL module, entry point 'main'
   workgroups(M: number, N: number, batch: number): [number, number, number];
-  supports?(M: number, N: number, K: number): boolean;   // absent = all sizes
+  supports?(M: number, N: number, K: number): boolean; // absent = all sizes
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -132,7 +135,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //   unrollK      general path only: K loop unrolled by this factor, with a scalar tail.
 // ---------------------------------------------------------------------------------------------
 export interface RegBlockConfig {
-  TM: number; TN: number; WX: number; WY: number;
+  TM: number;
+  TN: number;
+  WX: number;
+  WY: number;
   vec4?: boolean;
   unrollK?: number;
 }
@@ -140,7 +146,8 @@ export interface RegBlockConfig {
 function regBlockGeneral(c: RegBlockConfig, o: MatmulOptions): string {
   const { TM, TN, WX, WY } = c;
   const U = c.unrollK ?? 1;
-  const I = range(TM), J = range(TN);
+  const I = range(TM),
+    J = range(TN);
   // Clamped row/col indices keep every load in range; out-of-range results are simply not stored.
   const setup = [
     ...I.map((i) => `let a${i} = aOff + ${idxA(o, `min(r0 + ${i}u, p.M - 1u)`, '0u')};`),
@@ -155,19 +162,24 @@ function regBlockGeneral(c: RegBlockConfig, o: MatmulOptions): string {
     ...I.flatMap((i) => J.map((j) => `  c${i}_${j} = fma(x${i}, y${j}, c${i}_${j});`)),
     '}',
   ];
-  const loop = U > 1
-    ? [
-        `var k = 0u;`,
-        `for (; k + ${U - 1}u < p.K; k += ${U}u) {`,
-        lines(range(U).flatMap((u) => step(`k + ${u}u`))),
-        `}`,
-        `for (; k < p.K; k++) {`,
-        lines(step('k')),
-        `}`,
-      ]
-    : [`for (var k = 0u; k < p.K; k++) {`, lines(step('k')), `}`];
-  const store = I.flatMap((i) => J.map((j) =>
-    `if (r0 + ${i}u < p.M && c0 + ${j}u < p.N) { C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j}; }`));
+  const loop =
+    U > 1
+      ? [
+          `var k = 0u;`,
+          `for (; k + ${U - 1}u < p.K; k += ${U}u) {`,
+          lines(range(U).flatMap((u) => step(`k + ${u}u`))),
+          `}`,
+          `for (; k < p.K; k++) {`,
+          lines(step('k')),
+          `}`,
+        ]
+      : [`for (var k = 0u; k < p.K; k++) {`, lines(step('k')), `}`];
+  const store = I.flatMap((i) =>
+    J.map(
+      (j) =>
+        `if (r0 + ${i}u < p.M && c0 + ${j}u < p.N) { C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j}; }`,
+    ),
+  );
   return `${header()}
 ${tileEntry(c)}
 ${lines(setup)}
@@ -193,7 +205,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 
 function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
   const { TM, TN, WX, WY } = c;
-  const I = range(TM), J = range(TN), KK = range(4);
+  const I = range(TM),
+    J = range(TN),
+    KK = range(4);
   // Per K step of 4 we load: A as vec4 along K (!transA, one per row) or along M (transA, TM/4
   // per k); B as vec4 along N (!transB, TN/4 per k) or along K (transB, one per column).
   // aEl(i, kk) / bEl(kk, j) name the scalar op(A)[r0+i, k+kk] / op(B)[k+kk, c0+j].
@@ -208,8 +222,9 @@ function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
   // vec4 base offsets: (element offset) / 4; all offsets are multiples of 4 under supports().
   const a0 = o.transA ? `(aOff + r0) / 4u` : `(aOff + r0 * p.K) / 4u`;
   const b0 = o.transB ? `(bOff + c0 * p.K) / 4u` : `(bOff + c0) / 4u`;
-  const fmas = KK.flatMap((kk) => I.flatMap((i) => J.map((j) =>
-    `c${i}_${j} = fma(${aEl(i, kk)}, ${bEl(kk, j)}, c${i}_${j});`)));
+  const fmas = KK.flatMap((kk) =>
+    I.flatMap((i) => J.map((j) => `c${i}_${j} = fma(${aEl(i, kk)}, ${bEl(kk, j)}, c${i}_${j});`)),
+  );
   const store = I.flatMap((i) => J.map((j) => `C[cOff + (r0 + ${i}u) * p.N + c0 + ${j}u] = c${i}_${j};`));
   return `${header('vec4<f32>', 'vec4<f32>')}
 ${tileEntry(c)}
@@ -245,18 +260,43 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
 export const matmulVariants: MatmulVariant[] = [
   naive,
   tiledShared,
-  regBlocked('v3-reg4x4', 'register blocking: 4x4 outputs per invocation, 16x16 workgroups, scalar loads, bounds-clamped',
-    { TM: 4, TN: 4, WX: 16, WY: 16 }),
-  regBlocked('v4-reg8x4', 'general path: 8x4 tile, 16x1 workgroups (tile rows, so A loads, workgroup-uniform)',
-    { TM: 8, TN: 4, WX: 16, WY: 1 }),
-  regBlocked('v5-reg8x4-unroll4', 'v4 with the K loop unrolled by 4 (slower on lavapipe: bigger body, more register pressure)',
-    { TM: 8, TN: 4, WX: 16, WY: 1, unrollK: 4 }),
-  regBlocked('v6-reg4x4-vec4', 'fast path: 4x4 tile, A and B read as vec4 along their contiguous axis, K step 4, no bounds checks',
-    { TM: 4, TN: 4, WX: 16, WY: 1, vec4: true }),
-  regBlocked('v7-reg8x4-vec4', 'fast path: 8x4 tile, vec4 loads',
-    { TM: 8, TN: 4, WX: 16, WY: 1, vec4: true }),
-  regBlocked('v8-reg8x8-vec4', 'fast path: 8x8 tile (64 accumulators), vec4 loads, 16x1 workgroups',
-    { TM: 8, TN: 8, WX: 16, WY: 1, vec4: true }),
-  regBlocked('v9-reg8x8-vec4-wg4x4', 'fast path: v8 with 4x4 workgroups (16 invocations = two 8-lane SIMD batches)',
-    { TM: 8, TN: 8, WX: 4, WY: 4, vec4: true }),
+  regBlocked(
+    'v3-reg4x4',
+    'register blocking: 4x4 outputs per invocation, 16x16 workgroups, scalar loads, bounds-clamped',
+    { TM: 4, TN: 4, WX: 16, WY: 16 },
+  ),
+  regBlocked(
+    'v4-reg8x4',
+    'general path: 8x4 tile, 16x1 workgroups (tile rows, so A loads, workgroup-uniform)',
+    { TM: 8, TN: 4, WX: 16, WY: 1 },
+  ),
+  regBlocked(
+    'v5-reg8x4-unroll4',
+    'v4 with the K loop unrolled by 4 (slower on lavapipe: bigger body, more register pressure)',
+    { TM: 8, TN: 4, WX: 16, WY: 1, unrollK: 4 },
+  ),
+  regBlocked(
+    'v6-reg4x4-vec4',
+    'fast path: 4x4 tile, A and B read as vec4 along their contiguous axis, K step 4, no bounds checks',
+    { TM: 4, TN: 4, WX: 16, WY: 1, vec4: true },
+  ),
+  regBlocked('v7-reg8x4-vec4', 'fast path: 8x4 tile, vec4 loads', {
+    TM: 8,
+    TN: 4,
+    WX: 16,
+    WY: 1,
+    vec4: true,
+  }),
+  regBlocked('v8-reg8x8-vec4', 'fast path: 8x8 tile (64 accumulators), vec4 loads, 16x1 workgroups', {
+    TM: 8,
+    TN: 8,
+    WX: 16,
+    WY: 1,
+    vec4: true,
+  }),
+  regBlocked(
+    'v9-reg8x8-vec4-wg4x4',
+    'fast path: v8 with 4x4 workgroups (16 invocations = two 8-lane SIMD batches)',
+    { TM: 8, TN: 8, WX: 4, WY: 4, vec4: true },
+  ),
 ];

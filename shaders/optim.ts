@@ -21,7 +21,8 @@ export interface SgdSpec {
   vec4: boolean;
 }
 
-export const sgdKey = (s: SgdSpec) => `optim:sgd:${s.momentum ? 'm' : ''}${s.nesterov ? 'n' : ''}${s.vec4 ? ':vec4' : ''}`;
+export const sgdKey = (s: SgdSpec) =>
+  `optim:sgd:${s.momentum ? 'm' : ''}${s.nesterov ? 'n' : ''}${s.vec4 ? ':vec4' : ''}`;
 
 /**
  * PyTorch SGD: d = g + wd * param; buf = first ? d : momentum * buf + (1 - dampening) * d;
@@ -40,10 +41,14 @@ ${flatMain}
   let w = param[i];
   var d = grad[i];
   if (p.weight_decay != 0.0) { d = d + p.weight_decay * w; }
-  ${s.momentum ? `var b = d;
+  ${
+    s.momentum
+      ? `var b = d;
   if (p.first == 0u) { b = p.momentum * buf[i] + p.one_minus_dampening * d; }
   buf[i] = b;
-  ${s.nesterov ? 'd = d + p.momentum * b;' : 'd = b;'}` : ''}
+  ${s.nesterov ? 'd = d + p.momentum * b;' : 'd = b;'}`
+      : ''
+  }
   param[i] = w - p.lr * d;
 }`;
 }

@@ -66,4 +66,3 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lid == 0u && valid) { dst[i] = partial[0] * p.scale; }
 }`;
 }
-

@@ -28,7 +28,8 @@ export interface FirSpec {
   rev: boolean;
 }
 
-export const upfirdn2dKey = (s: FirSpec) => `upfirdn2d:${s.upx},${s.upy}:${s.downx},${s.downy}:${s.fh}x${s.fw}${s.rev ? ':rev' : ''}`;
+export const upfirdn2dKey = (s: FirSpec) =>
+  `upfirdn2d:${s.upx},${s.upy}:${s.downx},${s.downy}:${s.fh}x${s.fw}${s.rev ? ':rev' : ''}`;
 
 /** Workgroup shape: 8 columns by 8 rows (narrow StyleGAN layers still fill it). */
 export const FIR_WG = [8, 8] as const;

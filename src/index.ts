@@ -10,7 +10,16 @@ export { Params } from './gpu/params.js';
 export { Tensor, liveTensors, type DType } from './tensor/tensor.js';
 export { scope, keep } from './tensor/scope.js';
 export { tensor, zeros, ones, full, scalar } from './tensor/create.js';
-export { Generator, manualSeed, getDefaultGenerator, rand, randn, randomBits, dropoutMask, randperm } from './tensor/random.js';
+export {
+  Generator,
+  manualSeed,
+  getDefaultGenerator,
+  rand,
+  randn,
+  randomBits,
+  dropoutMask,
+  randperm,
+} from './tensor/random.js';
 export { backward, grad, noGrad, isGradEnabled, record, type GradNode } from './autograd/tape.js';
 export * as ops from './ops/index.js';
 export * from './ops/index.js';

@@ -20,7 +20,8 @@ describe('autograd tape', () => {
   });
 
   it('add returns the same gradient to both operands as two separate tensors', async () => {
-    const a = param([1, 2]), b = param([3, 4]);
+    const a = param([1, 2]),
+      b = param([3, 4]);
     const [ga, gb] = E.scope(() => E.grad([E.sum(E.add(a, b))], [a, b]));
     expect(ga).not.toBe(gb);
     ga!.dispose();
@@ -41,7 +42,8 @@ describe('autograd tape', () => {
   });
 
   it('grad of an unrelated input is null', () => {
-    const x = param([1]), z = param([2]);
+    const x = param([1]),
+      z = param([2]);
     const [gz] = E.scope(() => E.grad([E.exp(x)], [z]));
     expect(gz).toBeNull();
     x.dispose();
@@ -51,7 +53,9 @@ describe('autograd tape', () => {
   it('non-scalar outputs need an explicit gradient of the right shape', () => {
     const x = param([1, 2]);
     expect(() => E.scope(() => E.backward(E.exp(x)))).toThrow(/not a scalar; pass gradOutputs/);
-    expect(() => E.scope(() => E.backward(E.exp(x), E.ones([3])))).toThrow(/gradient of shape \[3\] for output of shape \[2\]/);
+    expect(() => E.scope(() => E.backward(E.exp(x), E.ones([3])))).toThrow(
+      /gradient of shape \[3\] for output of shape \[2\]/,
+    );
     x.dispose();
   });
 

@@ -14,8 +14,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A small run whose every step draws fresh data (and a dropout mask) from `data`. */
 function setup(initSeed: number, dataSeed: number, kind: 'sgd' | 'adam', hidden = 16) {
   const init = new E.Generator(initSeed);
-  const model = new Sequential(new Linear(3, hidden, { gen: init }), E.tanh, new Linear(hidden, 2, { gen: init }));
-  const optimizer: Optimizer<{ lr: number }> = kind === 'sgd' ? new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 }) : new Adam(model.parameters(), { lr: 0.01 });
+  const model = new Sequential(
+    new Linear(3, hidden, { gen: init }),
+    E.tanh,
+    new Linear(hidden, 2, { gen: init }),
+  );
+  const optimizer: Optimizer<{ lr: number }> =
+    kind === 'sgd'
+      ? new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 })
+      : new Adam(model.parameters(), { lr: 0.01 });
   const data = new E.Generator(dataSeed);
   const step = () =>
     E.scope(() => {
@@ -50,16 +57,27 @@ describe('checkpoint', () => {
       const path = join(dir, `${kind}.safetensors`);
       const a = setup(1, 2, kind);
       await a.train(5);
-      await saveCheckpoint(path, { model: a.model, optimizer: a.optimizer, step: 5, rng: { data: a.data }, config: { kind, hidden: 16 } });
+      await saveCheckpoint(path, {
+        model: a.model,
+        optimizer: a.optimizer,
+        step: 5,
+        rng: { data: a.data },
+        config: { kind, hidden: 16 },
+      });
       const continued = await a.train(5);
 
       const b = setup(77, 78, kind); // different init and data streams: all of it must come from the file
-      const { step, config } = loadCheckpoint(path, { model: b.model, optimizer: b.optimizer, rng: { data: b.data } });
+      const { step, config } = loadCheckpoint(path, {
+        model: b.model,
+        optimizer: b.optimizer,
+        rng: { data: b.data },
+      });
       expect(step).toBe(5);
       expect(config).toEqual({ kind, hidden: 16 });
       const resumed = await b.train(5);
       expect(resumed).toEqual(continued);
-      for (const [name, t] of b.model.namedParameters()) expect([...(await t.toArray())], name).toEqual([...(await a.model.stateDict()[name].toArray())]);
+      for (const [name, t] of b.model.namedParameters())
+        expect([...(await t.toArray())], name).toEqual([...(await a.model.stateDict()[name].toArray())]);
       a.dispose();
       b.dispose();
     });
@@ -84,7 +102,11 @@ describe('checkpoint', () => {
     await saveCheckpoint(path, { model: a.model, optimizer: a.optimizer, step: 0 });
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 10));
-    expect(() => loadCheckpoint(path, { model: a.model })).toThrow(new RegExp(`^${path.replace(/[.]/g, '\\.')}: tensor '[^']+': data_offsets .* go past the end of the data .*truncated file`));
+    expect(() => loadCheckpoint(path, { model: a.model })).toThrow(
+      new RegExp(
+        `^${path.replace(/[.]/g, '\\.')}: tensor '[^']+': data_offsets .* go past the end of the data .*truncated file`,
+      ),
+    );
     writeFileSync(path, bytes.subarray(0, 100));
     expect(() => readCheckpoint(path)).toThrow(/truncated\.safetensors: truncated: the header needs/);
     const corrupt = Uint8Array.from(bytes);
@@ -99,10 +121,16 @@ describe('checkpoint', () => {
     const a = setup(5, 6, 'sgd', 16);
     await saveCheckpoint(path, { model: a.model, optimizer: a.optimizer, step: 3 });
     const b = setup(5, 6, 'sgd', 8);
-    expect(() => loadCheckpoint(path, { model: b.model })).toThrow(/arch\.safetensors: Sequential\.loadStateDict: '0\.weight' has shape \[16, 3\] in the state dict but \[8, 3\] in the model/);
+    expect(() => loadCheckpoint(path, { model: b.model })).toThrow(
+      /arch\.safetensors: Sequential\.loadStateDict: '0\.weight' has shape \[16, 3\] in the state dict but \[8, 3\] in the model/,
+    );
     const c = setup(5, 6, 'adam', 16);
-    expect(() => loadCheckpoint(path, { model: c.model, optimizer: c.optimizer })).toThrow(/arch\.safetensors: Adam\.loadStateDict: the state is of a SGD optimizer/);
-    expect(() => loadCheckpoint(path, { model: c.model, rng: { data: c.data } })).toThrow(/no state for generator 'data'/);
+    expect(() => loadCheckpoint(path, { model: c.model, optimizer: c.optimizer })).toThrow(
+      /arch\.safetensors: Adam\.loadStateDict: the state is of a SGD optimizer/,
+    );
+    expect(() => loadCheckpoint(path, { model: c.model, rng: { data: c.data } })).toThrow(
+      /no state for generator 'data'/,
+    );
     expect(() => parseCheckpoint(readFileSync(path).subarray(0), 'x')).not.toThrow();
     for (const r of [a, b, c]) r.dispose();
   });
@@ -114,7 +142,18 @@ describe('checkpoint', () => {
     const old = readFileSync(path);
     await a.train(2);
     const crash = new Error('simulated crash');
-    await expect(saveCheckpoint(path, { model: a.model, optimizer: a.optimizer, step: 3 }, { keepPrevious: true, beforeRename: () => { throw crash; } })).rejects.toBe(crash);
+    await expect(
+      saveCheckpoint(
+        path,
+        { model: a.model, optimizer: a.optimizer, step: 3 },
+        {
+          keepPrevious: true,
+          beforeRename: () => {
+            throw crash;
+          },
+        },
+      ),
+    ).rejects.toBe(crash);
     expect(readFileSync(path).equals(old)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.startsWith('crash.safetensors.tmp-')).length).toBe(1); // what a crash leaves
     expect(readCheckpoint(path).step).toBe(1);

@@ -7,15 +7,32 @@ import { folderDatasetFromLfwPeople, folderDatasetFromPaths } from '../src/data/
 import { encodeImageCache, parseImageCache } from '../src/data/image-cache.js';
 import type { DecodedImage } from '../src/data/jpeg.js';
 import { decodeJpeg } from '../src/data/jpeg.js';
-import { buildImageCache, loadIdentityFolders, loadLfwPeople, readImageCache } from '../src/data/node-dataset.js';
-import { centerCropResize, cropBox, LFW_CROP, LFW_OUT, toUint8CHW, u8ToNormalized } from '../src/data/preprocess.js';
+import {
+  buildImageCache,
+  loadIdentityFolders,
+  loadLfwPeople,
+  readImageCache,
+} from '../src/data/node-dataset.js';
+import {
+  centerCropResize,
+  cropBox,
+  LFW_CROP,
+  LFW_OUT,
+  toUint8CHW,
+  u8ToNormalized,
+} from '../src/data/preprocess.js';
 
 // CI copies shared/ beside the repo: <repo>/../shared. No guard: a missing file is a failure.
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data/lfw-devtrain');
 const TMP = mkdtempSync(join(tmpdir(), 'synface-dataset-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
-const grey = (width: number, height: number, values: number[]): DecodedImage => ({ width, height, channels: 1, data: Uint8Array.from(values) });
+const grey = (width: number, height: number, values: number[]): DecodedImage => ({
+  width,
+  height,
+  channels: 1,
+  data: Uint8Array.from(values),
+});
 const norm = (v: number) => (v / 255 - 0.5) / 0.5;
 
 describe('centerCropResize / toUint8CHW', () => {
@@ -42,14 +59,20 @@ describe('centerCropResize / toUint8CHW', () => {
     expect(cropBox({ width: 4, height: 6 }, [2, 2], -1)).toEqual([1, 1, 2, 2]);
     const u8 = toUint8CHW(grey(4, 6, vals), { crop: [2, 2], offsetY: -1, out: [2, 2], channels: 1 });
     expect(Array.from(u8)).toEqual([5, 6, 9, 10]);
-    expect(() => toUint8CHW(grey(4, 6, vals), { crop: [6, 2], offsetY: 1, out: [2, 2], channels: 1 })).toThrow(/does not fit/);
+    expect(() =>
+      toUint8CHW(grey(4, 6, vals), { crop: [6, 2], offsetY: 1, out: [2, 2], channels: 1 }),
+    ).toThrow(/does not fit/);
   });
 
   it('a constant image stays constant; RGB -> CHW planes; range [-1, 1]', () => {
-    const w = 250, h = 250;
+    const w = 250,
+      h = 250;
     const data = new Uint8Array(w * h * 3);
     for (let p = 0; p < w * h; p++) data.set([200, 0, 255], p * 3);
-    const f = centerCropResize({ width: w, height: h, channels: 3, data }, { crop: [110, 90], out: [37, 29] });
+    const f = centerCropResize(
+      { width: w, height: h, channels: 3, data },
+      { crop: [110, 90], out: [37, 29] },
+    );
     const plane = 37 * 29;
     expect(f.length).toBe(3 * plane);
     for (let i = 0; i < plane; i++) {
@@ -66,8 +89,12 @@ describe('centerCropResize / toUint8CHW', () => {
     const path = join(DATA, 'images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg');
     const img = decodeJpeg(readFileSync(path), path);
     const f = centerCropResize(img);
-    let lo = Infinity, hi = -Infinity;
-    for (const v of f) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of f) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     expect(lo).toBeGreaterThanOrEqual(-1);
     expect(hi).toBeLessThanOrEqual(1);
     expect(hi - lo).toBeGreaterThan(1); // a real face has contrast
@@ -87,8 +114,16 @@ describe('folder dataset', () => {
 
   it('people file: a missing image names the file and the line', () => {
     const text = '3\nAnn\t2\nBob\t1\nCy\t3\n';
-    const have = new Set(['Ann/Ann_0001.jpg', 'Ann/Ann_0002.jpg', 'Bob/Bob_0001.jpg', 'Cy/Cy_0001.jpg', 'Cy/Cy_0003.jpg']);
-    expect(() => folderDatasetFromLfwPeople(text, 'people.txt', (p) => have.has(p))).toThrow(/people\.txt:4: image Cy\/Cy_0002\.jpg is missing/);
+    const have = new Set([
+      'Ann/Ann_0001.jpg',
+      'Ann/Ann_0002.jpg',
+      'Bob/Bob_0001.jpg',
+      'Cy/Cy_0001.jpg',
+      'Cy/Cy_0003.jpg',
+    ]);
+    expect(() => folderDatasetFromLfwPeople(text, 'people.txt', (p) => have.has(p))).toThrow(
+      /people\.txt:4: image Cy\/Cy_0002\.jpg is missing/,
+    );
     have.add('Cy/Cy_0002.jpg');
     const ds = folderDatasetFromLfwPeople(text, 'people.txt', (p) => have.has(p), { minImages: 2 });
     expect(ds.classes).toEqual(['Ann', 'Cy']);
@@ -109,7 +144,9 @@ describe('image cache on real LFW', () => {
 
   it('build 30 images, read back identical', () => {
     const r = buildImageCache(items, { root: lfw.imageRoot }, cachePath);
-    console.log(`decode + preprocess: ${r.msPerImage.toFixed(2)} ms/image (${items.length} images, ${LFW_CROP.join('x')} -> ${LFW_OUT.join('x')})`);
+    console.log(
+      `decode + preprocess: ${r.msPerImage.toFixed(2)} ms/image (${items.length} images, ${LFW_CROP.join('x')} -> ${LFW_OUT.join('x')})`,
+    );
     expect(r.count).toBe(30);
     expect(r.bad).toEqual([]);
     const c = readImageCache(cachePath);
@@ -129,7 +166,9 @@ describe('image cache on real LFW', () => {
     const bytes = readFileSync(cachePath);
     const cut = join(TMP, 'cut.bin');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
-    expect(() => readImageCache(cut)).toThrow(/cut\.bin: truncated: \d+ bytes, header \(30 images of 3x56x48\) needs \d+/);
+    expect(() => readImageCache(cut)).toThrow(
+      /cut\.bin: truncated: \d+ bytes, header \(30 images of 3x56x48\) needs \d+/,
+    );
     writeFileSync(cut, bytes.subarray(0, 10));
     expect(() => readImageCache(cut)).toThrow(/truncated.*header/);
     const bad = Uint8Array.from(bytes);
@@ -146,7 +185,9 @@ describe('image cache on real LFW', () => {
       writeFileSync(join(dir, it.path), it === items[1] ? bytes.subarray(0, bytes.length >> 1) : bytes);
     }
     const two = items.slice(0, 2);
-    expect(() => buildImageCache(two, { root: dir }, join(TMP, 'c.bin'))).toThrow(/bad image .*Aaron_Peirsol_0002\.jpg/);
+    expect(() => buildImageCache(two, { root: dir }, join(TMP, 'c.bin'))).toThrow(
+      /bad image .*Aaron_Peirsol_0002\.jpg/,
+    );
     const r = buildImageCache(two, { root: dir, skipBad: true }, join(TMP, 'c.bin'));
     expect(r.count).toBe(1);
     expect(r.bad.length).toBe(1);
@@ -159,14 +200,25 @@ describe('loadIdentityFolders (folder-per-identity, as CASIA-WebFace)', () => {
   it('lists identities and image files in sorted order, counts other entries, builds a cache from PNG and JPEG', async () => {
     const root = join(TMP, 'casia');
     const sample = resolve(dirname(fileURLToPath(import.meta.url)), '../data/lfw-sample/images');
-    for (const [id, files] of [['0000045', ['002.png', '001.png', 'notes.txt']], ['0000002', ['001.png']]] as const) {
+    for (const [id, files] of [
+      ['0000045', ['002.png', '001.png', 'notes.txt']],
+      ['0000002', ['001.png']],
+    ] as const) {
       mkdirSync(join(root, id), { recursive: true });
-      for (const f of files) writeFileSync(join(root, id, f), f.endsWith('.png') ? readFileSync(join(sample, 'Ana_Guevara', `Ana_Guevara_000${f[2]}.png`)) : 'x');
+      for (const f of files)
+        writeFileSync(
+          join(root, id, f),
+          f.endsWith('.png') ? readFileSync(join(sample, 'Ana_Guevara', `Ana_Guevara_000${f[2]}.png`)) : 'x',
+        );
     }
     writeFileSync(join(root, 'README'), 'not a folder');
     const ds = loadIdentityFolders(root);
     expect(ds.classes).toEqual(['0000002', '0000045']);
-    expect(ds.items.map((i) => [i.path, i.label])).toEqual([['0000002/001.png', 0], ['0000045/001.png', 1], ['0000045/002.png', 1]]);
+    expect(ds.items.map((i) => [i.path, i.label])).toEqual([
+      ['0000002/001.png', 0],
+      ['0000045/001.png', 1],
+      ['0000045/002.png', 1],
+    ]);
     expect(ds.ignored).toEqual(['0000045/notes.txt', 'README']);
     const built = buildImageCache(ds.items, { root, crop: [64, 64], out: [32, 32] }, join(TMP, 'casia.sfic'));
     expect(built.count).toBe(3);

@@ -10,8 +10,16 @@ describe('device layer', () => {
   it('a WGSL compile error becomes an exception naming the kernel and the line', async () => {
     const device = E.getDevice();
     const out = E.zeros([4]);
-    device.dispatch({ key: 'broken-kernel', code: () => `@group(0) @binding(0) var<uniform> p: vec4<u32>;\n@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = undefined_thing; }` },
-      new E.Params().u32(0).bytes(), [out.binding()], [1, 1, 1]);
+    device.dispatch(
+      {
+        key: 'broken-kernel',
+        code: () =>
+          `@group(0) @binding(0) var<uniform> p: vec4<u32>;\n@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = undefined_thing; }`,
+      },
+      new E.Params().u32(0).bytes(),
+      [out.binding()],
+      [1, 1, 1],
+    );
     await expect(device.sync()).rejects.toThrow(/kernel 'broken-kernel'[\s\S]*undefined_thing/);
     out.dispose();
   });

@@ -15,7 +15,12 @@ describe('unary ops: forward vs CPU reference, backward vs finite differences', 
     ['rsqrt', E.rsqrt, R.rsqrt, positive],
     ['abs', E.abs, R.abs, (s) => randomNd(s)],
     ['relu', E.relu, R.relu, (s) => randomNd(s)],
-    ['leakyRelu(0.2, sqrt2)', (x) => E.leakyRelu(x, 0.2, Math.SQRT2), (x) => R.leakyRelu(x, 0.2, Math.SQRT2), (s) => randomNd(s)],
+    [
+      'leakyRelu(0.2, sqrt2)',
+      (x) => E.leakyRelu(x, 0.2, Math.SQRT2),
+      (x) => R.leakyRelu(x, 0.2, Math.SQRT2),
+      (s) => randomNd(s),
+    ],
     ['sigmoid', E.sigmoid, R.sigmoid, (s) => randomNd(s, -4, 4)],
     ['tanh', E.tanh, R.tanh, (s) => randomNd(s, -3, 3)],
     ['square', E.square, R.square, (s) => randomNd(s)],
@@ -32,21 +37,41 @@ describe('unary ops: forward vs CPU reference, backward vs finite differences', 
   it('works on sizes that are not multiples of the workgroup (1, 257, 70000)', async () => {
     for (const n of [1, 257, 70000]) {
       const x = randomNd([n]);
-      await expectTensorClose(E.scope(() => E.tanh(toGpu(x))), R.tanh(x), 1e-5, 1e-6, `tanh n=${n}`);
+      await expectTensorClose(
+        E.scope(() => E.tanh(toGpu(x))),
+        R.tanh(x),
+        1e-5,
+        1e-6,
+        `tanh n=${n}`,
+      );
     }
   });
 });
 
 describe('binary ops with broadcasting', () => {
   const shapes: [number[], number[]][] = [
-    [[4, 3], [4, 3]],
+    [
+      [4, 3],
+      [4, 3],
+    ],
     [[4, 3], [3]],
-    [[4, 1], [1, 5]],
-    [[2, 1, 3], [4, 1]],
+    [
+      [4, 1],
+      [1, 5],
+    ],
+    [
+      [2, 1, 3],
+      [4, 1],
+    ],
     [[3], []],
     [[], [2, 2]],
   ];
-  const ops: [string, (a: E.Tensor, b: E.Tensor) => E.Tensor, (a: NdArray, b: NdArray) => NdArray, boolean][] = [
+  const ops: [
+    string,
+    (a: E.Tensor, b: E.Tensor) => E.Tensor,
+    (a: NdArray, b: NdArray) => NdArray,
+    boolean,
+  ][] = [
     ['add', E.add, R.add, false],
     ['sub', E.sub, R.sub, false],
     ['mul', E.mul, R.mul, false],
@@ -70,7 +95,8 @@ describe('binary ops with broadcasting', () => {
     await checkGradient(E.where, R.where, [cond, randomNd([4, 3]), randomNd([3])], { wrt: [1, 2] });
   });
   it('rejects shapes that cannot broadcast, naming both shapes and the op', () => {
-    const a = E.zeros([2, 3]), b = E.zeros([4]);
+    const a = E.zeros([2, 3]),
+      b = E.zeros([4]);
     expect(() => E.add(a, b)).toThrow(/add: shapes \[2,3\] and \[4\] cannot be broadcast/);
     a.dispose();
     b.dispose();
@@ -88,7 +114,13 @@ describe('numerical edges stay finite and exact', () => {
     const x = E.tensor([-100, -20, 0, 20, 100]);
     const [s, t, e] = await Promise.all([E.sigmoid(x).toArray(), E.tanh(x).toArray(), E.exp(x).toArray()]);
     // GPUs may flush subnormals (sigmoid(-100) = 3.7e-44) to zero: hence the absolute tolerance
-    expectClose(s, [1 / (1 + Math.exp(100)), 1 / (1 + Math.exp(20)), 0.5, 1 / (1 + Math.exp(-20)), 1], 1e-6, 1e-37, 'sigmoid');
+    expectClose(
+      s,
+      [1 / (1 + Math.exp(100)), 1 / (1 + Math.exp(20)), 0.5, 1 / (1 + Math.exp(-20)), 1],
+      1e-6,
+      1e-37,
+      'sigmoid',
+    );
     expect([...t]).toEqual([-1, -1, 0, 1, 1]);
     expect(e[4]).toBe(Infinity);
     expect(e[0]).toBe(0);
@@ -109,7 +141,12 @@ describe('second-order gradients', () => {
     ['sigmoid', E.sigmoid, R.sigmoid, (s) => randomNd(s)],
     ['log', E.log, R.log, positive],
     ['sqrt', E.sqrt, R.sqrt, positive],
-    ['leakyRelu', (x) => E.leakyRelu(x, 0.2, Math.SQRT2), (x) => R.leakyRelu(x, 0.2, Math.SQRT2), (s) => randomNd(s)],
+    [
+      'leakyRelu',
+      (x) => E.leakyRelu(x, 0.2, Math.SQRT2),
+      (x) => R.leakyRelu(x, 0.2, Math.SQRT2),
+      (s) => randomNd(s),
+    ],
   ];
   for (const [name, gpu, cpu, input] of cases) {
     it(`${name}: H v against finite differences`, async () => {

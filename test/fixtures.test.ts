@@ -19,7 +19,11 @@ describe('losses vs PyTorch', () => {
     it(`arcfaceLogits ${c.name}`, async () => {
       const { s, m, easyMargin } = c.params;
       // logits are O(s): float32 rounding of s * cos is ~ s * 6e-8
-      await checkFixtureCase(c, (x) => ({ logits: arcfaceLogits(x.cosine, x.labels, { s, m, easyMargin }) }), { atol: 1e-5 * s, gradAtol: 1e-3 * s, gradRtol: 2e-3 });
+      await checkFixtureCase(
+        c,
+        (x) => ({ logits: arcfaceLogits(x.cosine, x.labels, { s, m, easyMargin }) }),
+        { atol: 1e-5 * s, gradAtol: 1e-3 * s, gradRtol: 2e-3 },
+      );
     });
   }
 
@@ -27,10 +31,23 @@ describe('losses vs PyTorch', () => {
   for (const c of syn.cases) {
     it(`synfaceLoss ${c.name}`, async () => {
       const { psi, s, m } = c.params;
-      await checkFixtureCase(c, (x) => {
-        const { loss, logits } = synfaceLoss(x.cosine, { a: x.a, b: x.b, r: x.r, wA: x.wA, wB: x.wB, psi, s, m });
-        return { loss, logits };
-      }, { atol: 1e-5 * s, gradAtol: 2e-3 });
+      await checkFixtureCase(
+        c,
+        (x) => {
+          const { loss, logits } = synfaceLoss(x.cosine, {
+            a: x.a,
+            b: x.b,
+            r: x.r,
+            wA: x.wA,
+            wB: x.wB,
+            psi,
+            s,
+            m,
+          });
+          return { loss, logits };
+        },
+        { atol: 1e-5 * s, gradAtol: 2e-3 },
+      );
     });
   }
 
@@ -54,7 +71,9 @@ describe('conv2d vs PyTorch', () => {
   for (const c of fx.cases) {
     it(c.name, async () => {
       const { stride, padding, dilation, groups } = c.params;
-      await checkFixtureCase(c, (x) => ({ y: conv2d(x.x, x.weight, x.bias, { stride, padding, dilation, groups }) }));
+      await checkFixtureCase(c, (x) => ({
+        y: conv2d(x.x, x.weight, x.bias, { stride, padding, dilation, groups }),
+      }));
     });
   }
 });
@@ -65,7 +84,15 @@ describe('batchNorm2d vs PyTorch (output, gradients, running stats)', () => {
     it(c.name, async () => {
       const { training, momentum, eps } = c.params;
       await checkFixtureCase(c, (x) => ({
-        y: batchNorm(x.x, { weight: x.weight, bias: x.bias, runningMean: x.running_mean, runningVar: x.running_var, training, momentum, eps }),
+        y: batchNorm(x.x, {
+          weight: x.weight,
+          bias: x.bias,
+          runningMean: x.running_mean,
+          runningVar: x.running_var,
+          training,
+          momentum,
+          eps,
+        }),
       }));
     });
   }
@@ -76,7 +103,9 @@ describe('StyleGAN2 modulated conv vs PyTorch', () => {
   for (const c of fx.cases) {
     it(c.name, async () => {
       const { demodulate, padding, eps } = c.params;
-      await checkFixtureCase(c, (x) => ({ y: modulatedConv2d(x.x, x.weight, x.styles, { demodulate, padding, eps }) }));
+      await checkFixtureCase(c, (x) => ({
+        y: modulatedConv2d(x.x, x.weight, x.styles, { demodulate, padding, eps }),
+      }));
     });
   }
 });
@@ -90,7 +119,9 @@ describe('StyleGAN2 upfirdn2d, upsample2d, downsample2d vs PyTorch', () => {
     });
     if (wrapper !== 'raw') {
       it(`${c.name}: ${wrapper === 'up' ? 'upsample2d' : 'downsample2d'}`, async () => {
-        await checkFixtureCase(c, (x) => ({ y: wrapper === 'up' ? upsample2d(x.x, filter1d) : downsample2d(x.x, filter1d) }));
+        await checkFixtureCase(c, (x) => ({
+          y: wrapper === 'up' ? upsample2d(x.x, filter1d) : downsample2d(x.x, filter1d),
+        }));
       });
     }
   }
@@ -100,14 +131,26 @@ describe('IResNet block (train mode) vs PyTorch', () => {
   const c = loadFixture('iresnet_block.json').cases[0];
   it(c.name, async () => {
     const { eps, momentum, stride } = c.params;
-    await checkFixtureCase(c, (p) => {
-      const bn = (t: Tensor, n: string) =>
-        batchNorm(t, { weight: p[`${n}.weight`], bias: p[`${n}.bias`], runningMean: p[`${n}.running_mean`], runningVar: p[`${n}.running_var`], training: true, momentum, eps });
-      let h = conv2d(bn(p.x, 'bn1'), p['conv1.weight'], null, { padding: 1 });
-      h = prelu(bn(h, 'bn2'), p['prelu.weight']);
-      h = bn(conv2d(h, p['conv2.weight'], null, { stride, padding: 1 }), 'bn3');
-      const sc = bn(conv2d(p.x, p['shortcut.conv.weight'], null, { stride }), 'shortcut.bn');
-      return { y: add(h, sc) };
-    }, { rtol: 2e-4, atol: 5e-5, gradRtol: 2e-3, gradAtol: 5e-4 });
+    await checkFixtureCase(
+      c,
+      (p) => {
+        const bn = (t: Tensor, n: string) =>
+          batchNorm(t, {
+            weight: p[`${n}.weight`],
+            bias: p[`${n}.bias`],
+            runningMean: p[`${n}.running_mean`],
+            runningVar: p[`${n}.running_var`],
+            training: true,
+            momentum,
+            eps,
+          });
+        let h = conv2d(bn(p.x, 'bn1'), p['conv1.weight'], null, { padding: 1 });
+        h = prelu(bn(h, 'bn2'), p['prelu.weight']);
+        h = bn(conv2d(h, p['conv2.weight'], null, { stride, padding: 1 }), 'bn3');
+        const sc = bn(conv2d(p.x, p['shortcut.conv.weight'], null, { stride }), 'shortcut.bn');
+        return { y: add(h, sc) };
+      },
+      { rtol: 2e-4, atol: 5e-5, gradRtol: 2e-3, gradAtol: 5e-4 },
+    );
   });
 });

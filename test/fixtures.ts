@@ -53,7 +53,8 @@ export function loadFixture(file: string): Fixture {
 /** The case of that name (throws, listing the names, if there is none). */
 export function fixtureCase(f: Fixture, name: string): FixtureCase {
   const c = f.cases.find((k) => k.name === name);
-  if (!c) throw new Error(`fixture ${f.op}: no case '${name}' (have ${f.cases.map((k) => k.name).join(', ')})`);
+  if (!c)
+    throw new Error(`fixture ${f.op}: no case '${name}' (have ${f.cases.map((k) => k.name).join(', ')})`);
   return c;
 }
 
@@ -63,14 +64,20 @@ export function fixtureNd(t: FixtureTensor): NdArray {
 
 /** A GPU tensor of the fixture's values: i32 for integer inputs. */
 export function fixtureTensor(t: FixtureTensor, requiresGrad = false): Tensor {
-  const x = tensor(t.dtype === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), t.shape, t.dtype ?? 'f32');
+  const x = tensor(
+    t.dtype === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data),
+    t.shape,
+    t.dtype ?? 'f32',
+  );
   x.requiresGrad = requiresGrad && t.dtype !== 'i32';
   return x;
 }
 
 /** Every input of a case on the GPU, by name. */
 export function fixtureInputs(c: FixtureCase, withGrad = true): Record<string, Tensor> {
-  return Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, fixtureTensor(t, withGrad && k in c.grads)]));
+  return Object.fromEntries(
+    Object.entries(c.inputs).map(([k, t]) => [k, fixtureTensor(t, withGrad && k in c.grads)]),
+  );
 }
 
 export interface FixtureTolerance {
@@ -84,7 +91,11 @@ export interface FixtureTolerance {
   state?: (inputs: Record<string, Tensor>, outputs: Record<string, Tensor>) => Record<string, Tensor>;
 }
 
-export async function checkFixtureCase(c: FixtureCase, run: (inputs: Record<string, Tensor>) => Record<string, Tensor>, tol: FixtureTolerance = {}): Promise<void> {
+export async function checkFixtureCase(
+  c: FixtureCase,
+  run: (inputs: Record<string, Tensor>) => Record<string, Tensor>,
+  tol: FixtureTolerance = {},
+): Promise<void> {
   const { rtol = 1e-4, atol = 1e-5, gradRtol = 1e-3, gradAtol = 1e-4 } = tol;
   const gradNames = tol.grads ?? Object.keys(c.grads);
   const names = Object.keys(c.outputs);
@@ -92,8 +103,16 @@ export async function checkFixtureCase(c: FixtureCase, run: (inputs: Record<stri
     const xs = fixtureInputs(c);
     const ys = run(xs);
     for (const n of names) expect(ys[n], `${c.name}: output '${n}'`).toBeDefined();
-    const gs = grad(names.map((n) => ys[n]), gradNames.map((n) => xs[n]), { gradOutputs: names.map((n) => fixtureTensor(c.weights[n])) });
-    const state = c.state ? (tol.state ? tol.state(xs, ys) : Object.fromEntries(Object.keys(c.state).map((k) => [k, xs[k]]))) : {};
+    const gs = grad(
+      names.map((n) => ys[n]),
+      gradNames.map((n) => xs[n]),
+      { gradOutputs: names.map((n) => fixtureTensor(c.weights[n])) },
+    );
+    const state = c.state
+      ? tol.state
+        ? tol.state(xs, ys)
+        : Object.fromEntries(Object.keys(c.state).map((k) => [k, xs[k]]))
+      : {};
     return { ys, gs, state };
   });
   try {

@@ -34,11 +34,19 @@ export async function toNd(t: Tensor): Promise<NdArray> {
 }
 
 /** |got - want| <= atol + rtol |want| everywhere, with a message naming the worst element. */
-export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5, atol = 1e-5, what = 'values'): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol = 1e-5,
+  atol = 1e-5,
+  what = 'values',
+): void {
   expect(got.length, `${what}: length`).toBe(want.length);
-  let worst = -1, worstExcess = 0;
+  let worst = -1,
+    worstExcess = 0;
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     if (Number.isNaN(w) && Number.isNaN(g)) continue;
     if (w === g) continue; // also covers equal infinities
     const excess = Math.abs(g - w) - (atol + rtol * Math.abs(w));
@@ -48,11 +56,19 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rto
     }
   }
   if (worst >= 0) {
-    expect.fail(`${what}: element ${worst} is ${got[worst]}, expected ${want[worst]} (rtol ${rtol}, atol ${atol})`);
+    expect.fail(
+      `${what}: element ${worst} is ${got[worst]}, expected ${want[worst]} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
-export async function expectTensorClose(t: Tensor, want: NdArray, rtol = 1e-5, atol = 1e-5, what = 'output'): Promise<void> {
+export async function expectTensorClose(
+  t: Tensor,
+  want: NdArray,
+  rtol = 1e-5,
+  atol = 1e-5,
+  what = 'output',
+): Promise<void> {
   expect([...t.shape], `${what}: shape`).toEqual(want.shape);
   expectClose(await t.toArray(), want.data, rtol, atol, what);
 }
@@ -93,7 +109,12 @@ export interface GradCheckOptions {
 }
 
 /** Forward against the CPU reference, then backward against finite differences. */
-export async function checkGradient(gpu: GpuFn, cpu: CpuFn, inputs: NdArray[], opts: GradCheckOptions = {}): Promise<void> {
+export async function checkGradient(
+  gpu: GpuFn,
+  cpu: CpuFn,
+  inputs: NdArray[],
+  opts: GradCheckOptions = {},
+): Promise<void> {
   const { rtol = 2e-3, atol = 2e-4, eps = 1e-6 } = opts;
   const wrt = opts.wrt ?? inputs.map((_, i) => i);
   const want = cpu(...inputs);
@@ -102,7 +123,11 @@ export async function checkGradient(gpu: GpuFn, cpu: CpuFn, inputs: NdArray[], o
   const results = scope(() => {
     const xs = inputs.map((x, i) => toGpu(x, wrt.includes(i)));
     const y = gpu(...xs);
-    const gs = grad([y], wrt.map((i) => xs[i]), { gradOutputs: [toGpu(w)] });
+    const gs = grad(
+      [y],
+      wrt.map((i) => xs[i]),
+      { gradOutputs: [toGpu(w)] },
+    );
     return { y, gs };
   });
   await expectTensorClose(results.y, want, 1e-4, 1e-5, 'forward');
@@ -119,16 +144,30 @@ export async function checkGradient(gpu: GpuFn, cpu: CpuFn, inputs: NdArray[], o
  * Second order: for L = sum(w * f(x)), checks d/dx [sum(v * dL/dx)] = H v against
  * (grad L(x + h v) - grad L(x - h v)) / 2h with finite-difference gradients (float64).
  */
-export async function checkHessian(gpu: GpuFn, cpu: CpuFn, inputs: NdArray[], opts: GradCheckOptions = {}): Promise<void> {
+export async function checkHessian(
+  gpu: GpuFn,
+  cpu: CpuFn,
+  inputs: NdArray[],
+  opts: GradCheckOptions = {},
+): Promise<void> {
   const { rtol = 1e-2, atol = 1e-3 } = opts;
   const want = cpu(...inputs);
   const w = randomNd(want.shape, -1, 1);
   const v = inputs.map((x) => randomNd(x.shape, -1, 1));
   const h = 1e-4;
   const shifted = (sign: number) =>
-    finiteDifferenceGradient(cpu, inputs.map((x, k) => ({ shape: x.shape, data: x.data.map((a, i) => a + sign * h * v[k].data[i]) })), w, 1e-5);
-  const up = shifted(1), down = shifted(-1);
-  const hv = up.map((u, k) => ({ shape: u.shape, data: u.data.map((a, i) => (a - down[k].data[i]) / (2 * h)) }));
+    finiteDifferenceGradient(
+      cpu,
+      inputs.map((x, k) => ({ shape: x.shape, data: x.data.map((a, i) => a + sign * h * v[k].data[i]) })),
+      w,
+      1e-5,
+    );
+  const up = shifted(1),
+    down = shifted(-1);
+  const hv = up.map((u, k) => ({
+    shape: u.shape,
+    data: u.data.map((a, i) => (a - down[k].data[i]) / (2 * h)),
+  }));
   const got = scope(() => {
     const xs = inputs.map((x) => toGpu(x, true));
     const y = gpu(...xs);
@@ -144,7 +183,14 @@ export async function checkHessian(gpu: GpuFn, cpu: CpuFn, inputs: NdArray[], op
   });
   for (const [k, g] of got.entries()) {
     // null means "does not depend": the Hessian block is zero (e.g. piecewise-linear ops)
-    if (g === null) expectClose(new Float64Array(hv[k].data.length), hv[k].data, rtol, atol, `H v for input ${k} (no dependence)`);
+    if (g === null)
+      expectClose(
+        new Float64Array(hv[k].data.length),
+        hv[k].data,
+        rtol,
+        atol,
+        `H v for input ${k} (no dependence)`,
+      );
     else await expectTensorClose(g, hv[k], rtol, atol, `H v for input ${k}`);
     g?.dispose();
   }

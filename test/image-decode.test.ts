@@ -52,7 +52,9 @@ function problemOf(fn: () => unknown, source: string): string {
     fn();
   } catch (e) {
     if (!(e instanceof Error)) return `threw a non-Error ${String(e)}`;
-    return e.message.startsWith(`${source}: `) ? '' : `message does not start with "${source}: ": ${e.message}`;
+    return e.message.startsWith(`${source}: `)
+      ? ''
+      : `message does not start with "${source}: ": ${e.message}`;
   }
   return 'no error';
 }
@@ -81,7 +83,10 @@ function expectAllThrow(n: number, what: string, check: (i: number) => string): 
   expect(problems).toEqual([]);
 }
 
-function expectImage(got: { width: number; height: number; channels: number; data: Uint8Array }, c: ImageCase): void {
+function expectImage(
+  got: { width: number; height: number; channels: number; data: Uint8Array },
+  c: ImageCase,
+): void {
   expect([got.width, got.height, got.channels], c.file).toEqual([c.width, c.height, c.channels]);
   expect(got.data.length, c.file).toBe(c.width * c.height * c.channels);
   const want = pixels(c);
@@ -100,12 +105,22 @@ function crc32(bytes: Uint8Array): number {
 }
 
 /** A PNG from an IHDR's fields, raw (filtered) scanlines and optional extra chunks before IDAT. */
-function makePng(w: number, h: number, depth: number, colourType: number, raw: Uint8Array, extra: [string, Uint8Array][] = []): Uint8Array {
+function makePng(
+  w: number,
+  h: number,
+  depth: number,
+  colourType: number,
+  raw: Uint8Array,
+  extra: [string, Uint8Array][] = [],
+): Uint8Array {
   const chunk = (type: string, data: Uint8Array) => {
     const out = new Uint8Array(12 + data.length);
     const view = new DataView(out.buffer);
     view.setUint32(0, data.length);
-    out.set(Array.from(type, (ch) => ch.charCodeAt(0)), 4);
+    out.set(
+      Array.from(type, (ch) => ch.charCodeAt(0)),
+      4,
+    );
     out.set(data, 8);
     view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
     return out;
@@ -129,7 +144,7 @@ function testData(n: number, seed: number): Uint8Array {
   let s = seed >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     if (i > 10 && next() % 3 === 0) {
       const from = next() % i;
       for (let k = 0, len = 3 + (next() % 300); k < len && i < n; k++) out[i++] = out[from + k];
@@ -147,8 +162,25 @@ describe('decodePng vs Pillow', () => {
       const b = fixture(c.file);
       combos.add(`${b[25]}/${b[24]}/${b[28]}`); // IHDR: colour type, bit depth, interlace
     }
-    const want = ['0/1', '0/2', '0/4', '0/8', '0/16', '2/8', '2/16', '3/1', '3/2', '3/4', '3/8', '4/8', '4/16', '6/8', '6/16'];
-    for (const ct of want) for (const il of [0, 1]) expect(combos.has(`${ct}/${il}`), `${ct} interlace ${il}`).toBe(true);
+    const want = [
+      '0/1',
+      '0/2',
+      '0/4',
+      '0/8',
+      '0/16',
+      '2/8',
+      '2/16',
+      '3/1',
+      '3/2',
+      '3/4',
+      '3/8',
+      '4/8',
+      '4/16',
+      '6/8',
+      '6/16',
+    ];
+    for (const ct of want)
+      for (const il of [0, 1]) expect(combos.has(`${ct}/${il}`), `${ct} interlace ${il}`).toBe(true);
   });
 
   for (const c of manifest.png) {
@@ -176,7 +208,10 @@ describe('decodePnm', () => {
   });
 
   it('errors: sample above maxval, bad tokens, unsupported kinds', () => {
-    const bad = (text: string, pattern: RegExp) => expect(errorOf(() => decodePnm(new Uint8Array(Buffer.from(text, 'latin1')), 'x.pgm'), 'x.pgm').message).toMatch(pattern);
+    const bad = (text: string, pattern: RegExp) =>
+      expect(
+        errorOf(() => decodePnm(new Uint8Array(Buffer.from(text, 'latin1')), 'x.pgm'), 'x.pgm').message,
+      ).toMatch(pattern);
     bad('P2 2 1 10\n3 11\n', /sample 1 is 11, above maxval 10/);
     bad('P5 1 1 255\n', /truncated pixel data/);
     bad('P5 2 1 256\n\x00\x01\x00', /truncated pixel data/);
@@ -200,7 +235,9 @@ describe('decodePnm', () => {
         const text = Buffer.from(bytes).toString('latin1').trimEnd();
         end = text.search(/\d+$/);
       }
-      expectAllThrow(end, `${c.file} cut at`, (cut) => problemOf(() => decodePnm(bytes.subarray(0, cut), c.file), c.file));
+      expectAllThrow(end, `${c.file} cut at`, (cut) =>
+        problemOf(() => decodePnm(bytes.subarray(0, cut), c.file), c.file),
+      );
     }
   });
 });
@@ -215,13 +252,28 @@ describe('inflate', () => {
   });
 
   it("Node's zlib at every level and strategy, zlib and raw DEFLATE, up to 200 KB", () => {
-    const strategies = [constants.Z_DEFAULT_STRATEGY, constants.Z_FIXED, constants.Z_HUFFMAN_ONLY, constants.Z_RLE, constants.Z_FILTERED];
-    for (const [n, seed] of [[1, 1], [300, 2], [5000, 3], [70_000, 4], [200_000, 5]]) {
+    const strategies = [
+      constants.Z_DEFAULT_STRATEGY,
+      constants.Z_FIXED,
+      constants.Z_HUFFMAN_ONLY,
+      constants.Z_RLE,
+      constants.Z_FILTERED,
+    ];
+    for (const [n, seed] of [
+      [1, 1],
+      [300, 2],
+      [5000, 3],
+      [70_000, 4],
+      [200_000, 5],
+    ]) {
       const data = testData(n, seed);
       for (let level = 0; level <= 9; level++) {
         for (const strategy of strategies) {
           const z = new Uint8Array(deflateSync(data, { level, strategy }));
-          expect(Buffer.from(inflate(z, 'z')).equals(data), `n ${n} level ${level} strategy ${strategy}`).toBe(true);
+          expect(
+            Buffer.from(inflate(z, 'z')).equals(data),
+            `n ${n} level ${level} strategy ${strategy}`,
+          ).toBe(true);
         }
         const raw = new Uint8Array(deflateRawSync(data, { level, windowBits: 10 }));
         expect(Buffer.from(inflateRaw(raw, 'raw')).equals(data), `raw n ${n} level ${level}`).toBe(true);
@@ -231,11 +283,14 @@ describe('inflate', () => {
 
   it('maxOutput stops an over-long output', () => {
     const z = new Uint8Array(deflateSync(new Uint8Array(100_000)));
-    expect(errorOf(() => inflate(z, 'bomb', { maxOutput: 1000 }), 'bomb').message).toMatch(/longer than the expected 1000 bytes/);
+    expect(errorOf(() => inflate(z, 'bomb', { maxOutput: 1000 }), 'bomb').message).toMatch(
+      /longer than the expected 1000 bytes/,
+    );
   });
 
   it('errors: bad header, block type 3, bad stored length, distance too far, checksum', () => {
-    const bad = (bytes: number[], pattern: RegExp) => expect(errorOf(() => inflate(new Uint8Array(bytes), 'z.bin'), 'z.bin').message).toMatch(pattern);
+    const bad = (bytes: number[], pattern: RegExp) =>
+      expect(errorOf(() => inflate(new Uint8Array(bytes), 'z.bin'), 'z.bin').message).toMatch(pattern);
     bad([], /truncated zlib header/);
     bad([0x78], /truncated zlib header/);
     bad([0x79, 0x9c], /unknown zlib compression method 9/);
@@ -252,14 +307,19 @@ describe('inflate', () => {
   });
 
   it('every byte flipped in a stream: an error naming the source, or exactly the original data', () => {
-    for (const name of ['zlib_text_l6.zlib', 'zlib_text_fixed.zlib', 'zlib_random_l0.zlib', 'zlib_repetitive_l9.zlib']) {
+    for (const name of [
+      'zlib_text_l6.zlib',
+      'zlib_text_fixed.zlib',
+      'zlib_random_l0.zlib',
+      'zlib_repetitive_l9.zlib',
+    ]) {
       const c = manifest.zlib_streams.find((s) => s.file === name)!;
       const good = fixture(c.file);
       const data = Buffer.from(fixture(c.data));
       let errors = 0;
       expectAllThrow(good.length * 3, `${name} flip`, (k) => {
         const bad = good.slice();
-        bad[k / 3 | 0] ^= [0x01, 0x80, 0xff][k % 3];
+        bad[(k / 3) | 0] ^= [0x01, 0x80, 0xff][k % 3];
         let out: Uint8Array;
         try {
           out = inflate(bad, name);
@@ -278,20 +338,29 @@ describe('inflate', () => {
   it('every truncation of a stream throws', () => {
     for (const name of ['zlib_text_l6.zlib', 'zlib_text_l0.zlib', 'zlib_random_l1.zlib']) {
       const good = fixture(name);
-      expectAllThrow(good.length, `${name} cut at`, (cut) => problemOf(() => inflate(good.subarray(0, cut), name), name));
+      expectAllThrow(good.length, `${name} cut at`, (cut) =>
+        problemOf(() => inflate(good.subarray(0, cut), name), name),
+      );
     }
   });
 });
 
 describe('decodePng errors', () => {
-  const corruptible = ['png_ct2_d8.png', 'png_ct3_d4_trns.png', 'png_ct0_d16_adam7.png', 'png_ct6_d8_split.png', 'png_pillow_p4.png', 'png_tiny_2x3_ct0_d1_adam7.png'];
+  const corruptible = [
+    'png_ct2_d8.png',
+    'png_ct3_d4_trns.png',
+    'png_ct0_d16_adam7.png',
+    'png_ct6_d8_split.png',
+    'png_pillow_p4.png',
+    'png_tiny_2x3_ct0_d1_adam7.png',
+  ];
 
   it('every byte flipped (3 ways) throws an Error naming the file', () => {
     for (const file of corruptible) {
       const good = fixture(file);
       expectAllThrow(good.length * 3, `${file} flip`, (k) => {
         const bad = good.slice();
-        bad[k / 3 | 0] ^= [0x01, 0x40, 0xff][k % 3];
+        bad[(k / 3) | 0] ^= [0x01, 0x40, 0xff][k % 3];
         return problemOf(() => decodePng(bad, file), file);
       });
     }
@@ -300,12 +369,15 @@ describe('decodePng errors', () => {
   it('every truncation throws an Error naming the file', () => {
     for (const file of corruptible) {
       const good = fixture(file);
-      expectAllThrow(good.length, `${file} cut at`, (cut) => problemOf(() => decodePng(good.subarray(0, cut), file), file));
+      expectAllThrow(good.length, `${file} cut at`, (cut) =>
+        problemOf(() => decodePng(good.subarray(0, cut), file), file),
+      );
     }
   });
 
   it('names the problem', () => {
-    const bad = (bytes: Uint8Array, pattern: RegExp) => expect(errorOf(() => decodePng(bytes, 'x.png'), 'x.png').message).toMatch(pattern);
+    const bad = (bytes: Uint8Array, pattern: RegExp) =>
+      expect(errorOf(() => decodePng(bytes, 'x.png'), 'x.png').message).toMatch(pattern);
     const good = fixture('png_ct2_d8.png');
     const flipped = good.slice();
     flipped[50] ^= 1; // inside the IDAT data
@@ -317,13 +389,22 @@ describe('decodePng errors', () => {
     // Hand-made files: 2x1 grey 8-bit, one row = filter byte + 2 samples.
     bad(makePng(2, 1, 8, 0, new Uint8Array([5, 1, 2])), /bad filter type 5 in row 0/);
     bad(makePng(2, 1, 8, 0, new Uint8Array([0, 1])), /IDAT data too short: 2 bytes .* needs 3/);
-    bad(makePng(2, 1, 8, 0, new Uint8Array([0, 1, 2, 3])), /IDAT data: decompressed data is longer than the expected 3 bytes/);
+    bad(
+      makePng(2, 1, 8, 0, new Uint8Array([0, 1, 2, 3])),
+      /IDAT data: decompressed data is longer than the expected 3 bytes/,
+    );
     bad(makePng(2, 1, 3, 0, new Uint8Array([0, 0])), /bad bit depth 3 for colour type 0/);
     bad(makePng(2, 1, 8, 5, new Uint8Array([0, 0])), /bad colour type 5/);
     bad(makePng(0, 1, 8, 0, new Uint8Array([0])), /bad image size 0x1/);
     bad(makePng(2, 1, 8, 3, new Uint8Array([0, 0, 1])), /palette image without a PLTE chunk/);
-    bad(makePng(2, 1, 8, 3, new Uint8Array([0, 0, 1]), [['PLTE', new Uint8Array([9, 9, 9])]]), /palette index 1 out of range \(the palette has 1 entries\)/);
-    bad(makePng(2, 1, 8, 0, new Uint8Array([0, 1, 2]), [['ABCD', new Uint8Array(0)]]), /unknown critical chunk ABCD/);
+    bad(
+      makePng(2, 1, 8, 3, new Uint8Array([0, 0, 1]), [['PLTE', new Uint8Array([9, 9, 9])]]),
+      /palette index 1 out of range \(the palette has 1 entries\)/,
+    );
+    bad(
+      makePng(2, 1, 8, 0, new Uint8Array([0, 1, 2]), [['ABCD', new Uint8Array(0)]]),
+      /unknown critical chunk ABCD/,
+    );
     // An ancillary chunk nobody knows is skipped.
     const ok = decodePng(makePng(2, 1, 8, 0, new Uint8Array([1, 10, 5]), [['abCD', new Uint8Array(3)]]));
     expect(Array.from(ok.data)).toEqual([10, 15]); // Sub filter: 10, 10 + 5
@@ -332,7 +413,8 @@ describe('decodePng errors', () => {
 
 describe('decodeImage dispatch', () => {
   it('PNG, PGM, PPM (ASCII and binary) by magic bytes', () => {
-    for (const c of [...manifest.png.slice(0, 6), ...manifest.pnm]) expectImage(decodeImage(fixture(c.file), c.file), c);
+    for (const c of [...manifest.png.slice(0, 6), ...manifest.pnm])
+      expectImage(decodeImage(fixture(c.file), c.file), c);
   });
 
   it('a JPEG fixture gives what decodeJpeg gives', () => {
@@ -345,7 +427,9 @@ describe('decodeImage dispatch', () => {
     const image = decodeImage(new Uint8Array(readFileSync(join(LFW_IMAGES, file))), file);
     expect([image.width, image.height, image.channels]).toEqual([250, 250, 3]);
     // Pillow's mean per channel, from test/fixtures/jpeg/lfw.json (see test/jpeg.test.ts).
-    const lfw = JSON.parse(readFileSync(join(HERE, 'fixtures', 'jpeg', 'lfw.json'), 'utf8')) as { files: { file: string; mean: number[] }[] };
+    const lfw = JSON.parse(readFileSync(join(HERE, 'fixtures', 'jpeg', 'lfw.json'), 'utf8')) as {
+      files: { file: string; mean: number[] }[];
+    };
     const mean = lfw.files.find((f) => f.file === file)!.mean;
     for (let ch = 0; ch < 3; ch++) {
       let sum = 0;
@@ -355,8 +439,15 @@ describe('decodeImage dispatch', () => {
   });
 
   it('errors name the file and the first bytes', () => {
-    const err = (bytes: number[] | string, file: string) => errorOf(() => decodeImage(new Uint8Array(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes), file), file).message;
-    expect(err('GIF89a\x01\x00\x01\x00', 'a.gif')).toMatch(/GIF images are not supported \(first bytes: 47 49 46 38 39 61 01 00\)/);
+    const err = (bytes: number[] | string, file: string) =>
+      errorOf(
+        () =>
+          decodeImage(new Uint8Array(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes), file),
+        file,
+      ).message;
+    expect(err('GIF89a\x01\x00\x01\x00', 'a.gif')).toMatch(
+      /GIF images are not supported \(first bytes: 47 49 46 38 39 61 01 00\)/,
+    );
     expect(err([1, 2, 255], 'x.dat')).toMatch(/unknown image format \(first bytes: 01 02 ff\)/);
     expect(err([], 'empty.jpg')).toMatch(/empty file/);
     expect(err('P7\n', 'x.pam')).toMatch(/unknown image format \(first bytes: 50 37 0a\)/);

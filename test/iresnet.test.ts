@@ -8,7 +8,11 @@ describe('IResNet', () => {
   it('an IR block with its PyTorch parameters reproduces PyTorch (output, gradients, running stats)', async () => {
     const c = loadFixture('iresnet_block.json').cases[0];
     const block = new IRBlock(4, 6, c.params.stride as number, new E.Generator(1));
-    const params = Object.fromEntries(Object.entries(c.inputs).filter(([k]) => k !== 'x').map(([k, v]) => [k, fixtureTensor(v)]));
+    const params = Object.fromEntries(
+      Object.entries(c.inputs)
+        .filter(([k]) => k !== 'x')
+        .map(([k, v]) => [k, fixtureTensor(v)]),
+    );
     block.loadStateDict(params);
     Object.values(params).forEach((t) => t.dispose());
     const x = fixtureTensor(c.inputs.x, true);
@@ -19,16 +23,26 @@ describe('IResNet', () => {
     });
     await expectTensorClose(y, fixtureNd(c.outputs.y), 2e-4, 5e-5, 'block output');
     await expectTensorClose(x.grad!, fixtureNd(c.grads!.x), 2e-3, 5e-4, 'd x');
-    await expectTensorClose(block.conv1.weight.grad!, fixtureNd(c.grads!['conv1.weight']), 2e-3, 5e-4, 'd conv1.weight');
+    await expectTensorClose(
+      block.conv1.weight.grad!,
+      fixtureNd(c.grads!['conv1.weight']),
+      2e-3,
+      5e-4,
+      'd conv1.weight',
+    );
     const state = block.stateDict();
-    for (const [name, want] of Object.entries(c.state!)) await expectTensorClose(state[name], fixtureNd(want), 1e-4, 1e-5, name);
+    for (const [name, want] of Object.entries(c.state!))
+      await expectTensorClose(state[name], fixtureNd(want), 1e-4, 1e-5, name);
     y.dispose();
     x.dispose();
     block.dispose();
   });
 
   it('a small configuration: embeddings of the right shape, PyTorch-style names, gradients everywhere', async () => {
-    const net = new IResNet({ input: [32, 16], blocks: [1, 1, 1, 1], widths: [8, 8, 16, 16], stem: 8, embedding: 12, dropout: 0.5 }, new E.Generator(2));
+    const net = new IResNet(
+      { input: [32, 16], blocks: [1, 1, 1, 1], widths: [8, 8, 16, 16], stem: 8, embedding: 12, dropout: 0.5 },
+      new E.Generator(2),
+    );
     const names = Object.keys(net.stateDict());
     expect(names).toContain('layer1_0.shortcut.conv.weight');
     expect(names).toContain('fc.weight');
@@ -42,7 +56,9 @@ describe('IResNet', () => {
     expect(net.fc.weight.shape).toEqual([12, 16 * 2 * 1]);
     for (const [name, p] of net.namedParameters()) expect(p.grad, `gradient of ${name}`).not.toBeNull();
     net.eval();
-    const again = E.noGrad(() => E.scope(() => net.forward(E.randn([2, 3, 32, 16], 0, 1, new E.Generator(4)))));
+    const again = E.noGrad(() =>
+      E.scope(() => net.forward(E.randn([2, 3, 32, 16], 0, 1, new E.Generator(4)))),
+    );
     expect((await again.toArray()).every(Number.isFinite)).toBe(true);
     [emb, again].forEach((t) => t.dispose());
     net.dispose();
@@ -56,7 +72,14 @@ describe('IResNet', () => {
   });
 
   it('names the expected input shape', () => {
-    const net = new IResNet({ input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 4, 4, 4], stem: 4, embedding: 4, dropout: 0 });
+    const net = new IResNet({
+      input: [16, 16],
+      blocks: [1, 1, 1, 1],
+      widths: [4, 4, 4, 4],
+      stem: 4,
+      embedding: 4,
+      dropout: 0,
+    });
     const x = E.zeros([1, 3, 16, 32]);
     expect(() => net.forward(x)).toThrow(/expected images of shape \[N, 3, 16, 16\], got \[1,3,16,32\]/);
     x.dispose();

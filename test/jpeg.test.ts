@@ -83,7 +83,11 @@ describe('decodeJpeg vs Pillow (synthetic fixtures)', () => {
   for (const c of sequential) {
     it(`${c.name} (${c.how})`, () => {
       const image = decodeJpeg(jpegBytes(c.name), c.name);
-      expect([image.width, image.height, image.channels]).toEqual([c.width, c.height, c.mode === 'L' ? 1 : 3]);
+      expect([image.width, image.height, image.channels]).toEqual([
+        c.width,
+        c.height,
+        c.mode === 'L' ? 1 : 3,
+      ]);
       const reference = Buffer.from(c.pixels!, 'base64');
       expect(image.data.length).toBe(reference.length);
       let max = 0;
@@ -106,7 +110,8 @@ describe('decodeJpeg vs Pillow (20 LFW images)', () => {
     const { width, height, data } = image;
     const mean = [0, 0, 0];
     for (let i = 0; i < data.length; i++) mean[i % 3] += data[i];
-    for (let c = 0; c < 3; c++) expect(Math.abs(mean[c] / (width * height) - f.mean[c])).toBeLessThanOrEqual(0.1);
+    for (let c = 0; c < 3; c++)
+      expect(Math.abs(mean[c] / (width * height) - f.mean[c])).toBeLessThanOrEqual(0.1);
 
     const g = 10;
     const bw = Math.floor(width / g);
@@ -150,7 +155,11 @@ describe('decodeJpeg vs Pillow (20 LFW images)', () => {
 
 describe('decodeJpeg errors', () => {
   it('refuses progressive JPEG clearly', () => {
-    expectDecodeError(jpegBytes('progressive'), 'progressive.jpg', /progressive JPEG is not supported \(marker 0xFFC2\)/);
+    expectDecodeError(
+      jpegBytes('progressive'),
+      'progressive.jpg',
+      /progressive JPEG is not supported \(marker 0xFFC2\)/,
+    );
   });
 
   it('refuses non-JPEG data', () => {
@@ -173,10 +182,18 @@ describe('decodeJpeg errors', () => {
     it(`${name}: every truncation throws an Error naming the source`, () => {
       const bytes = jpegBytes(name);
       const start = scanDataStart(bytes);
-      expectDecodeError(bytes.subarray(0, start + 40), `${name}.jpg`, /truncated in scan data at byte \d+|unexpected marker/);
+      expectDecodeError(
+        bytes.subarray(0, start + 40),
+        `${name}.jpg`,
+        /truncated in scan data at byte \d+|unexpected marker/,
+      );
       expectDecodeError(bytes.subarray(0, bytes.length - 2), `${name}.jpg`, /truncated/);
       for (let n = 0; n < bytes.length - 1; n++) {
-        expectDecodeError(bytes.subarray(0, n), `${name}.jpg`, /truncated|not a JPEG|unexpected|too short|bad|missing/);
+        expectDecodeError(
+          bytes.subarray(0, n),
+          `${name}.jpg`,
+          /truncated|not a JPEG|unexpected|too short|bad|missing/,
+        );
       }
     });
   }
@@ -202,12 +219,13 @@ describe('decodeJpeg errors', () => {
 
   it('random byte corruption: an image of the right size or an Error naming the source', () => {
     let seed = 12345;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (const c of sequential) {
       const bytes = jpegBytes(c.name);
       for (let trial = 0; trial < 40; trial++) {
         const corrupt = bytes.slice();
-        for (let k = 0; k < 3; k++) corrupt[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
+        for (let k = 0; k < 3; k++)
+          corrupt[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
         try {
           const image = decodeJpeg(corrupt, `${c.name}#${trial}`);
           expect(image.data.length).toBe(image.width * image.height * image.channels);

@@ -22,8 +22,18 @@ describe('real LFW View 1 files', () => {
     expect(f.pairs.filter((p) => p.same).length).toBe(1100);
     expect(f.pairs.slice(0, 1100).every((p) => p.same && p.a.name === p.b.name && p.fold === -1)).toBe(true);
     expect(f.pairs.slice(1100).every((p) => !p.same && p.a.name !== p.b.name)).toBe(true);
-    expect(f.pairs[0]).toEqual({ a: { name: 'Aaron_Peirsol', index: 1 }, b: { name: 'Aaron_Peirsol', index: 2 }, same: true, fold: -1 });
-    expect(f.pairs[1100]).toEqual({ a: { name: 'AJ_Cook', index: 1 }, b: { name: 'Marsha_Thomason', index: 1 }, same: false, fold: -1 });
+    expect(f.pairs[0]).toEqual({
+      a: { name: 'Aaron_Peirsol', index: 1 },
+      b: { name: 'Aaron_Peirsol', index: 2 },
+      same: true,
+      fold: -1,
+    });
+    expect(f.pairs[1100]).toEqual({
+      a: { name: 'AJ_Cook', index: 1 },
+      b: { name: 'Marsha_Thomason', index: 1 },
+      same: false,
+      fold: -1,
+    });
     expect(writePairs(f.pairs)).toBe(text);
   });
 
@@ -34,7 +44,8 @@ describe('real LFW View 1 files', () => {
     expect(f.people.reduce((s, p) => s + p.count, 0)).toBe(9525);
     const count = new Map(f.people.map((p) => [p.name, p.count]));
     const pairs = parsePairs(readData('pairsDevTrain.txt'), 'pairsDevTrain.txt').pairs;
-    for (const p of pairs) for (const r of [p.a, p.b]) expect(r.index).toBeLessThanOrEqual(count.get(r.name)!);
+    for (const p of pairs)
+      for (const r of [p.a, p.b]) expect(r.index).toBeLessThanOrEqual(count.get(r.name)!);
     expect(existsSync(join(DATA, 'images', imagePath(pairs[0].a.name, pairs[0].a.index)))).toBe(true);
   });
 });
@@ -44,7 +55,12 @@ describe('View 2 formats', () => {
   it('pairs: folds from the file, round trip', () => {
     const f = parsePairs(pairsV2, 'p2');
     expect(f).toMatchObject({ view: 2, folds: 2, perFold: 1 });
-    expect(f.pairs.map((p) => [p.same, p.fold])).toEqual([[true, 0], [false, 0], [true, 1], [false, 1]]);
+    expect(f.pairs.map((p) => [p.same, p.fold])).toEqual([
+      [true, 0],
+      [false, 0],
+      [true, 1],
+      [false, 1],
+    ]);
     expect(writePairs(f.pairs, 2)).toBe(pairsV2);
     // View 1 text out of View 2 pairs: all same first
     expect(parsePairs(writePairs(f.pairs), 'x').pairs.map((p) => p.a.name)).toEqual(['A', 'C', 'A', 'C']);
@@ -52,7 +68,11 @@ describe('View 2 formats', () => {
   it('people: fold blocks', () => {
     const f = parsePeople('2\n2\nA\t3\nB\t1\n1\r\nC\t7\r\n', 'ppl');
     expect(f.view).toBe(2);
-    expect(f.people).toEqual([{ name: 'A', count: 3, fold: 0 }, { name: 'B', count: 1, fold: 0 }, { name: 'C', count: 7, fold: 1 }]);
+    expect(f.people).toEqual([
+      { name: 'A', count: 3, fold: 0 },
+      { name: 'B', count: 1, fold: 0 },
+      { name: 'C', count: 7, fold: 1 },
+    ]);
   });
   it('writePairs rejects unbalanced folds', () => {
     const f = parsePairs(pairsV2, 'p2');
@@ -69,9 +89,13 @@ describe('imagePath', () => {
 });
 
 describe('malformed files: errors name source, line and the fault', () => {
-  const bad = (text: string, re: RegExp, people = false) => expect(() => (people ? parsePeople : parsePairs)(text, 'bad.txt')).toThrow(re);
+  const bad = (text: string, re: RegExp, people = false) =>
+    expect(() => (people ? parsePeople : parsePairs)(text, 'bad.txt')).toThrow(re);
   it('pairs', () => {
-    bad('2\nA\t1\t2\nB\t1\t2\nA\t1\tB\t2\n', /^bad\.txt:4: header \(line 1\) announces 4 pair lines.*file has 3/);
+    bad(
+      '2\nA\t1\t2\nB\t1\t2\nA\t1\tB\t2\n',
+      /^bad\.txt:4: header \(line 1\) announces 4 pair lines.*file has 3/,
+    );
     bad('1\nA\t1\t2\nA\t1\tB\t2\nC\t1\t2\n', /^bad\.txt:4: extra line/);
     bad('1\nA\t1\t2\t3\nA\t1\tB\t2\n', /^bad\.txt:2: same-person pair.*expected 3 fields, got 4/);
     bad('1\nA\t1\t2\nA\t1\tB\n', /^bad\.txt:3: different-person pair.*expected 4 fields, got 3/);
@@ -83,7 +107,10 @@ describe('malformed files: errors name source, line and the fault', () => {
     bad('1\t2\t3\n', /^bad\.txt:1: header/);
     bad('n\n', /^bad\.txt:1: pair count N "n"/);
     bad('', /^bad\.txt: empty pairs file/);
-    bad('2\t1\nA\t1\t2\nA\t1\tB\t2\nC\t1\tD\t2\nC\t1\tD\t2\n', /^bad\.txt:4: same-person pair.*expected 3 fields, got 4/);
+    bad(
+      '2\t1\nA\t1\t2\nA\t1\tB\t2\nC\t1\tD\t2\nC\t1\tD\t2\n',
+      /^bad\.txt:4: same-person pair.*expected 3 fields, got 4/,
+    );
   });
   it('people', () => {
     bad('2\nA\t1\n', /^bad\.txt:2: header \(line 1\) announces 2 people, file has 1/, true);
@@ -91,7 +118,11 @@ describe('malformed files: errors name source, line and the fault', () => {
     bad('1\nA\t1\t2\n', /^bad\.txt:2: person.*expected 2 fields, got 3/, true);
     bad('1\nA\tmany\n', /^bad\.txt:2: image count "many"/, true);
     bad('1\nA\t0\n', /^bad\.txt:2: image count 0 \(field 2\) is < 1/, true);
-    bad('2\n1\nA\t1\n2\nB\t1\n1\nC\t1\n', /^bad\.txt:6: fold 2 \(line 4\) announces 2 people, found 1 before this count line/, true);
+    bad(
+      '2\n1\nA\t1\n2\nB\t1\n1\nC\t1\n',
+      /^bad\.txt:6: fold 2 \(line 4\) announces 2 people, found 1 before this count line/,
+      true,
+    );
     bad('2\n1\nA\t1\n', /^bad\.txt:3: header \(line 1\) announces 2 folds, file ends after 1/, true);
     bad('1\n1\nA\t1\nB\t1\n', /^bad\.txt:4: extra line: header \(line 1\) announces 1 folds/, true);
   });

@@ -15,16 +15,30 @@ const stored = (rows: number, cols: number, trans: boolean) => (trans ? [cols, r
 
 describe('matmul kernel lab: every version against the CPU reference', () => {
   // awkward sizes: 1, primes, one past a tile, and tile multiples for the fast paths
-  const sizes: [number, number, number][] = [[1, 1, 1], [3, 17, 5], [17, 33, 65], [64, 64, 64], [65, 130, 64], [128, 64, 96]];
+  const sizes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 17, 5],
+    [17, 33, 65],
+    [64, 64, 64],
+    [65, 130, 64],
+    [128, 64, 96],
+  ];
   for (const v of matmulVariants) {
     it(`${v.name}: all transposes, sizes it supports`, async () => {
       let checked = 0;
       for (const [M, N, K] of sizes) {
         if (v.supports && !v.supports(M, N, K)) continue;
         for (const o of combos) {
-          const a = randomNd(stored(M, K, o.transA)), b = randomNd(stored(K, N, o.transB));
+          const a = randomNd(stored(M, K, o.transA)),
+            b = randomNd(stored(K, N, o.transB));
           const c = E.scope(() => matmulKernel(toGpu(a), toGpu(b), o, v.name));
-          await expectTensorClose(c, RM.matmul(a, b, o), 1e-4, 1e-4, `${v.name} ${M}x${N}x${K} ${JSON.stringify(o)}`);
+          await expectTensorClose(
+            c,
+            RM.matmul(a, b, o),
+            1e-4,
+            1e-4,
+            `${v.name} ${M}x${N}x${K} ${JSON.stringify(o)}`,
+          );
           c.dispose();
           checked++;
         }
@@ -34,7 +48,8 @@ describe('matmul kernel lab: every version against the CPU reference', () => {
     it(`${v.name}: batched, and with A broadcast over the batch`, async () => {
       const [M, N, K] = [8, 16, 12];
       if (v.supports && !v.supports(M, N, K)) return expect(v.supports(64, 64, 64)).toBe(true);
-      const a = randomNd([3, M, K]), b = randomNd([3, K, N]);
+      const a = randomNd([3, M, K]),
+        b = randomNd([3, K, N]);
       const c = E.scope(() => matmulKernel(toGpu(a), toGpu(b), {}, v.name));
       await expectTensorClose(c, RM.matmul(a, b), 1e-4, 1e-4, 'batched');
       const a1 = randomNd([M, K]);
@@ -49,17 +64,31 @@ describe('matmul kernel lab: every version against the CPU reference', () => {
 describe('matmul op', () => {
   for (const o of combos) {
     it(`gradients with transA=${o.transA} transB=${o.transB}`, () =>
-      checkGradient((a, b) => E.matmul(a, b, o), (a, b) => RM.matmul(a, b, o), [randomNd(stored(5, 3, o.transA)), randomNd(stored(3, 4, o.transB))]));
+      checkGradient(
+        (a, b) => E.matmul(a, b, o),
+        (a, b) => RM.matmul(a, b, o),
+        [randomNd(stored(5, 3, o.transA)), randomNd(stored(3, 4, o.transB))],
+      ));
   }
   it('batched gradients with a broadcast operand sum over the batch', () =>
-    checkGradient((a, b) => E.matmul(a, b), (a, b) => RM.matmul(a, b), [randomNd([4, 3]), randomNd([2, 3, 5])]));
+    checkGradient(
+      (a, b) => E.matmul(a, b),
+      (a, b) => RM.matmul(a, b),
+      [randomNd([4, 3]), randomNd([2, 3, 5])],
+    ));
   it('second order (the double-backward a GAN penalty needs)', () =>
-    checkHessian((a, b) => E.tanh(E.matmul(a, b)), (a, b) => {
-      const y = RM.matmul(a, b);
-      return { shape: y.shape, data: y.data.map(Math.tanh) };
-    }, [randomNd([3, 4]), randomNd([4, 2])]));
+    checkHessian(
+      (a, b) => E.tanh(E.matmul(a, b)),
+      (a, b) => {
+        const y = RM.matmul(a, b);
+        return { shape: y.shape, data: y.data.map(Math.tanh) };
+      },
+      [randomNd([3, 4]), randomNd([4, 2])],
+    ));
   it('linear = x w^T + b', async () => {
-    const x = randomNd([5, 3]), w = randomNd([4, 3]), b = randomNd([4]);
+    const x = randomNd([5, 3]),
+      w = randomNd([4, 3]),
+      b = randomNd([4]);
     const y = E.scope(() => E.linear(toGpu(x), toGpu(w), toGpu(b)));
     const want = RM.matmul(x, w, { transB: true });
     want.data.forEach((v, i) => (want.data[i] = v + b.data[i % 4]));
@@ -67,14 +96,18 @@ describe('matmul op', () => {
     y.dispose();
   });
   it('a mismatch names both shapes', () => {
-    const a = E.zeros([2, 3]), b = E.zeros([4, 5]);
-    expect(() => E.matmul(a, b)).toThrow(/matmul: inner dimensions differ: a \[2,3\] has K=3, b \[4,5\] has K=4/);
+    const a = E.zeros([2, 3]),
+      b = E.zeros([4, 5]);
+    expect(() => E.matmul(a, b)).toThrow(
+      /matmul: inner dimensions differ: a \[2,3\] has K=3, b \[4,5\] has K=4/,
+    );
     expect(() => E.matmul(E.zeros([3]), b)).toThrow(/at least 2 dimensions/);
     a.dispose();
     b.dispose();
   });
   it('a large product (300 x 200 x 500) matches the reference', async () => {
-    const a = randomNd([300, 500]), b = randomNd([500, 200]);
+    const a = randomNd([300, 500]),
+      b = randomNd([500, 200]);
     const c = E.scope(() => E.matmul(toGpu(a), toGpu(b)));
     await expectTensorClose(c, RM.matmul(a, b), 1e-4, 1e-4);
     c.dispose();

@@ -4,9 +4,11 @@ import * as E from '../src/index.js';
 describe('memory', () => {
   it('1000 training-like iterations keep live tensors, buffers and bytes flat', async () => {
     const gen = new E.Generator(1);
-    const w1 = E.keep(E.randn([16, 32], 0, 0.2, gen)), w2 = E.keep(E.randn([32, 4], 0, 0.2, gen));
+    const w1 = E.keep(E.randn([16, 32], 0, 0.2, gen)),
+      w2 = E.keep(E.randn([32, 4], 0, 0.2, gen));
     w1.requiresGrad = w2.requiresGrad = true;
-    const x = E.randn([8, 16], 0, 1, gen), target = E.randn([8, 4], 0, 1, gen);
+    const x = E.randn([8, 16], 0, 1, gen),
+      target = E.randn([8, 4], 0, 1, gen);
     const device = E.getDevice();
     const step = () =>
       E.scope(() => {

@@ -28,18 +28,47 @@ describe('Module', () => {
   it('dotted names for parameters, buffers and modules; parameters are named leaves needing grad', () => {
     const net = new Net();
     expect(net.namedParameters().map(([n]) => n)).toEqual([
-      'scale', 'stem.weight', 'stem.bias',
-      'layer1.0.conv1.weight', 'layer1.0.conv1.bias', 'layer1.0.conv2.weight',
-      'layer1.1.conv1.weight', 'layer1.1.conv1.bias', 'layer1.1.conv2.weight',
+      'scale',
+      'stem.weight',
+      'stem.bias',
+      'layer1.0.conv1.weight',
+      'layer1.0.conv1.bias',
+      'layer1.0.conv2.weight',
+      'layer1.1.conv1.weight',
+      'layer1.1.conv1.bias',
+      'layer1.1.conv2.weight',
     ]);
-    expect(net.namedBuffers().map(([n]) => n)).toEqual(['layer1.0.running_mean', 'layer1.0.scratch', 'layer1.1.running_mean', 'layer1.1.scratch']);
+    expect(net.namedBuffers().map(([n]) => n)).toEqual([
+      'layer1.0.running_mean',
+      'layer1.0.scratch',
+      'layer1.1.running_mean',
+      'layer1.1.scratch',
+    ]);
     // per module, parameters then persistent buffers (PyTorch's order)
     expect(Object.keys(net.stateDict())).toEqual([
-      'scale', 'stem.weight', 'stem.bias',
-      'layer1.0.running_mean', 'layer1.0.conv1.weight', 'layer1.0.conv1.bias', 'layer1.0.conv2.weight',
-      'layer1.1.running_mean', 'layer1.1.conv1.weight', 'layer1.1.conv1.bias', 'layer1.1.conv2.weight',
+      'scale',
+      'stem.weight',
+      'stem.bias',
+      'layer1.0.running_mean',
+      'layer1.0.conv1.weight',
+      'layer1.0.conv1.bias',
+      'layer1.0.conv2.weight',
+      'layer1.1.running_mean',
+      'layer1.1.conv1.weight',
+      'layer1.1.conv1.bias',
+      'layer1.1.conv2.weight',
     ]);
-    expect(net.namedModules().map(([n]) => n)).toEqual(['', 'stem', 'layer1', 'layer1.0', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1', 'layer1.1.conv1', 'layer1.1.conv2']);
+    expect(net.namedModules().map(([n]) => n)).toEqual([
+      '',
+      'stem',
+      'layer1',
+      'layer1.0',
+      'layer1.0.conv1',
+      'layer1.0.conv2',
+      'layer1.1',
+      'layer1.1.conv1',
+      'layer1.1.conv2',
+    ]);
     for (const p of net.parameters()) expect(p.requiresGrad && p.node === null).toBe(true);
     expect(net.stem.weight.name).toBe('weight');
     expect(net.parameterCount()).toBe(1 + 12 + 4 + 2 * (16 + 4 + 16));
@@ -111,16 +140,25 @@ describe('Module', () => {
 
 describe('stateDict / loadStateDict', () => {
   it('round trip between two instances (GPU tensors and CPU data), in place', async () => {
-    const a = new Net(), c = new Net();
+    const a = new Net(),
+      c = new Net();
     const half = E.full([4, 3], 0.5);
     E.assign(c.stem.weight, half);
     half.dispose();
     const weightRef = c.stem.weight;
     c.loadStateDict(a.stateDict());
     expect(c.stem.weight).toBe(weightRef); // same tensor, new values
-    for (const [k, t] of Object.entries(a.stateDict())) expect([...(await c.stateDict()[k].toArray())]).toEqual([...(await t.toArray())]);
+    for (const [k, t] of Object.entries(a.stateDict()))
+      expect([...(await c.stateDict()[k].toArray())]).toEqual([...(await t.toArray())]);
     // from CPU values (what a file gives)
-    const cpu = Object.fromEntries(await Promise.all(Object.entries(a.stateDict()).map(async ([k, t]) => [k, { dtype: t.dtype, shape: [...t.shape], data: (await t.toArray()).map(() => 0.25) }] as const)));
+    const cpu = Object.fromEntries(
+      await Promise.all(
+        Object.entries(a.stateDict()).map(
+          async ([k, t]) =>
+            [k, { dtype: t.dtype, shape: [...t.shape], data: (await t.toArray()).map(() => 0.25) }] as const,
+        ),
+      ),
+    );
     c.loadStateDict(cpu);
     expect([...(await c.stateDict()['layer1.1.conv2.weight'].toArray())]).toEqual(new Array(16).fill(0.25));
     a.dispose();
@@ -132,8 +170,13 @@ describe('stateDict / loadStateDict', () => {
     const dict = { ...net.stateDict() } as Record<string, E.Tensor>;
     delete dict['layer1.1.conv1.bias'];
     dict['layer1.2.conv1.bias'] = net.stem.bias!;
-    expect(() => net.loadStateDict(dict)).toThrow(/Net\.loadStateDict: missing keys: layer1\.1\.conv1\.bias; unexpected keys: layer1\.2\.conv1\.bias/);
-    expect(net.loadStateDict(dict, { strict: false })).toEqual({ missing: ['layer1.1.conv1.bias'], unexpected: ['layer1.2.conv1.bias'] });
+    expect(() => net.loadStateDict(dict)).toThrow(
+      /Net\.loadStateDict: missing keys: layer1\.1\.conv1\.bias; unexpected keys: layer1\.2\.conv1\.bias/,
+    );
+    expect(net.loadStateDict(dict, { strict: false })).toEqual({
+      missing: ['layer1.1.conv1.bias'],
+      unexpected: ['layer1.2.conv1.bias'],
+    });
     net.dispose();
   });
 
@@ -142,9 +185,14 @@ describe('stateDict / loadStateDict', () => {
     const before = await net.scale.toArray();
     const wrong = E.keep(E.zeros([4, 4]));
     const dict = { ...net.stateDict(), scale: E.keep(E.full([1], 7)), 'stem.weight': wrong };
-    expect(() => net.loadStateDict(dict)).toThrow(/'stem\.weight' has shape \[4, 4\] in the state dict but \[4, 3\] in the model/);
+    expect(() => net.loadStateDict(dict)).toThrow(
+      /'stem\.weight' has shape \[4, 4\] in the state dict but \[4, 3\] in the model/,
+    );
     expect([...(await net.scale.toArray())]).toEqual([...before]);
-    const intDict = { ...net.stateDict(), scale: { dtype: 'i32' as const, shape: [1], data: Int32Array.of(1) } };
+    const intDict = {
+      ...net.stateDict(),
+      scale: { dtype: 'i32' as const, shape: [1], data: Int32Array.of(1) },
+    };
     expect(() => net.loadStateDict(intDict)).toThrow(/'scale' has dtype i32 in the state dict but f32/);
     wrong.dispose();
     dict.scale.dispose();
@@ -171,11 +219,15 @@ describe('Linear and Sequential', () => {
     const b = await lin.bias!.toArray();
     want.data = want.data.map((v, i) => v + b[i % 5]);
     expectClose(await y.toArray(), want.data, 1e-5, 1e-5, 'linear');
-    expect(() => lin.forward(E.zeros([2, 12]))).toThrow(/Linear\(13, 5\): input of shape \[2,12\] has 12 features/);
+    expect(() => lin.forward(E.zeros([2, 12]))).toThrow(
+      /Linear\(13, 5\): input of shape \[2,12\] has 12 features/,
+    );
     const noBias = new Linear(2, 3, { bias: false });
     expect(noBias.namedParameters().map(([n]) => n)).toEqual(['weight']);
     const he = new Linear(100, 10, { gain: Math.sqrt(2), gen: new E.Generator(1) });
-    expect(Math.max(...(await he.weight.toArray()).map(Math.abs))).toBeGreaterThan(1 / Math.sqrt(100) * 1.5);
+    expect(Math.max(...(await he.weight.toArray()).map(Math.abs))).toBeGreaterThan(
+      (1 / Math.sqrt(100)) * 1.5,
+    );
     for (const t of [x, y]) t.dispose();
     for (const m of [lin, same, noBias, he]) m.dispose();
   });

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { Linear, Module, Sequential } from '../src/nn/index.js';
-import { Adam, AdamW, clipGradNorm, emaBeta, lerpInto, multiStep, SGD, updateEma, warmupPoly, type AdamOptions, type Optimizer, type SgdOptions } from '../src/optim/index.js';
+import {
+  Adam,
+  AdamW,
+  clipGradNorm,
+  emaBeta,
+  lerpInto,
+  multiStep,
+  SGD,
+  updateEma,
+  warmupPoly,
+  type AdamOptions,
+  type Optimizer,
+  type SgdOptions,
+} from '../src/optim/index.js';
 import { reference as sgdRef } from '../src/optim/sgd.js';
 import { reference as adamRef } from '../src/optim/adam.js';
 import { readTensors } from '../src/io/tensor-data.js';
@@ -12,7 +25,9 @@ const f32 = (a: Float64Array) => Float32Array.from(a);
 /** Parameters of these sizes (odd and vec4-able), one random gradient per step, fed to GPU and CPU alike. */
 function problem(sizes: number[], steps: number, seed: number) {
   const init = sizes.map((n, k) => randomNd([n], -1, 1, seed * 100 + k).data.map(Math.fround));
-  const grads = Array.from({ length: steps }, (_, s) => sizes.map((n, k) => randomNd([n], -2, 2, seed * 100 + 50 + s * 10 + k).data.map(Math.fround)));
+  const grads = Array.from({ length: steps }, (_, s) =>
+    sizes.map((n, k) => randomNd([n], -2, 2, seed * 100 + 50 + s * 10 + k).data.map(Math.fround)),
+  );
   const params = () =>
     init.map((v) => {
       const t = E.keep(E.tensor(f32(v), [v.length]));
@@ -23,7 +38,11 @@ function problem(sizes: number[], steps: number, seed: number) {
 }
 
 /** Runs `steps` GPU updates (feeding the given gradients) and returns the final parameter values. */
-async function runGpu(opt: Optimizer<{ lr: number }>, grads: Float64Array[][], lrAt?: (s: number) => number): Promise<Float32Array[]> {
+async function runGpu(
+  opt: Optimizer<{ lr: number }>,
+  grads: Float64Array[][],
+  lrAt?: (s: number) => number,
+): Promise<Float32Array[]> {
   grads.forEach((gs, s) => {
     if (lrAt) opt.lr = lrAt(s);
     opt.params.forEach((p, k) => (p.grad = E.keep(E.tensor(f32(gs[k]), p.shape))));
@@ -53,7 +72,9 @@ describe('SGD', () => {
       const got = await runGpu(opt, grads, lrAt);
       const want = init.map((v) => Float64Array.from(v));
       const states = want.map(() => ({}));
-      grads.forEach((gs, s) => want.forEach((p, k) => sgdRef.sgd(p, gs[k], states[k], { ...full, lr: lrAt(s) })));
+      grads.forEach((gs, s) =>
+        want.forEach((p, k) => sgdRef.sgd(p, gs[k], states[k], { ...full, lr: lrAt(s) })),
+      );
       got.forEach((g, k) => expectClose(g, want[k], 1e-5, 1e-6, `parameter ${k}`));
       opt.params.forEach((p) => p.dispose());
       opt.dispose();
@@ -100,9 +121,21 @@ describe('Adam', () => {
       const { init, grads, params } = problem(SIZES, 6, 3);
       const opt = new Adam(params(), o);
       const got = await runGpu(opt, grads);
-      const full: Required<AdamOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupled: false, biasCorrection: true, ...o };
+      const full: Required<AdamOptions> = {
+        lr: 1e-3,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0,
+        decoupled: false,
+        biasCorrection: true,
+        ...o,
+      };
       const want = init.map((v) => Float64Array.from(v));
-      const states = want.map((p) => ({ step: 0, m: new Float64Array(p.length), v: new Float64Array(p.length) }));
+      const states = want.map((p) => ({
+        step: 0,
+        m: new Float64Array(p.length),
+        v: new Float64Array(p.length),
+      }));
       grads.forEach((gs) => want.forEach((p, k) => adamRef.adam(p, gs[k], states[k], full)));
       got.forEach((g, k) => expectClose(g, want[k], 1e-5, 1e-6, `parameter ${k}`));
       // the state holds m and v of every parameter, and the step counts
@@ -118,9 +151,20 @@ describe('Adam', () => {
     const { init, grads, params } = problem(SIZES, 5, 4);
     const opt = new AdamW(params(), { lr: 0.01, weightDecay: 0.05 });
     const got = await runGpu(opt, grads);
-    const full: Required<AdamOptions> = { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.05, decoupled: true, biasCorrection: true };
+    const full: Required<AdamOptions> = {
+      lr: 0.01,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0.05,
+      decoupled: true,
+      biasCorrection: true,
+    };
     const want = init.map((v) => Float64Array.from(v));
-    const states = want.map((p) => ({ step: 0, m: new Float64Array(p.length), v: new Float64Array(p.length) }));
+    const states = want.map((p) => ({
+      step: 0,
+      m: new Float64Array(p.length),
+      v: new Float64Array(p.length),
+    }));
     grads.forEach((gs) => want.forEach((p, k) => adamRef.adam(p, gs[k], states[k], full)));
     got.forEach((g, k) => expectClose(g, want[k], 1e-5, 1e-6, `parameter ${k}`));
     expect(opt.kind).toBe('AdamW');
@@ -143,7 +187,10 @@ describe('Adam', () => {
 });
 
 describe('optimizer state', () => {
-  for (const make of [(p: E.Tensor[]) => new SGD(p, { lr: 0.05, momentum: 0.9, nesterov: true }), (p: E.Tensor[]) => new Adam(p, { lr: 0.01 })]) {
+  for (const make of [
+    (p: E.Tensor[]) => new SGD(p, { lr: 0.05, momentum: 0.9, nesterov: true }),
+    (p: E.Tensor[]) => new Adam(p, { lr: 0.01 }),
+  ]) {
     it(`${make([]).kind}: export after 3 steps, restore into fresh parameters, 3 more steps are bit-identical`, async () => {
       const { grads, params } = problem([6, 11], 6, 6);
       const a = make(params());
@@ -168,10 +215,16 @@ describe('optimizer state', () => {
     const a = new SGD(params(), { lr: 0.1, momentum: 0.5 });
     await runGpu(a, grads);
     const other = new SGD(params().reverse(), { lr: 0.1, momentum: 0.5 });
-    expect(() => other.loadStateDict(a.stateDict())).toThrow(/'0\.momentum' has shape \[6\] in the state but \[11\] for parameter 0/);
+    expect(() => other.loadStateDict(a.stateDict())).toThrow(
+      /'0\.momentum' has shape \[6\] in the state but \[11\] for parameter 0/,
+    );
     const adam = new Adam(other.params);
-    expect(() => adam.loadStateDict(a.stateDict())).toThrow(/Adam\.loadStateDict: the state is of a SGD optimizer/);
-    expect(() => new SGD(other.params.slice(1), { lr: 1 }).loadStateDict(a.stateDict())).toThrow(/2 parameters, this optimizer 1/);
+    expect(() => adam.loadStateDict(a.stateDict())).toThrow(
+      /Adam\.loadStateDict: the state is of a SGD optimizer/,
+    );
+    expect(() => new SGD(other.params.slice(1), { lr: 1 }).loadStateDict(a.stateDict())).toThrow(
+      /2 parameters, this optimizer 1/,
+    );
     [...a.params, ...other.params].forEach((p) => p.dispose());
     a.dispose();
   });
@@ -180,7 +233,14 @@ describe('optimizer state', () => {
 describe('schedules', () => {
   it('multiStep: x gamma from each milestone on', () => {
     const lr = multiStep({ lr: 0.1, milestones: [20, 10], gamma: 0.1 });
-    expect([0, 9, 10, 19, 20, 1000].map(lr)).toEqual([0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1]);
+    expect([0, 9, 10, 19, 20, 1000].map(lr)).toEqual([
+      0.1,
+      0.1,
+      0.1 * 0.1,
+      0.1 * 0.1,
+      0.1 * 0.1 * 0.1,
+      0.1 * 0.1 * 0.1,
+    ]);
   });
 
   it('warmupPoly: linear warm-up, polynomial decay, minLr at and after the end', () => {
@@ -193,7 +253,14 @@ describe('schedules', () => {
     expect(lr(109)).toBeCloseTo(1e-4, 12);
     expect(lr(110)).toBe(0);
     expect(lr(1e6)).toBe(0);
-    const withFloor = warmupPoly({ lr: 0.1, warmupSteps: 0, totalSteps: 100, power: 1, minLr: 0.01, warmupStart: 0.5 });
+    const withFloor = warmupPoly({
+      lr: 0.1,
+      warmupSteps: 0,
+      totalSteps: 100,
+      power: 1,
+      minLr: 0.01,
+      warmupStart: 0.5,
+    });
     expect(withFloor(0)).toBe(0.1);
     expect(withFloor(50)).toBeCloseTo(0.055, 12);
     expect(withFloor(100)).toBe(0.01);
@@ -221,7 +288,14 @@ describe('clipGradNorm', () => {
     expect(n.shape).toEqual([]);
     expect(await n.item()).toBeCloseTo(norm, 2);
     const coef = 2 / (norm + 1e-6);
-    for (const [k, p] of ps.entries()) expectClose(await p.grad!.toArray(), gs[k].map((v) => v * coef), 1e-5, 1e-7, `gradient ${k}`);
+    for (const [k, p] of ps.entries())
+      expectClose(
+        await p.grad!.toArray(),
+        gs[k].map((v) => v * coef),
+        1e-5,
+        1e-7,
+        `gradient ${k}`,
+      );
     n.dispose();
     ps.forEach((p) => p.dispose());
   });
@@ -258,25 +332,48 @@ class WithBuffer extends Module {
 
 describe('EMA', () => {
   it('updateEma lerps parameters by name and copies buffers', async () => {
-    const ema = new WithBuffer(), src = new WithBuffer();
-    E.assign(src.w, E.scope(() => E.keep(E.tensor([10, 20, 30, 40, 50]))));
-    E.assign(src.stat, E.scope(() => E.keep(E.tensor([7, 8]))));
-    E.assign(src.inner.weight, E.scope(() => E.keep(E.full([2, 3], 1))));
+    const ema = new WithBuffer(),
+      src = new WithBuffer();
+    E.assign(
+      src.w,
+      E.scope(() => E.keep(E.tensor([10, 20, 30, 40, 50]))),
+    );
+    E.assign(
+      src.stat,
+      E.scope(() => E.keep(E.tensor([7, 8]))),
+    );
+    E.assign(
+      src.inner.weight,
+      E.scope(() => E.keep(E.full([2, 3], 1))),
+    );
     const beta = 0.9;
     updateEma(ema, src, beta);
     updateEma(ema, src, beta);
     // two steps: ema = s + beta^2 (e0 - s)
-    expectClose(await ema.w.toArray(), [1, 2, 3, 4, 5].map((e, i) => 10 * (i + 1) + beta ** 2 * (e - 10 * (i + 1))), 1e-6, 1e-6, 'w');
+    expectClose(
+      await ema.w.toArray(),
+      [1, 2, 3, 4, 5].map((e, i) => 10 * (i + 1) + beta ** 2 * (e - 10 * (i + 1))),
+      1e-6,
+      1e-6,
+      'w',
+    );
     expect([...(await ema.stat.toArray())]).toEqual([7, 8]);
     const e0 = await new WithBuffer().inner.weight.toArray();
-    expectClose(await ema.inner.weight.toArray(), [...e0].map((e) => 1 + beta ** 2 * (e - 1)), 1e-6, 1e-6, 'inner.weight');
+    expectClose(
+      await ema.inner.weight.toArray(),
+      [...e0].map((e) => 1 + beta ** 2 * (e - 1)),
+      1e-6,
+      1e-6,
+      'inner.weight',
+    );
     expect(() => updateEma(ema, new Linear(3, 2), 0.9)).toThrow(/the models differ/);
     ema.dispose();
     src.dispose();
   });
 
   it('lerpInto on an odd size and emaBeta', async () => {
-    const t = E.keep(E.tensor([1, 1, 1])), s = E.keep(E.tensor([3, 5, 7]));
+    const t = E.keep(E.tensor([1, 1, 1])),
+      s = E.keep(E.tensor([3, 5, 7]));
     lerpInto(t, s, 0.25);
     expectClose(await t.toArray(), [2.5, 4, 5.5], 0, 0, 'lerp');
     expect(emaBeta(32, 10_000)).toBeCloseTo(0.5 ** (32 / 10_000), 15);
@@ -295,7 +392,8 @@ describe('convergence', () => {
       const model = new Sequential(new Linear(3, 1, { gen }));
       const opt = make(model);
       const x = E.keep(E.randn([64, 3], 0, 1, gen));
-      const trueW = E.keep(E.tensor([[1.5, -2, 0.5]])), trueB = E.keep(E.tensor([0.3]));
+      const trueW = E.keep(E.tensor([[1.5, -2, 0.5]])),
+        trueB = E.keep(E.tensor([0.3]));
       const y = E.keep(E.add(E.linear(x, trueW, trueB), E.scale(E.randn([64, 1], 0, 1, gen), 0.01)));
       const step = () =>
         E.scope(() => {
@@ -308,7 +406,8 @@ describe('convergence', () => {
       const first = step();
       const firstLoss = await first.item();
       first.dispose();
-      const live = E.liveTensors(), inUse = E.getDevice().stats().inUse;
+      const live = E.liveTensors(),
+        inUse = E.getDevice().stats().inUse;
       let last = NaN;
       for (let s = 0; s < 300; s++) {
         const l = step();

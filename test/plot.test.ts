@@ -18,7 +18,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The set of "x,y" of pixels that are not white. */
 function inked(c: Canvas): Set<string> {
   const s = new Set<string>();
-  for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) if (c.getPixel(x, y).some((v, k) => v !== WHITE[k])) s.add(`${x},${y}`);
+  for (let y = 0; y < c.height; y++)
+    for (let x = 0; x < c.width; x++) if (c.getPixel(x, y).some((v, k) => v !== WHITE[k])) s.add(`${x},${y}`);
   return s;
 }
 const cells = (list: [number, number][]) => new Set(list.map(([x, y]) => `${x},${y}`));
@@ -33,14 +34,37 @@ describe('raster', () => {
   it('fillRect fills exactly its pixels', () => {
     const c = new Canvas(10, 8);
     c.fillRect(2, 3, 4, 2, RED);
-    expect(inked(c)).toEqual(cells(range(2, 5).flatMap((x) => [[x, 3], [x, 4]] as [number, number][])));
+    expect(inked(c)).toEqual(
+      cells(
+        range(2, 5).flatMap(
+          (x) =>
+            [
+              [x, 3],
+              [x, 4],
+            ] as [number, number][],
+        ),
+      ),
+    );
     expect(c.getPixel(2, 3)).toEqual([200, 0, 0, 255]);
   });
 
   it('strokeRect draws the border only', () => {
     const c = new Canvas(6, 6);
     c.strokeRect(1, 1, 4, 3, RED);
-    expect(inked(c)).toEqual(cells([[1, 1], [2, 1], [3, 1], [4, 1], [1, 3], [2, 3], [3, 3], [4, 3], [1, 2], [4, 2]]));
+    expect(inked(c)).toEqual(
+      cells([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+        [4, 1],
+        [1, 3],
+        [2, 3],
+        [3, 3],
+        [4, 3],
+        [1, 2],
+        [4, 2],
+      ]),
+    );
   });
 
   it('horizontal and vertical lines cover exactly their pixels, anti-aliased or not', () => {
@@ -58,10 +82,24 @@ describe('raster', () => {
   it('a plain line of width 2 covers two rows; a width-2 anti-aliased line on a pixel border too', () => {
     const a = new Canvas(8, 8);
     a.line(1.5, 3.5, 5.5, 3.5, RED, { antialias: false, width: 2 });
-    expect(inked(a)).toEqual(cells(range(1, 5).flatMap((x) => [[x, 3], [x, 4]] as [number, number][])));
+    expect(inked(a)).toEqual(
+      cells(
+        range(1, 5).flatMap(
+          (x) =>
+            [
+              [x, 3],
+              [x, 4],
+            ] as [number, number][],
+        ),
+      ),
+    );
     const b = new Canvas(8, 8);
     b.line(1.5, 4, 5.5, 4, RED, { width: 2 }); // rows 3 and 4 at distance 0.5: full coverage
-    for (const x of range(1, 5)) expect([b.getPixel(x, 3), b.getPixel(x, 4)]).toEqual([[200, 0, 0, 255], [200, 0, 0, 255]]);
+    for (const x of range(1, 5))
+      expect([b.getPixel(x, 3), b.getPixel(x, 4)]).toEqual([
+        [200, 0, 0, 255],
+        [200, 0, 0, 255],
+      ]);
     expect(b.getPixel(3, 2)).toEqual(WHITE);
   });
 
@@ -80,7 +118,16 @@ describe('raster', () => {
     expect(clipped.clip).toBeNull();
 
     const broken = new Canvas(10, 4);
-    broken.polyline([[0.5, 0.5], [5.5, 0.5], [NaN, 1], [7.5, 2.5]], RED, { antialias: false });
+    broken.polyline(
+      [
+        [0.5, 0.5],
+        [5.5, 0.5],
+        [NaN, 1],
+        [7.5, 2.5],
+      ],
+      RED,
+      { antialias: false },
+    );
     expect(inked(broken)).toEqual(cells([...range(0, 5).map((x) => [x, 0] as [number, number]), [7, 2]]));
   });
 
@@ -109,7 +156,17 @@ describe('text', () => {
   const A = ['.###.', '#...#', '#...#', '#####', '#...#', '#...#', '#...#'];
   const g = ['.....', '.....', '.####', '#...#', '#...#', '#...#', '.####', '....#', '.###.'];
   const bits = (art: string[], x0: number, y0: number, s = 1) =>
-    cells(art.flatMap((row, r) => [...row].flatMap((ch, c) => (ch === '#' ? range(0, s * s - 1).map((k) => [x0 + c * s + (k % s), y0 + r * s + Math.floor(k / s)] as [number, number]) : []))));
+    cells(
+      art.flatMap((row, r) =>
+        [...row].flatMap((ch, c) =>
+          ch === '#'
+            ? range(0, s * s - 1).map(
+                (k) => [x0 + c * s + (k % s), y0 + r * s + Math.floor(k / s)] as [number, number],
+              )
+            : [],
+        ),
+      ),
+    );
 
   it('draws the bits of a glyph at scale 1 and 2', () => {
     const c = new Canvas(12, 12);
@@ -129,7 +186,11 @@ describe('text', () => {
     // 'A' vertical: its column c becomes row (4 - c), its row r becomes column r; the top is at the left
     const v = new Canvas(12, 8);
     v.text(1, 1, 'A', RED, { vertical: true });
-    const rotated = cells(A.flatMap((row, r) => [...row].flatMap((ch, col) => (ch === '#' ? [[1 + r, 1 + 4 - col] as [number, number]] : []))));
+    const rotated = cells(
+      A.flatMap((row, r) =>
+        [...row].flatMap((ch, col) => (ch === '#' ? [[1 + r, 1 + 4 - col] as [number, number]] : [])),
+      ),
+    );
     expect(inked(v)).toEqual(rotated);
   });
 
@@ -155,7 +216,8 @@ describe('ticks', () => {
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let trial = 0; trial < 2000; trial++) {
       const scale = 10 ** Math.floor(rnd() * 16 - 8);
-      const a = (rnd() - 0.5) * 20 * scale, b = a + rnd() * 10 * scale + 1e-3 * scale;
+      const a = (rnd() - 0.5) * 20 * scale,
+        b = a + rnd() * 10 * scale + 1e-3 * scale;
       const n = 1 + Math.floor(rnd() * 10);
       const t = niceTicks(a, b, n);
       const step = t[1] - t[0];
@@ -200,16 +262,42 @@ describe('lineChart', () => {
   /** The pixel holding data point (x, y), computed from the plot rectangle and the rule in chart.ts. */
   function pixelOf(spec: ChartSpec, x: number, y: number, xLog = false): [number, number] {
     const { plot } = chartLayout(spec);
-    const [xlo, xhi] = spec.xRange!, [ylo, yhi] = spec.yRange!;
+    const [xlo, xhi] = spec.xRange!,
+      [ylo, yhi] = spec.yRange!;
     const t = (v: number) => (xLog ? Math.log10(v) : v);
-    const fx = (t(x) - t(xlo)) / (t(xhi) - t(xlo)), fy = (y - ylo) / (yhi - ylo);
-    return [Math.floor(plot.x + INSET + 0.5 + fx * (plot.w - 2 * INSET - 1)), Math.floor(plot.y + plot.h - INSET - 0.5 - fy * (plot.h - 2 * INSET - 1))];
+    const fx = (t(x) - t(xlo)) / (t(xhi) - t(xlo)),
+      fy = (y - ylo) / (yhi - ylo);
+    return [
+      Math.floor(plot.x + INSET + 0.5 + fx * (plot.w - 2 * INSET - 1)),
+      Math.floor(plot.y + plot.h - INSET - 0.5 - fy * (plot.h - 2 * INSET - 1)),
+    ];
   }
 
   it('puts a horizontal and a vertical series where the axis mapping says', () => {
     const spec: ChartSpec = {
-      title: 'Known lines', xLabel: 'x', yLabel: 'y', xRange: [0, 10], yRange: [0, 10],
-      series: [{ name: 'y = 6', points: [[0, 6], [10, 6]], color: BLUE }, { name: 'x = 3', points: [[3, 0], [3, 10]], color: RED }],
+      title: 'Known lines',
+      xLabel: 'x',
+      yLabel: 'y',
+      xRange: [0, 10],
+      yRange: [0, 10],
+      series: [
+        {
+          name: 'y = 6',
+          points: [
+            [0, 6],
+            [10, 6],
+          ],
+          color: BLUE,
+        },
+        {
+          name: 'x = 3',
+          points: [
+            [3, 0],
+            [3, 10],
+          ],
+          color: RED,
+        },
+      ],
     };
     const im = lineChart(spec);
     expect([im.width, im.height, im.rgba.length]).toEqual([640, 400, 640 * 400 * 4]);
@@ -232,15 +320,43 @@ describe('lineChart', () => {
   });
 
   it('clips data outside the range to the plot area', () => {
-    const spec: ChartSpec = { xRange: [0, 1], yRange: [0, 1], series: [{ name: 'far out', points: [[-5, 0.5], [50, 0.5]], color: BLUE }], legend: false };
+    const spec: ChartSpec = {
+      xRange: [0, 1],
+      yRange: [0, 1],
+      series: [
+        {
+          name: 'far out',
+          points: [
+            [-5, 0.5],
+            [50, 0.5],
+          ],
+          color: BLUE,
+        },
+      ],
+      legend: false,
+    };
     const im = lineChart(spec);
     const { plot } = chartLayout(spec);
     const [, row] = pixelOf(spec, 0, 0.5);
-    for (let x = 0; x < im.width; x++) expect(isBlue(pixel(im, x, row))).toBe(x >= plot.x && x < plot.x + plot.w);
+    for (let x = 0; x < im.width; x++)
+      expect(isBlue(pixel(im, x, row))).toBe(x >= plot.x && x < plot.x + plot.w);
   });
 
   it('maps a diagonal and a log axis as computed independently', () => {
-    const spec: ChartSpec = { xRange: [0, 100], yRange: [-1, 1], series: [{ name: 'd', points: [[0, -1], [100, 1]], color: BLUE }] };
+    const spec: ChartSpec = {
+      xRange: [0, 100],
+      yRange: [-1, 1],
+      series: [
+        {
+          name: 'd',
+          points: [
+            [0, -1],
+            [100, 1],
+          ],
+          color: BLUE,
+        },
+      ],
+    };
     const im = lineChart(spec);
     const [col, row] = pixelOf(spec, 50, 0);
     const p = pixel(im, col, row);
@@ -248,7 +364,21 @@ describe('lineChart', () => {
     expect(p[0]).toBeLessThan(60); // coverage >= ~0.79: the pixel centre is within 0.71 of the line
     expect(isBlue(pixel(im, col, row - 8))).toBe(false);
 
-    const log: ChartSpec = { xLog: true, xRange: [1e-4, 1], yRange: [0, 1], series: [{ name: 'h', points: [[1e-3, 0.5], [0.1, 0.5]], color: BLUE }] };
+    const log: ChartSpec = {
+      xLog: true,
+      xRange: [1e-4, 1],
+      yRange: [0, 1],
+      series: [
+        {
+          name: 'h',
+          points: [
+            [1e-3, 0.5],
+            [0.1, 0.5],
+          ],
+          color: BLUE,
+        },
+      ],
+    };
     const li = lineChart(log);
     for (const x of [1e-3, 3e-3, 0.01, 0.05, 0.1]) {
       const [c, r] = pixelOf(log, x, 0.5, true);
@@ -260,7 +390,17 @@ describe('lineChart', () => {
   });
 
   it('draws an automatic range out to nice ticks', () => {
-    const L = chartLayout({ series: [{ name: 's', points: [[3, 0.03], [97, 0.93]] }] });
+    const L = chartLayout({
+      series: [
+        {
+          name: 's',
+          points: [
+            [3, 0.03],
+            [97, 0.93],
+          ],
+        },
+      ],
+    });
     expect([L.x.lo, L.x.hi, L.y.lo, L.y.hi]).toEqual([0, 100, 0, 1]);
     expect(L.xTicks[0]).toBe(0);
     expect(L.yTickLabels[L.yTickLabels.length - 1]).toMatch(/^1(\.0+)?$/);
@@ -272,15 +412,96 @@ describe('lineChart', () => {
       { series: [] },
       { series: [{ name: 'empty', points: [] }] },
       { series: [{ name: 'one', points: [[1, 1]] }] },
-      { series: [{ name: 'constant', points: [[0, 2], [1, 2], [2, 2]] }] },
-      { series: [{ name: 'nan', points: [[NaN, 1], [1, NaN], [Infinity, 2]] }] },
-      { series: [{ name: 'gaps', points: [[0, 1], [1, NaN], [2, 3], [3, 4]] }] },
+      {
+        series: [
+          {
+            name: 'constant',
+            points: [
+              [0, 2],
+              [1, 2],
+              [2, 2],
+            ],
+          },
+        ],
+      },
+      {
+        series: [
+          {
+            name: 'nan',
+            points: [
+              [NaN, 1],
+              [1, NaN],
+              [Infinity, 2],
+            ],
+          },
+        ],
+      },
+      {
+        series: [
+          {
+            name: 'gaps',
+            points: [
+              [0, 1],
+              [1, NaN],
+              [2, 3],
+              [3, 4],
+            ],
+          },
+        ],
+      },
       { series: [{ name: 'zero', points: [[0, 0]] }] },
-      { xLog: true, series: [{ name: 'non-positive x', points: [[0, 1], [-1, 2]] }] },
-      { xLog: true, series: [{ name: 'single decade', points: [[0.5, 1], [0.5, 2]] }] },
-      { xLog: true, xRange: [0.2, 0.8], series: [{ name: 'under a decade', points: [[0.3, 1], [0.6, 2]] }] },
+      {
+        xLog: true,
+        series: [
+          {
+            name: 'non-positive x',
+            points: [
+              [0, 1],
+              [-1, 2],
+            ],
+          },
+        ],
+      },
+      {
+        xLog: true,
+        series: [
+          {
+            name: 'single decade',
+            points: [
+              [0.5, 1],
+              [0.5, 2],
+            ],
+          },
+        ],
+      },
+      {
+        xLog: true,
+        xRange: [0.2, 0.8],
+        series: [
+          {
+            name: 'under a decade',
+            points: [
+              [0.3, 1],
+              [0.6, 2],
+            ],
+          },
+        ],
+      },
       { xRange: [0.21, 0.29], yRange: [0, 1e-9], series: [{ name: 'narrow', points: [[0.25, 5e-10]] }] },
-      { width: 120, height: 90, title: 'A title far too long for this small image', series: [{ name: 'small', points: [[0, 0], [1, 1]] }] },
+      {
+        width: 120,
+        height: 90,
+        title: 'A title far too long for this small image',
+        series: [
+          {
+            name: 'small',
+            points: [
+              [0, 0],
+              [1, 1],
+            ],
+          },
+        ],
+      },
     ];
     for (const spec of cases) {
       const im = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', ...spec });
@@ -288,52 +509,133 @@ describe('lineChart', () => {
       expect(im.rgba.some((v) => v !== 255)).toBe(true);
     }
     // a constant series is visible: its colour appears in the image
-    const c = lineChart({ series: [{ name: 'constant', points: [[0, 2], [1, 2]], color: BLUE }] });
+    const c = lineChart({
+      series: [
+        {
+          name: 'constant',
+          points: [
+            [0, 2],
+            [1, 2],
+          ],
+          color: BLUE,
+        },
+      ],
+    });
     let found = false;
     for (let i = 0; i < c.rgba.length; i += 4) found ||= isBlue(Array.from(c.rgba.subarray(i, i + 3)));
     expect(found).toBe(true);
-    expect(chartLayout({ series: [{ name: 'constant', points: [[0, 2], [1, 2]] }] }).y).toMatchObject({ lo: 1.8, hi: 2.2 });
+    expect(
+      chartLayout({
+        series: [
+          {
+            name: 'constant',
+            points: [
+              [0, 2],
+              [1, 2],
+            ],
+          },
+        ],
+      }).y,
+    ).toMatchObject({ lo: 1.8, hi: 2.2 });
     // a lone point between NaNs is drawn as a dot
-    const spec: ChartSpec = { xRange: [0, 4], yRange: [0, 4], series: [{ name: 'dot', points: [[0, 0], [NaN, NaN], [2, 2], [NaN, 0]], color: BLUE }] };
+    const spec: ChartSpec = {
+      xRange: [0, 4],
+      yRange: [0, 4],
+      series: [
+        {
+          name: 'dot',
+          points: [
+            [0, 0],
+            [NaN, NaN],
+            [2, 2],
+            [NaN, 0],
+          ],
+          color: BLUE,
+        },
+      ],
+    };
     const [col, row] = pixelOf(spec, 2, 2);
     expect(isBlue(pixel(lineChart(spec), col, row))).toBe(true);
   });
 
   it('rejects a bad spec with a clear error', () => {
-    const series = [{ name: 's', points: [[0, 0], [1, 1]] as [number, number][] }];
-    expect(() => lineChart({ series, width: 0 })).toThrow(/lineChart: width must be a positive integer, got 0/);
-    expect(() => lineChart({ series, height: -10 })).toThrow(/lineChart: height must be a positive integer, got -10/);
+    const series = [
+      {
+        name: 's',
+        points: [
+          [0, 0],
+          [1, 1],
+        ] as [number, number][],
+      },
+    ];
+    expect(() => lineChart({ series, width: 0 })).toThrow(
+      /lineChart: width must be a positive integer, got 0/,
+    );
+    expect(() => lineChart({ series, height: -10 })).toThrow(
+      /lineChart: height must be a positive integer, got -10/,
+    );
     expect(() => lineChart({ series, width: 100.5 })).toThrow(/width must be a positive integer/);
     expect(() => lineChart({ series, width: 40, height: 40 })).toThrow(/40x40 is too small/);
-    expect(() => lineChart({ series, yRange: [1, 1] })).toThrow(/yRange must be finite \[min, max\] with min < max/);
+    expect(() => lineChart({ series, yRange: [1, 1] })).toThrow(
+      /yRange must be finite \[min, max\] with min < max/,
+    );
     expect(() => lineChart({ series, xRange: [0, NaN] })).toThrow(/xRange/);
-    expect(() => lineChart({ series, xLog: true, xRange: [0, 1] })).toThrow(/log x axis needs xRange above 0/);
+    expect(() => lineChart({ series, xLog: true, xRange: [0, 1] })).toThrow(
+      /log x axis needs xRange above 0/,
+    );
   });
 });
 
 describe('figures and PNG files', () => {
   it('writes a PNG that reads back with the same size and pixels, leaving no temp file', () => {
-    const im = lineChart({ title: 'png', series: [{ name: 's', points: [[0, 0], [1, 1]] }], width: 200, height: 150 });
+    const im = lineChart({
+      title: 'png',
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+      width: 200,
+      height: 150,
+    });
     const path = join(dir, 'sub', 'chart.png');
     writePng(path, im);
     const back = PNG.sync.read(readFileSync(path));
     expect([back.width, back.height]).toEqual([200, 150]);
     expect(new Uint8Array(back.data)).toEqual(im.rgba);
     expect(readdirSync(join(dir, 'sub'))).toEqual(['chart.png']);
-    expect(() => encodePng({ width: 2, height: 2, rgba: new Uint8Array(15) })).toThrow(/needs 16 bytes, got 15/);
+    expect(() => encodePng({ width: 2, height: 2, rgba: new Uint8Array(15) })).toThrow(
+      /needs 16 bytes, got 15/,
+    );
   });
 
   it('trainingCurves stacks a loss, an accuracy and (with lr) a learning-rate panel', () => {
-    const log = Array.from({ length: 300 }, (_, i) => ({ step: i * 10, loss: 5 * Math.exp(-i / 50) + 0.1 * Math.sin(i), lr: 0.1, ...(i % 50 === 49 ? { val_accuracy: 0.5 + i / 1000 } : {}) }));
+    const log = Array.from({ length: 300 }, (_, i) => ({
+      step: i * 10,
+      loss: 5 * Math.exp(-i / 50) + 0.1 * Math.sin(i),
+      lr: 0.1,
+      ...(i % 50 === 49 ? { val_accuracy: 0.5 + i / 1000 } : {}),
+    }));
     expect(trainingCurves(log)).toMatchObject({ width: 640, height: 900 });
     const noLr = trainingCurves(log.map(({ lr, ...e }) => e));
     expect([noLr.width, noLr.height]).toEqual([640, 600]);
     expect(trainingCurves([]).height).toBe(600);
-    expect(trainingCurves([{ step: 0, loss: NaN }, { step: 1, loss: Infinity }, { step: 2, val_accuracy: 0.5 }]).height).toBe(600);
+    expect(
+      trainingCurves([
+        { step: 0, loss: NaN },
+        { step: 1, loss: Infinity },
+        { step: 2, val_accuracy: 0.5 },
+      ]).height,
+    ).toBe(600);
   });
 
   it('rocFigure draws TAR vs log FAR and checks its input', () => {
-    const far = [0, 0, 1e-3, 1e-2, 0.1, 1], tar = [0, 0.5, 0.7, 0.9, 0.97, 1];
+    const far = [0, 0, 1e-3, 1e-2, 0.1, 1],
+      tar = [0, 0.5, 0.7, 0.9, 0.97, 1];
     const im = rocFigure({ far: Float64Array.from(far), tar }, 'test', 0.95);
     expect([im.width, im.height]).toEqual([640, 480]);
     expect(() => rocFigure({ far: [0, 1], tar: [1] }, 'bad', 0.5)).toThrow(/2 FAR values but 1 TAR values/);
@@ -341,7 +643,8 @@ describe('figures and PNG files', () => {
   });
 
   it('stackImages puts images one under the other', () => {
-    const a = new Canvas(2, 1, [1, 2, 3]), b = new Canvas(3, 2, [4, 5, 6]);
+    const a = new Canvas(2, 1, [1, 2, 3]),
+      b = new Canvas(3, 2, [4, 5, 6]);
     const s = stackImages([a, b]);
     expect([s.width, s.height]).toEqual([3, 3]);
     expect(pixel(s, 0, 0)).toEqual([1, 2, 3, 255]);

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
-import { adaptiveAvgPool2d, avgPool2d, globalAvgPool, maxPool2d, reference as P, type Size2 } from '../src/ops/pool.js';
-import { downsample2d, resizeBilinear, upfirdn2d, upsample2d, reference as RS, type Upfirdn2dOptions } from '../src/ops/resample.js';
+import {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  globalAvgPool,
+  maxPool2d,
+  reference as P,
+  type Size2,
+} from '../src/ops/pool.js';
+import {
+  downsample2d,
+  resizeBilinear,
+  upfirdn2d,
+  upsample2d,
+  reference as RS,
+  type Upfirdn2dOptions,
+} from '../src/ops/resample.js';
 import { nd, type NdArray } from '../src/tensor/ndarray.js';
 import { checkGradient, checkHessian, expectTensorClose, randomNd, toGpu } from './helpers.js';
 import { checkFixtureCase, loadFixture } from './fixtures.js';
@@ -10,16 +24,29 @@ describe('avgPool2d (count_include_pad)', () => {
   const cases: [number[], Size2, Size2 | undefined, Size2][] = [
     [[1, 1, 4, 4], 2, undefined, 0],
     [[3, 2, 7, 5], 3, 2, 1],
-    [[2, 3, 5, 9], [2, 3], [1, 2], [1, 1]],
+    [
+      [2, 3, 5, 9],
+      [2, 3],
+      [1, 2],
+      [1, 1],
+    ],
     [[1, 2, 6, 6], 3, 1, 1],
     [[2, 1, 3, 3], 3, undefined, 0],
   ];
   for (const [shape, k, s, p] of cases) {
     it(`[${shape}] kernel ${k} stride ${s ?? k} padding ${p}: forward, gradient, H v`, async () => {
       const x = randomNd(shape);
-      await checkGradient((t) => avgPool2d(t, k, s, p), (a) => P.avgPool2d(a, k, s, p), [x]);
+      await checkGradient(
+        (t) => avgPool2d(t, k, s, p),
+        (a) => P.avgPool2d(a, k, s, p),
+        [x],
+      );
       // linear: the Hessian is zero, and the double backward goes through the adjoint op
-      await checkHessian((t) => E.square(avgPool2d(t, k, s, p)), (a) => RS_square(P.avgPool2d(a, k, s, p)), [x]);
+      await checkHessian(
+        (t) => E.square(avgPool2d(t, k, s, p)),
+        (a) => RS_square(P.avgPool2d(a, k, s, p)),
+        [x],
+      );
     });
   }
 });
@@ -30,7 +57,12 @@ describe('maxPool2d', () => {
   const cases: [number[], Size2, Size2 | undefined, Size2][] = [
     [[1, 1, 4, 4], 2, undefined, 0],
     [[3, 2, 7, 5], 3, 2, 1],
-    [[2, 3, 5, 9], [2, 3], [1, 2], [1, 1]],
+    [
+      [2, 3, 5, 9],
+      [2, 3],
+      [1, 2],
+      [1, 1],
+    ],
   ];
   for (const [shape, k, s, p] of cases) {
     it(`[${shape}] kernel ${k} stride ${s ?? k} padding ${p}`, async () => {
@@ -38,8 +70,17 @@ describe('maxPool2d', () => {
       const x = randomNd(shape);
       const perm = [...x.data.keys()].sort((a, b) => Math.sin(a * 12.9898) - Math.sin(b * 12.9898));
       perm.forEach((j, i) => (x.data[j] = (i - perm.length / 2) * 0.01));
-      await checkGradient((t) => maxPool2d(t, k, s, p), (a) => P.maxPool2d(a, k, s, p), [x], { eps: 1e-4 });
-      await checkHessian((t) => E.square(maxPool2d(t, k, s, p)), (a) => RS_square(P.maxPool2d(a, k, s, p)), [x]);
+      await checkGradient(
+        (t) => maxPool2d(t, k, s, p),
+        (a) => P.maxPool2d(a, k, s, p),
+        [x],
+        { eps: 1e-4 },
+      );
+      await checkHessian(
+        (t) => E.square(maxPool2d(t, k, s, p)),
+        (a) => RS_square(P.maxPool2d(a, k, s, p)),
+        [x],
+      );
     });
   }
   it('sends the gradient of a tie to the first maximum, and overlapping windows accumulate', async () => {
@@ -59,18 +100,30 @@ describe('global and adaptive average pooling', () => {
     await checkGradient((t) => adaptiveAvgPool2d(t, 1), P.globalAvgPool, [x]);
   });
   it('adaptiveAvgPool2d to a divisor size is an average pool', async () => {
-    await checkGradient((t) => adaptiveAvgPool2d(t, [2, 3]), (a) => P.avgPool2d(a, [3, 2]), [randomNd([2, 2, 6, 6])]);
+    await checkGradient(
+      (t) => adaptiveAvgPool2d(t, [2, 3]),
+      (a) => P.avgPool2d(a, [3, 2]),
+      [randomNd([2, 2, 6, 6])],
+    );
   });
 });
 
 describe('pooling rejects bad inputs', () => {
   it('with clear messages', () => {
     E.scope(() => {
-      expect(() => avgPool2d(E.zeros([2, 3, 4]), 2)).toThrow(/avgPool2d: expected an input of shape \(N, C, H, W\), got \[2,3,4\]/);
-      expect(() => maxPool2d(E.zeros([1, 1, 2, 2]), 3)).toThrow(/maxPool2d: kernel \[3,3\] with padding \[0,0\] does not fit/);
-      expect(() => avgPool2d(E.zeros([1, 1, 4, 4]), 2, 1, 2)).toThrow(/padding \[2,2\] should be at most half the kernel/);
+      expect(() => avgPool2d(E.zeros([2, 3, 4]), 2)).toThrow(
+        /avgPool2d: expected an input of shape \(N, C, H, W\), got \[2,3,4\]/,
+      );
+      expect(() => maxPool2d(E.zeros([1, 1, 2, 2]), 3)).toThrow(
+        /maxPool2d: kernel \[3,3\] with padding \[0,0\] does not fit/,
+      );
+      expect(() => avgPool2d(E.zeros([1, 1, 4, 4]), 2, 1, 2)).toThrow(
+        /padding \[2,2\] should be at most half the kernel/,
+      );
       expect(() => avgPool2d(E.zeros([1, 1, 4, 4]), 0)).toThrow(/kernel must be integers >= 1/);
-      expect(() => adaptiveAvgPool2d(E.zeros([1, 1, 5, 5]), 2)).toThrow(/must be 1 x 1 or divide the input size/);
+      expect(() => adaptiveAvgPool2d(E.zeros([1, 1, 5, 5]), 2)).toThrow(
+        /must be 1 x 1 or divide the input size/,
+      );
     });
   });
 });
@@ -86,15 +139,40 @@ describe('upfirdn2d against the StyleGAN2 definition', () => {
     // the conv2d_resample "up then conv" padding of a 3x3 transposed conv: [pad + (4 + 2 - 1) / 2 - (3 - 1), ...]
     ['up 2, negative padding (crop)', [1, 2, 5, 4], k, { up: 2, padding: [-1, -2, 0, -1], gain: 4 }],
     ['up 2 and down 2 together', [2, 1, 5, 5], k, { up: 2, down: 2, padding: [1, 2, 2, 1] }],
-    ['up 3, down 2, odd 2-D filter, flip', [1, 2, 3, 4], [[1, 2, 0.5], [0, -1, 3]], { up: 3, down: 2, padding: [2, 0, 1, 1], flip: true, gain: 0.7 }],
-    ['2-D asymmetric filter, no flip (a true convolution)', [1, 1, 5, 6], [[1, 2], [3, -4], [0.5, 6]], { padding: [1, 1, 2, 0] }],
+    [
+      'up 3, down 2, odd 2-D filter, flip',
+      [1, 2, 3, 4],
+      [
+        [1, 2, 0.5],
+        [0, -1, 3],
+      ],
+      { up: 3, down: 2, padding: [2, 0, 1, 1], flip: true, gain: 0.7 },
+    ],
+    [
+      '2-D asymmetric filter, no flip (a true convolution)',
+      [1, 1, 5, 6],
+      [
+        [1, 2],
+        [3, -4],
+        [0.5, 6],
+      ],
+      { padding: [1, 1, 2, 0] },
+    ],
     ['separate x / y factors', [2, 2, 4, 3], [1, 2, 1], { up: [2, 1], down: [1, 3], padding: [1, 1, 0, 2] }],
   ];
   for (const [name, shape, f, o] of cases) {
     it(`${name}: forward, gradient, H v`, async () => {
       const x = randomNd(shape);
-      await checkGradient((t) => upfirdn2d(t, f, o), (a) => RS.upfirdn2d(a, f, o), [x]);
-      await checkHessian((t) => E.square(upfirdn2d(t, f, o)), (a) => RS_square(RS.upfirdn2d(a, f, o)), [x]);
+      await checkGradient(
+        (t) => upfirdn2d(t, f, o),
+        (a) => RS.upfirdn2d(a, f, o),
+        [x],
+      );
+      await checkHessian(
+        (t) => E.square(upfirdn2d(t, f, o)),
+        (a) => RS_square(RS.upfirdn2d(a, f, o)),
+        [x],
+      );
     });
   }
   it('accepts the filter as a 1-D or 2-D tensor', async () => {
@@ -102,7 +180,18 @@ describe('upfirdn2d against the StyleGAN2 definition', () => {
     const want = RS.upfirdn2d(x, [1, 2, 1], { up: 2, padding: 1 });
     const [a, b] = E.scope(() => {
       const xt = toGpu(x);
-      return [upfirdn2d(xt, E.tensor([1, 2, 1]), { up: 2, padding: 1 }), upfirdn2d(xt, E.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]]), { up: 2, padding: 1 })];
+      return [
+        upfirdn2d(xt, E.tensor([1, 2, 1]), { up: 2, padding: 1 }),
+        upfirdn2d(
+          xt,
+          E.tensor([
+            [1, 2, 1],
+            [2, 4, 2],
+            [1, 2, 1],
+          ]),
+          { up: 2, padding: 1 },
+        ),
+      ];
     });
     await expectTensorClose(a, want);
     await expectTensorClose(b, want);
@@ -112,7 +201,9 @@ describe('upfirdn2d against the StyleGAN2 definition', () => {
   it('rejects bad inputs', () => {
     E.scope(() => {
       const x = E.zeros([1, 1, 4, 4]);
-      expect(() => upfirdn2d(E.zeros([4, 4]), [1, 1])).toThrow(/upfirdn2d: expected an input of shape \(N, C, H, W\), got \[4,4\]/);
+      expect(() => upfirdn2d(E.zeros([4, 4]), [1, 1])).toThrow(
+        /upfirdn2d: expected an input of shape \(N, C, H, W\), got \[4,4\]/,
+      );
       expect(() => upfirdn2d(x, [1, 1], { up: 0 })).toThrow(/up must be a positive integer/);
       expect(() => upfirdn2d(x, [1, 1], { padding: [1, 2, 3] })).toThrow(/padding must be/);
       expect(() => upfirdn2d(x, [1, 1, 1, 1, 1, 1])).toThrow(/filter does not fit/);
@@ -125,7 +216,11 @@ describe('upsample2d and downsample2d (StyleGAN2 conventions)', () => {
   it('upsample2d doubles the size, preserves a constant image (gain 4, filter of sum 1)', async () => {
     const x = randomNd([2, 3, 5, 7]);
     const f = RS.normalizedFilter([1, 3, 3, 1]) as number[];
-    await checkGradient((t) => upsample2d(t), (a) => RS.upfirdn2d(a, f, { up: 2, padding: [2, 1, 2, 1], gain: 4 }), [x]);
+    await checkGradient(
+      (t) => upsample2d(t),
+      (a) => RS.upfirdn2d(a, f, { up: 2, padding: [2, 1, 2, 1], gain: 4 }),
+      [x],
+    );
     const y = E.scope(() => upsample2d(E.full([1, 1, 4, 4], 3)));
     expect(y.shape).toEqual([1, 1, 8, 8]);
     // away from the zero padding of the border, a constant stays constant
@@ -136,7 +231,11 @@ describe('upsample2d and downsample2d (StyleGAN2 conventions)', () => {
   it('downsample2d halves the size (odd sizes floor), filter of sum 1', async () => {
     const x = randomNd([1, 2, 9, 6]);
     const f = RS.normalizedFilter([1, 3, 3, 1]) as number[];
-    await checkGradient((t) => downsample2d(t), (a) => RS.upfirdn2d(a, f, { down: 2, padding: [1, 1, 1, 1] }), [x]);
+    await checkGradient(
+      (t) => downsample2d(t),
+      (a) => RS.upfirdn2d(a, f, { down: 2, padding: [1, 1, 1, 1] }),
+      [x],
+    );
     const y = E.scope(() => downsample2d(toGpu(x)));
     expect(y.shape).toEqual([1, 2, 4, 3]);
     y.dispose();
@@ -155,8 +254,16 @@ describe('resizeBilinear (PyTorch F.interpolate bilinear)', () => {
   for (const [shape, size, align] of cases) {
     it(`[${shape}] -> [${size}], alignCorners ${align}: forward, gradient, H v`, async () => {
       const x = randomNd(shape);
-      await checkGradient((t) => resizeBilinear(t, size, { alignCorners: align }), (a) => RS.resizeBilinear(a, size, align), [x]);
-      await checkHessian((t) => E.square(resizeBilinear(t, size, { alignCorners: align })), (a) => RS_square(RS.resizeBilinear(a, size, align)), [x]);
+      await checkGradient(
+        (t) => resizeBilinear(t, size, { alignCorners: align }),
+        (a) => RS.resizeBilinear(a, size, align),
+        [x],
+      );
+      await checkHessian(
+        (t) => E.square(resizeBilinear(t, size, { alignCorners: align })),
+        (a) => RS_square(RS.resizeBilinear(a, size, align)),
+        [x],
+      );
     });
   }
   it('matches values computed by PyTorch', async () => {
@@ -169,8 +276,12 @@ describe('resizeBilinear (PyTorch F.interpolate bilinear)', () => {
   });
   it('rejects bad inputs', () => {
     E.scope(() => {
-      expect(() => resizeBilinear(E.zeros([3, 4]), [2, 2])).toThrow(/resizeBilinear: expected an input of shape \(N, C, H, W\)/);
-      expect(() => resizeBilinear(E.zeros([1, 1, 3, 4]), [0, 2])).toThrow(/output size must be positive integers/);
+      expect(() => resizeBilinear(E.zeros([3, 4]), [2, 2])).toThrow(
+        /resizeBilinear: expected an input of shape \(N, C, H, W\)/,
+      );
+      expect(() => resizeBilinear(E.zeros([1, 1, 3, 4]), [0, 2])).toThrow(
+        /output size must be positive integers/,
+      );
     });
   });
 });
@@ -181,7 +292,10 @@ describe('upfirdn2d, upsample2d, downsample2d vs PyTorch fixtures', () => {
     const { up, down, pad, gain, wrapper, filter1d } = c.params;
     it(`${c.name}`, async () => {
       await checkFixtureCase(c, (x) => ({ y: upfirdn2d(x.x, x.filter, { up, down, padding: pad, gain }) }));
-      if (wrapper !== 'raw') await checkFixtureCase(c, (x) => ({ y: wrapper === 'up' ? upsample2d(x.x, filter1d) : downsample2d(x.x, filter1d) }));
+      if (wrapper !== 'raw')
+        await checkFixtureCase(c, (x) => ({
+          y: wrapper === 'up' ? upsample2d(x.x, filter1d) : downsample2d(x.x, filter1d),
+        }));
     });
   }
 });

@@ -5,9 +5,22 @@ import { philox4x32, philoxBlock, toUnit } from '../src/tensor/random.js';
 describe('Philox4x32-10', () => {
   it('matches the Random123 known-answer vectors', () => {
     // kat_vectors of Random123: philox4x32 10 rounds
-    expect([...philox4x32([0, 0, 0, 0], [0, 0])].map((x) => x.toString(16))).toEqual(['6627e8d5', 'e169c58d', 'bc57ac4c', '9b00dbd8']);
-    expect([...philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])].map((x) => x.toString(16))).toEqual(['408f276d', '41c83b0e', 'a20bc7c6', '6d5451fd']);
-    expect([...philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])].map((x) => x.toString(16))).toEqual(['d16cfe09', '94fdcceb', '5001e420', '24126ea1']);
+    expect([...philox4x32([0, 0, 0, 0], [0, 0])].map((x) => x.toString(16))).toEqual([
+      '6627e8d5',
+      'e169c58d',
+      'bc57ac4c',
+      '9b00dbd8',
+    ]);
+    expect(
+      [...philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])].map((x) =>
+        x.toString(16),
+      ),
+    ).toEqual(['408f276d', '41c83b0e', 'a20bc7c6', '6d5451fd']);
+    expect(
+      [...philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])].map((x) =>
+        x.toString(16),
+      ),
+    ).toEqual(['d16cfe09', '94fdcceb', '5001e420', '24126ea1']);
   });
 
   it('GPU bits are identical to the CPU reference, across a 64-bit counter carry', async () => {
@@ -24,7 +37,8 @@ describe('Philox4x32-10', () => {
 
   it('rand is the exact 24-bit conversion of those bits, and streams advance', async () => {
     const g = new E.Generator(7);
-    const a = E.rand([10], 0, 1, g), b = E.rand([10], 0, 1, g);
+    const a = E.rand([10], 0, 1, g),
+      b = E.rand([10], 0, 1, g);
     // each draw takes whole blocks of 4: a uses bits 0..11 (10 of them), b starts at bit 12
     const bits = [...new E.Generator(7).bitsCpu(24)];
     expect([...(await a.toArray())]).toEqual(bits.slice(0, 10).map(toUnit));
@@ -35,13 +49,15 @@ describe('Philox4x32-10', () => {
 
   it('randn has mean 0, std 1 and no infinities (200k samples)', async () => {
     const x = await E.scope(() => E.randn([200000], 0, 1, new E.Generator(3))).toArray();
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     for (const v of x) {
       expect(Number.isFinite(v)).toBe(true);
       s += v;
       s2 += v * v;
     }
-    const mean = s / x.length, std = Math.sqrt(s2 / x.length - mean * mean);
+    const mean = s / x.length,
+      std = Math.sqrt(s2 / x.length - mean * mean);
     expect(Math.abs(mean)).toBeLessThan(0.01);
     expect(Math.abs(std - 1)).toBeLessThan(0.01);
   });

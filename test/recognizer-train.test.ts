@@ -11,16 +11,36 @@ import { marginAt, RecognizerTrainer, type RecognizerTrainConfig } from '../src/
 
 /** A tiny recognizer: 16x16 input, four narrow IR stages (16x16 -> 1x1), 8-d embedding. */
 const config: RecognizerTrainConfig = {
-  backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
-  arcface: { s: 16, m: 0.3 }, batch: 6, steps: 40, lr: 0.05, momentum: 0.9, weightDecay: 5e-4,
-  schedule: 'poly', warmupSteps: 4, milestones: [], marginWarmupSteps: 0, augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 }, seed: 5,
+  backbone: {
+    input: [16, 16],
+    blocks: [1, 1, 1, 1],
+    widths: [4, 8, 8, 8],
+    stem: 4,
+    embedding: 8,
+    dropout: 0.1,
+  },
+  arcface: { s: 16, m: 0.3 },
+  batch: 6,
+  steps: 40,
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  schedule: 'poly',
+  warmupSteps: 4,
+  milestones: [],
+  marginWarmupSteps: 0,
+  augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 },
+  seed: 5,
 };
 
 const base = config;
 
 /** 4 identities x 5 images of 20x20: each identity a coloured pattern, each image a noisy copy. */
 function syntheticCache(): ImageCache {
-  const count = 20, C = 3, H = 20, W = 20;
+  const count = 20,
+    C = 3,
+    H = 20,
+    W = 20;
   const pixels = new Uint8Array(count * C * H * W);
   const labels = new Int32Array(count);
   let noise = 12345;
@@ -32,7 +52,10 @@ function syntheticCache(): ImageCache {
         for (let x = 0; x < W; x++) {
           noise = (noise * 1103515245 + 12345) >>> 0;
           const base = 128 + 100 * Math.sin((id + 1) * (x + 2 * y) * 0.3 + c);
-          pixels[((n * C + c) * H + y) * W + x] = Math.max(0, Math.min(255, Math.round(base + ((noise >>> 24) - 128) * 0.2)));
+          pixels[((n * C + c) * H + y) * W + x] = Math.max(
+            0,
+            Math.min(255, Math.round(base + ((noise >>> 24) - 128) * 0.2)),
+          );
         }
   }
   return { count, C, H, W, labels, pixels };
@@ -91,7 +114,9 @@ describe('RecognizerTrainer', () => {
     for (const k of Object.keys(expected)) expect(got[k], k).toEqual(expected[k]);
 
     const other = new RecognizerTrainer({ ...config, lr: 0.1 }, { cache: syntheticCache(), rows });
-    expect(() => other.restore(parseCheckpoint(bytes, 'ckpt'), 'ckpt')).toThrow(/ckpt: the checkpoint was made with other settings \(lr: 0.05 there\)/);
+    expect(() => other.restore(parseCheckpoint(bytes, 'ckpt'), 'ckpt')).toThrow(
+      /ckpt: the checkpoint was made with other settings \(lr: 0.05 there\)/,
+    );
     other.dispose();
     resumed.dispose();
   });
@@ -102,7 +127,11 @@ describe('RecognizerTrainer', () => {
     t.model.eval();
     const cache = syntheticCache();
     const a = await embedRows(t.model.backbone, cache, [0, 3, 7], { input: [16, 16] });
-    const bytes = await serializeRecognizer(t.model.backbone, { crop: [112, 112], out: [20, 20] }, { note: 'test' });
+    const bytes = await serializeRecognizer(
+      t.model.backbone,
+      { crop: [112, 112], out: [20, 20] },
+      { note: 'test' },
+    );
     const { backbone, file } = loadRecognizer(bytes, 'w.safetensors');
     expect(file.preprocess).toEqual({ crop: [112, 112], out: [20, 20] });
     expect(file.info).toEqual({ note: 'test' });
@@ -129,11 +158,24 @@ describe('evaluatePairs', () => {
           }
       return v;
     };
-    const pairs = Array.from({ length: 20 }, (_, i) => ({ a: { name: 'r', index: i }, b: { name: 'r', index: (i * 7 + 3) % 20 }, same: i % 2 === 0, fold: -1 }));
+    const pairs = Array.from({ length: 20 }, (_, i) => ({
+      a: { name: 'r', index: i },
+      b: { name: 'r', index: (i * 7 + 3) % 20 },
+      same: i % 2 === 0,
+      fold: -1,
+    }));
     for (const flip of [false, true]) {
-      const { scores } = await evaluatePairs(flat, cache, pairs, (ref) => ref.index, { input: [20, 20], batch: 7, flip });
-      pairs.forEach((p, i) => expect(scores[i]).toBeCloseTo(cosineSimilarity(norm(p.a.index, flip), norm(p.b.index, flip)), 5));
+      const { scores } = await evaluatePairs(flat, cache, pairs, (ref) => ref.index, {
+        input: [20, 20],
+        batch: 7,
+        flip,
+      });
+      pairs.forEach((p, i) =>
+        expect(scores[i]).toBeCloseTo(cosineSimilarity(norm(p.a.index, flip), norm(p.b.index, flip)), 5),
+      );
     }
-    await expect(evaluatePairs(flat, cache, pairs, () => 99, { input: [20, 20] })).rejects.toThrow(/row 99 is not in the cache's 0..19/);
+    await expect(evaluatePairs(flat, cache, pairs, () => 99, { input: [20, 20] })).rejects.toThrow(
+      /row 99 is not in the cache's 0..19/,
+    );
   });
 });

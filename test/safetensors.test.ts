@@ -22,19 +22,39 @@ describe('safetensors layout', () => {
     const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
     expect(header.length).toBe(54);
     expect([...bytes]).toEqual([
-      56, 0, 0, 0, 0, 0, 0, 0,
-      ...enc(header), 0x20, 0x20,
-      0x00, 0x00, 0x80, 0x3f, // 1.0f  = 0x3f800000, little-endian
-      0x00, 0x00, 0x00, 0xc0, // -2.0f = 0xc0000000
+      56,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...enc(header),
+      0x20,
+      0x20,
+      0x00,
+      0x00,
+      0x80,
+      0x3f, // 1.0f  = 0x3f800000, little-endian
+      0x00,
+      0x00,
+      0x00,
+      0xc0, // -2.0f = 0xc0000000
     ]);
   });
 
   it('writes metadata first and data in order; an aligned header gets no padding', () => {
     const bytes = serializeSafetensors(
-      { b: { dtype: 'i32', shape: [1], data: Int32Array.of(-1) }, e: { dtype: 'u32', shape: [0, 3], data: new Uint32Array(0) }, c: { dtype: 'u32', shape: [], data: Uint32Array.of(7) } },
+      {
+        b: { dtype: 'i32', shape: [1], data: Int32Array.of(-1) },
+        e: { dtype: 'u32', shape: [0, 3], data: new Uint32Array(0) },
+        c: { dtype: 'u32', shape: [], data: Uint32Array.of(7) },
+      },
       { k: 'v' },
     );
-    const header = '{"__metadata__":{"k":"v"},"b":{"dtype":"I32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"U32","shape":[0,3],"data_offsets":[4,4]},"c":{"dtype":"U32","shape":[],"data_offsets":[4,8]}}';
+    const header =
+      '{"__metadata__":{"k":"v"},"b":{"dtype":"I32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"U32","shape":[0,3],"data_offsets":[4,4]},"c":{"dtype":"U32","shape":[],"data_offsets":[4,8]}}';
     const n = Math.ceil(header.length / 8) * 8;
     expect(Number(new DataView(bytes.buffer).getBigUint64(0, true))).toBe(n);
     expect(new TextDecoder().decode(bytes.subarray(8, 8 + n))).toBe(header.padEnd(n, ' '));
@@ -49,13 +69,20 @@ describe('safetensors layout', () => {
 describe('safetensors round trip', () => {
   it('CPU data, all dtypes, metadata, empty and scalar tensors', () => {
     const tensors: Record<string, TensorData> = {
-      'layer1.0.conv1.weight': { dtype: 'f32', shape: [2, 3], data: Float32Array.of(1.5, -0, Infinity, -1e-38, 3.4e38, Math.PI) },
+      'layer1.0.conv1.weight': {
+        dtype: 'f32',
+        shape: [2, 3],
+        data: Float32Array.of(1.5, -0, Infinity, -1e-38, 3.4e38, Math.PI),
+      },
       labels: { dtype: 'i32', shape: [3], data: Int32Array.of(-2147483648, 0, 2147483647) },
       bits: { dtype: 'u32', shape: [1, 1], data: Uint32Array.of(0xffffffff) },
       empty: { dtype: 'f32', shape: [0], data: new Float32Array(0) },
       scalar: { dtype: 'f32', shape: [], data: Float32Array.of(42) },
     };
-    const back = parseSafetensors(serializeSafetensors(tensors, { step: '12', note: 'é ü' }), 'x.safetensors');
+    const back = parseSafetensors(
+      serializeSafetensors(tensors, { step: '12', note: 'é ü' }),
+      'x.safetensors',
+    );
     expect(back.metadata).toEqual({ step: '12', note: 'é ü' });
     expect(Object.keys(back.tensors)).toEqual(Object.keys(tensors));
     for (const [k, t] of Object.entries(tensors)) {
@@ -67,7 +94,8 @@ describe('safetensors round trip', () => {
   });
 
   it('GPU tensors through readTensors, parsed from an unaligned view', async () => {
-    const a = E.randn([5, 7], 0, 1, new E.Generator(3)), b = E.tensor([1, 2, 3], [3], 'i32');
+    const a = E.randn([5, 7], 0, 1, new E.Generator(3)),
+      b = E.tensor([1, 2, 3], [3], 'i32');
     const bytes = serializeSafetensors(await readTensors({ a, b }));
     const shifted = new Uint8Array(bytes.length + 1);
     shifted.set(bytes, 1);
@@ -80,13 +108,18 @@ describe('safetensors round trip', () => {
 });
 
 describe('safetensors validation', () => {
-  const good = serializeSafetensors({ w: { dtype: 'f32', shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) }, v: { dtype: 'f32', shape: [1], data: Float32Array.of(5) } });
+  const good = serializeSafetensors({
+    w: { dtype: 'f32', shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) },
+    v: { dtype: 'f32', shape: [1], data: Float32Array.of(5) },
+  });
   const parse = (b: Uint8Array) => () => parseSafetensors(b, 'model.safetensors');
 
   it('truncated files', () => {
     expect(parse(good.subarray(0, 5))).toThrow(/^model\.safetensors: truncated: 5 bytes/);
     expect(parse(good.subarray(0, 40))).toThrow(/model\.safetensors: truncated: the header needs/);
-    expect(parse(good.subarray(0, good.length - 4))).toThrow(/model\.safetensors: tensor 'v': data_offsets \[16, 20\] go past the end of the data \(16 bytes; truncated file\?\)/);
+    expect(parse(good.subarray(0, good.length - 4))).toThrow(
+      /model\.safetensors: tensor 'v': data_offsets \[16, 20\] go past the end of the data \(16 bytes; truncated file\?\)/,
+    );
   });
 
   it('header length beyond the file, or absurd', () => {
@@ -104,22 +137,49 @@ describe('safetensors validation', () => {
 
   it('offsets out of bounds, overlapping, leaving holes', () => {
     const data = [...new Uint8Array(8)];
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}  ', data))).toThrow(/tensor 'b' \(bytes 2\.\.6\) overlaps tensor 'a'/);
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data))).toThrow(/bytes 0\.\.4 of the data belong to no tensor/);
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', data))).toThrow(/4 bytes after the last tensor/);
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,12]}}', data))).toThrow(/tensor 'a': data_offsets \[0, 12\] go past the end/);
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', data))).toThrow(/tensor 'a': data_offsets \[4, 0\] are reversed/);
-    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}', data))).toThrow(/tensor 'a': invalid data_offsets \[0\]/);
+    expect(
+      parse(
+        file(
+          '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}  ',
+          data,
+        ),
+      ),
+    ).toThrow(/tensor 'b' \(bytes 2\.\.6\) overlaps tensor 'a'/);
+    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data))).toThrow(
+      /bytes 0\.\.4 of the data belong to no tensor/,
+    );
+    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', data))).toThrow(
+      /4 bytes after the last tensor/,
+    );
+    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,12]}}', data))).toThrow(
+      /tensor 'a': data_offsets \[0, 12\] go past the end/,
+    );
+    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', data))).toThrow(
+      /tensor 'a': data_offsets \[4, 0\] are reversed/,
+    );
+    expect(parse(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}', data))).toThrow(
+      /tensor 'a': invalid data_offsets \[0\]/,
+    );
   });
 
   it('unsupported dtype, bad shape, size that does not match the shape', () => {
-    expect(parse(file('{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(/tensor 'h': unsupported dtype 'F16' \(supported: F32, I32, U32\)/);
-    expect(parse(file('{"s":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(/tensor 's': invalid shape \[-1\]/);
-    expect(parse(file('{"m":{"dtype":"I32","shape":[2,2],"data_offsets":[0,8]}}', [...new Uint8Array(8)]))).toThrow(/tensor 'm': 8 bytes of data for I32 \[2, 2\], which needs 16/);
+    expect(parse(file('{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(
+      /tensor 'h': unsupported dtype 'F16' \(supported: F32, I32, U32\)/,
+    );
+    expect(parse(file('{"s":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(
+      /tensor 's': invalid shape \[-1\]/,
+    );
+    expect(
+      parse(file('{"m":{"dtype":"I32","shape":[2,2],"data_offsets":[0,8]}}', [...new Uint8Array(8)])),
+    ).toThrow(/tensor 'm': 8 bytes of data for I32 \[2, 2\], which needs 16/);
   });
 
   it('serialize rejects inconsistent input', () => {
-    expect(() => serializeSafetensors({ a: { dtype: 'f32', shape: [3], data: new Float32Array(2) } })).toThrow(/tensor 'a' has 2 values for shape \[3\]/);
-    expect(() => serializeSafetensors({ __metadata__: { dtype: 'f32', shape: [], data: new Float32Array(1) } })).toThrow(/__metadata__/);
+    expect(() =>
+      serializeSafetensors({ a: { dtype: 'f32', shape: [3], data: new Float32Array(2) } }),
+    ).toThrow(/tensor 'a' has 2 values for shape \[3\]/);
+    expect(() =>
+      serializeSafetensors({ __metadata__: { dtype: 'f32', shape: [], data: new Float32Array(1) } }),
+    ).toThrow(/__metadata__/);
   });
 });

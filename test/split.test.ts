@@ -5,21 +5,29 @@ import { writePairs } from '../src/data/lfw-pairs.js';
 import { EpochSampler } from '../src/train/sampler.js';
 
 /** 200 people: every third with 1 image, the others with 2..9. */
-const people: LfwPerson[] = Array.from({ length: 200 }, (_, i) => ({ name: `P${i}`, count: i % 3 === 0 ? 1 : 2 + (i % 8), fold: -1 }));
+const people: LfwPerson[] = Array.from({ length: 200 }, (_, i) => ({
+  name: `P${i}`,
+  count: i % 3 === 0 ? 1 : 2 + (i % 8),
+  fold: -1,
+}));
 
 describe('splitPeople', () => {
   it('holds out disjoint people, stratified by >= 2 images, reproducibly', () => {
     const s = splitPeople(people, 0.2, 7);
-    const train = new Set(s.train.map((p) => p.name)), val = new Set(s.val.map((p) => p.name));
+    const train = new Set(s.train.map((p) => p.name)),
+      val = new Set(s.val.map((p) => p.name));
     expect(train.size + val.size).toBe(200);
     for (const n of val) expect(train.has(n)).toBe(false);
-    const multi = people.filter((p) => p.count >= 2).length, single = 200 - multi;
+    const multi = people.filter((p) => p.count >= 2).length,
+      single = 200 - multi;
     expect(s.val.filter((p) => p.count >= 2).length).toBe(Math.round(multi * 0.2));
     expect(s.val.filter((p) => p.count < 2).length).toBe(Math.round(single * 0.2));
     expect(splitPeople(people, 0.2, 7)).toEqual(s);
     expect(splitPeople(people, 0.2, 8).val).not.toEqual(s.val);
     // file order is kept
-    expect(s.val.map((p) => Number(p.name.slice(1)))).toEqual([...s.val.map((p) => Number(p.name.slice(1)))].sort((a, b) => a - b));
+    expect(s.val.map((p) => Number(p.name.slice(1)))).toEqual(
+      [...s.val.map((p) => Number(p.name.slice(1)))].sort((a, b) => a - b),
+    );
   });
 
   it('rejects bad fractions and duplicate people', () => {
@@ -58,7 +66,9 @@ describe('makePairs', () => {
   });
 
   it('says which fold is short of same-person pairs', () => {
-    expect(() => makePairs(people.slice(0, 30), { perFold: 50, seed: 1 })).toThrow(/fold \d+ has \d+ people with >= 2 images and \d+ distinct same-person pairs, 50 needed/);
+    expect(() => makePairs(people.slice(0, 30), { perFold: 50, seed: 1 })).toThrow(
+      /fold \d+ has \d+ people with >= 2 images and \d+ distinct same-person pairs, 50 needed/,
+    );
   });
 
   it('writes people files that parse back', () => {

@@ -12,20 +12,40 @@ import { checkGradient, checkHessian, expectTensorClose, randomNd, toGpu, toNd }
 
 describe('modulated convolution', () => {
   it('equals the per-sample definition (modulate, demodulate, conv), with gradients', async () => {
-    const x = randomNd([2, 3, 5, 4]), w = randomNd([4, 3, 3, 3]), s = randomNd([2, 3], 0.5, 1.5);
-    await checkGradient((a, b, c) => E.modulatedConv2d(a, b, c), (a, b, c) => RMod.modulatedConv2d(a, b, c), [x, w, s]);
+    const x = randomNd([2, 3, 5, 4]),
+      w = randomNd([4, 3, 3, 3]),
+      s = randomNd([2, 3], 0.5, 1.5);
+    await checkGradient(
+      (a, b, c) => E.modulatedConv2d(a, b, c),
+      (a, b, c) => RMod.modulatedConv2d(a, b, c),
+      [x, w, s],
+    );
   });
   it('without demodulation, and as a 1x1 toRGB', async () => {
-    const x = randomNd([3, 4, 3, 3]), w = randomNd([3, 4, 1, 1]), s = randomNd([3, 4]);
-    await checkGradient((a, b, c) => E.modulatedConv2d(a, b, c, { demodulate: false }), (a, b, c) => RMod.modulatedConv2d(a, b, c, { demodulate: false }), [x, w, s]);
+    const x = randomNd([3, 4, 3, 3]),
+      w = randomNd([3, 4, 1, 1]),
+      s = randomNd([3, 4]);
+    await checkGradient(
+      (a, b, c) => E.modulatedConv2d(a, b, c, { demodulate: false }),
+      (a, b, c) => RMod.modulatedConv2d(a, b, c, { demodulate: false }),
+      [x, w, s],
+    );
   });
   it('second order in x and the weight (what R1 differentiates)', async () => {
     const s = randomNd([2, 2], 0.5, 1.5);
-    await checkHessian((a, b) => E.tanh(E.modulatedConv2d(a, b, toGpu(s))), (a, b) => RE.tanh(RMod.modulatedConv2d(a, b, s)), [randomNd([2, 2, 4, 4]), randomNd([3, 2, 3, 3])]);
+    await checkHessian(
+      (a, b) => E.tanh(E.modulatedConv2d(a, b, toGpu(s))),
+      (a, b) => RE.tanh(RMod.modulatedConv2d(a, b, s)),
+      [randomNd([2, 2, 4, 4]), randomNd([3, 2, 3, 3])],
+    );
   });
   it('names the shapes that do not fit', () => {
-    const x = E.zeros([2, 3, 4, 4]), w = E.zeros([4, 2, 3, 3]), s = E.zeros([2, 3]);
-    expect(() => E.modulatedConv2d(x, w, s)).toThrow(/modulatedConv2d: x \[2,3,4,4\], weight \[4,2,3,3\] and styles \[2,3\] do not fit/);
+    const x = E.zeros([2, 3, 4, 4]),
+      w = E.zeros([4, 2, 3, 3]),
+      s = E.zeros([2, 3]);
+    expect(() => E.modulatedConv2d(x, w, s)).toThrow(
+      /modulatedConv2d: x \[2,3,4,4\], weight \[4,2,3,3\] and styles \[2,3\] do not fit/,
+    );
     [x, w, s].forEach((t) => t.dispose());
   });
 });
@@ -35,8 +55,13 @@ describe('equalized learning rate layers', () => {
     const layer = new EqualLinear(8, 3, { lrMul: 0.01, biasInit: 0.5, gen: new E.Generator(3) });
     const x = randomNd([2, 8]);
     const y = E.scope(() => layer.forward(toGpu(x)));
-    const w = await toNd(layer.weight), b = await toNd(layer.bias!);
-    const want = RM.matmul(x, { shape: w.shape, data: w.data.map((v) => v * 0.01 / Math.sqrt(8)) }, { transB: true });
+    const w = await toNd(layer.weight),
+      b = await toNd(layer.bias!);
+    const want = RM.matmul(
+      x,
+      { shape: w.shape, data: w.data.map((v) => (v * 0.01) / Math.sqrt(8)) },
+      { transB: true },
+    );
     want.data.forEach((v, i) => (want.data[i] = v + b.data[i % 3] * 0.01));
     expect(b.data[0]).toBeCloseTo(50, 4); // stored as biasInit / lrMul
     await expectTensorClose(y, want, 1e-5, 1e-6);
@@ -74,7 +99,14 @@ describe('R1 through a small discriminator', () => {
   const cpuD = (x: NdArray, w: NdArray, v: NdArray) => {
     const h = RE.leakyRelu(RC.conv2d(x, w, null, { padding: 1 }), 0.2, Math.SQRT2);
     const sum = f.reduce((a, b) => a + b, 0);
-    const d = RS.minibatchStd(RR.upfirdn2d(h, f.map((t) => t / sum), { down: 2, padding: [1, 1, 1, 1] }), 2);
+    const d = RS.minibatchStd(
+      RR.upfirdn2d(
+        h,
+        f.map((t) => t / sum),
+        { down: 2, padding: [1, 1, 1, 1] },
+      ),
+      2,
+    );
     return RM.matmul({ shape: [4, 27], data: d.data }, v);
   };
   it('D matches its float64 composition, and its mixed second derivatives (H v) do too', async () => {
@@ -83,7 +115,9 @@ describe('R1 through a small discriminator', () => {
     await checkHessian(gpuD, cpuD, inputs);
   });
   it('the R1 penalty (gamma/2)|dD/dx|^2 has a gradient for every weight', async () => {
-    const x = toGpu(randomNd([4, 1, 6, 6]), true), w = toGpu(randomNd([2, 1, 3, 3]), true), v = toGpu(randomNd([27, 1]), true);
+    const x = toGpu(randomNd([4, 1, 6, 6]), true),
+      w = toGpu(randomNd([2, 1, 3, 3]), true),
+      v = toGpu(randomNd([27, 1]), true);
     const grads = E.scope(() => {
       const [gx] = E.grad([E.sum(gpuD(x, w, v))], [x], { createGraph: true });
       const r1 = E.scale(E.sum(E.square(gx!)), 10 / 2);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
-import { biasAct, minibatchStd, noiseInjection, reference as R, type BiasActOptions } from '../src/ops/stylegan.js';
+import {
+  biasAct,
+  minibatchStd,
+  noiseInjection,
+  reference as R,
+  type BiasActOptions,
+} from '../src/ops/stylegan.js';
 import { nd } from '../src/tensor/ndarray.js';
 import { checkGradient, checkHessian, expectTensorClose, randomNd, toGpu } from './helpers.js';
 
@@ -15,8 +21,18 @@ describe('minibatchStd (StyleGAN2 MinibatchStdLayer)', () => {
   for (const [shape, G, F] of cases) {
     it(`[${shape}] group ${G}, ${F} channel(s): forward, gradient, H v`, async () => {
       const x = randomNd(shape);
-      await checkGradient((t) => minibatchStd(t, G, F), (a) => R.minibatchStd(a, G, F), [x]);
-      if (shape[0] > 1) await checkHessian((t) => minibatchStd(t, G, F), (a) => R.minibatchStd(a, G, F), [x], { rtol: 2e-2, atol: 2e-3 });
+      await checkGradient(
+        (t) => minibatchStd(t, G, F),
+        (a) => R.minibatchStd(a, G, F),
+        [x],
+      );
+      if (shape[0] > 1)
+        await checkHessian(
+          (t) => minibatchStd(t, G, F),
+          (a) => R.minibatchStd(a, G, F),
+          [x],
+          { rtol: 2e-2, atol: 2e-3 },
+        );
     });
   }
   it('appends the same statistic to every member of a group (sample g n + j is in group j)', async () => {
@@ -32,9 +48,15 @@ describe('minibatchStd (StyleGAN2 MinibatchStdLayer)', () => {
   });
   it('rejects bad inputs', () => {
     E.scope(() => {
-      expect(() => minibatchStd(E.zeros([6, 2, 2, 2]), 4)).toThrow(/batch size 6 must be divisible by the group size 4/);
-      expect(() => minibatchStd(E.zeros([4, 3, 2, 2]), 4, 2)).toThrow(/numChannels 2 must be a positive divisor of the 3 channels/);
-      expect(() => minibatchStd(E.zeros([4, 3, 2]), 4)).toThrow(/minibatchStd: expected an input of shape \(N, C, H, W\)/);
+      expect(() => minibatchStd(E.zeros([6, 2, 2, 2]), 4)).toThrow(
+        /batch size 6 must be divisible by the group size 4/,
+      );
+      expect(() => minibatchStd(E.zeros([4, 3, 2, 2]), 4, 2)).toThrow(
+        /numChannels 2 must be a positive divisor of the 3 channels/,
+      );
+      expect(() => minibatchStd(E.zeros([4, 3, 2]), 4)).toThrow(
+        /minibatchStd: expected an input of shape \(N, C, H, W\)/,
+      );
     });
   });
 });
@@ -42,15 +64,21 @@ describe('minibatchStd (StyleGAN2 MinibatchStdLayer)', () => {
 describe('noiseInjection', () => {
   for (const noiseBatch of [3, 1]) {
     it(`x + strength * noise, noise of batch ${noiseBatch}: gradients for x, noise and strength; H v`, async () => {
-      const x = randomNd([3, 4, 3, 5]), noise = randomNd([noiseBatch, 1, 3, 5]), s = randomNd([1]);
+      const x = randomNd([3, 4, 3, 5]),
+        noise = randomNd([noiseBatch, 1, 3, 5]),
+        s = randomNd([1]);
       await checkGradient(noiseInjection, R.noiseInjection, [x, noise, s]);
       await checkHessian(noiseInjection, R.noiseInjection, [x, noise, s]);
     });
   }
   it('accepts a number or a scalar tensor as strength', async () => {
-    const x = randomNd([1, 2, 2, 3]), noise = randomNd([1, 1, 2, 3]);
+    const x = randomNd([1, 2, 2, 3]),
+      noise = randomNd([1, 1, 2, 3]);
     const want = R.noiseInjection(x, noise, nd([1], [0.5]));
-    const [a, b] = E.scope(() => [noiseInjection(toGpu(x), toGpu(noise), 0.5), noiseInjection(toGpu(x), toGpu(noise), E.scalar(0.5))]);
+    const [a, b] = E.scope(() => [
+      noiseInjection(toGpu(x), toGpu(noise), 0.5),
+      noiseInjection(toGpu(x), toGpu(noise), E.scalar(0.5)),
+    ]);
     await expectTensorClose(a, want);
     await expectTensorClose(b, want);
     a.dispose();
@@ -58,8 +86,12 @@ describe('noiseInjection', () => {
   });
   it('rejects bad inputs', () => {
     E.scope(() => {
-      expect(() => noiseInjection(E.zeros([2, 3, 4, 4]), E.zeros([2, 3, 4, 4]), 1)).toThrow(/noise must have shape \[2, 1, 4, 4\] or \[1, 1, 4, 4\]/);
-      expect(() => noiseInjection(E.zeros([2, 3, 4, 4]), E.zeros([2, 1, 4, 4]), E.zeros([2]))).toThrow(/strength must have one element/);
+      expect(() => noiseInjection(E.zeros([2, 3, 4, 4]), E.zeros([2, 3, 4, 4]), 1)).toThrow(
+        /noise must have shape \[2, 1, 4, 4\] or \[1, 1, 4, 4\]/,
+      );
+      expect(() => noiseInjection(E.zeros([2, 3, 4, 4]), E.zeros([2, 1, 4, 4]), E.zeros([2]))).toThrow(
+        /strength must have one element/,
+      );
     });
   });
 });
@@ -83,18 +115,32 @@ describe('biasAct (StyleGAN2 bias_act)', () => {
         const z = v + b.data[Math.floor(i / S) % shape[1]];
         const gain = o.gain ?? (o.act === 'lrelu' ? Math.SQRT2 : 1);
         const y = (z > 0 ? z : z * (o.act === 'lrelu' ? (o.slope ?? 0.2) : 1)) * gain;
-        if (Math.abs(z) < 0.02 || (o.clamp != null && Math.abs(Math.abs(y) - o.clamp) < 0.05)) x.data[i] = Math.fround(v + 0.1);
+        if (Math.abs(z) < 0.02 || (o.clamp != null && Math.abs(Math.abs(y) - o.clamp) < 0.05))
+          x.data[i] = Math.fround(v + 0.1);
       });
-      await checkGradient((t, bt) => biasAct(t, bt, o), (a, ba) => R.biasAct(a, ba, o), [x, b]);
-      await checkHessian((t, bt) => E.square(biasAct(t, bt, o)), (a, ba) => ({ shape: a.shape, data: R.biasAct(a, ba, o).data.map((v) => v * v) }), [x, b]);
+      await checkGradient(
+        (t, bt) => biasAct(t, bt, o),
+        (a, ba) => R.biasAct(a, ba, o),
+        [x, b],
+      );
+      await checkHessian(
+        (t, bt) => E.square(biasAct(t, bt, o)),
+        (a, ba) => ({ shape: a.shape, data: R.biasAct(a, ba, o).data.map((v) => v * v) }),
+        [x, b],
+      );
     });
   }
   it('without a bias', async () => {
-    await checkGradient((t) => biasAct(t, null, { act: 'lrelu' }), (a) => R.biasAct(a, null, { act: 'lrelu' }), [randomNd([2, 3, 3, 3])]);
+    await checkGradient(
+      (t) => biasAct(t, null, { act: 'lrelu' }),
+      (a) => R.biasAct(a, null, { act: 'lrelu' }),
+      [randomNd([2, 3, 3, 3])],
+    );
   });
   it('the gradient of the input gradient with respect to g is the slope mask (what R1 needs)', async () => {
     // y = biasAct(x), L = sum(w * y); dL/dx = w * m; d/dw sum(v * dL/dx) = v * m
-    const x = E.tensor([-1, 2, -3, 4], [1, 4]), b = E.zeros([4]);
+    const x = E.tensor([-1, 2, -3, 4], [1, 4]),
+      b = E.zeros([4]);
     x.requiresGrad = true;
     const w = E.tensor([1, 1, 1, 1], [1, 4]);
     w.requiresGrad = true;
@@ -108,8 +154,12 @@ describe('biasAct (StyleGAN2 bias_act)', () => {
   it('rejects bad inputs', () => {
     E.scope(() => {
       expect(() => biasAct(E.zeros([2, 3]), E.zeros([4]))).toThrow(/biasAct: bias must have shape \[3\]/);
-      expect(() => biasAct(E.zeros([2, 3]), null, { act: 'relu' as 'linear' })).toThrow(/unknown activation 'relu'/);
-      expect(() => biasAct(E.zeros([3]), null)).toThrow(/biasAct: expected a tensor of shape \(N, C, \.\.\.\)/);
+      expect(() => biasAct(E.zeros([2, 3]), null, { act: 'relu' as 'linear' })).toThrow(
+        /unknown activation 'relu'/,
+      );
+      expect(() => biasAct(E.zeros([3]), null)).toThrow(
+        /biasAct: expected a tensor of shape \(N, C, \.\.\.\)/,
+      );
     });
   });
 });
@@ -120,8 +170,10 @@ describe('memory', () => {
     const { prelu } = await import('../src/ops/activation.js');
     const { upsample2d, downsample2d } = await import('../src/ops/resample.js');
     const { maxPool2d } = await import('../src/ops/pool.js');
-    const w = E.keep(E.ones([3])), b = E.keep(E.zeros([3]));
-    const rm = E.keep(E.zeros([3])), rv = E.keep(E.ones([3]));
+    const w = E.keep(E.ones([3])),
+      b = E.keep(E.zeros([3]));
+    const rm = E.keep(E.zeros([3])),
+      rv = E.keep(E.ones([3]));
     w.requiresGrad = b.requiresGrad = true;
     const step = () =>
       E.scope(() => {

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  balancedFolds, contiguousFolds, cosineSimilarity, mirroredCosine, mirroredSum, pairScores, roc, tarAtFar, thresholdGrid,
-  verificationAccuracy, verificationReport,
+  balancedFolds,
+  contiguousFolds,
+  cosineSimilarity,
+  mirroredCosine,
+  mirroredSum,
+  pairScores,
+  roc,
+  tarAtFar,
+  thresholdGrid,
+  verificationAccuracy,
+  verificationReport,
 } from '../src/eval/verification.js';
 import type { LfwPair } from '../src/data/lfw-pairs.js';
 
@@ -17,7 +26,8 @@ function rng(seed: number): () => number {
 
 describe('similarity', () => {
   it('cosine with SynFace epsilon, and plain', () => {
-    const a = Float32Array.of(1, 2, 2), b = Float32Array.of(2, 0, 0);
+    const a = Float32Array.of(1, 2, 2),
+      b = Float32Array.of(2, 0, 0);
     expect(cosineSimilarity(a, b, 0)).toBeCloseTo(1 / 3, 12);
     expect(cosineSimilarity(a, b)).toBeCloseTo(2 / (3 * 2 + 1e-5), 12);
     expect(cosineSimilarity(a, Float32Array.of(-1, -2, -2), 0)).toBeCloseTo(-1, 12);
@@ -29,7 +39,11 @@ describe('similarity', () => {
     expect(mirroredCosine([1, 0], [0, 1], [1, -1], [0, 0], 0)).toBeCloseTo(0, 12);
   });
   it('pairScores looks embeddings up', () => {
-    const emb = new Map([['A1', [1, 0]], ['A2', [1, 1]], ['B1', [0, 1]]]);
+    const emb = new Map([
+      ['A1', [1, 0]],
+      ['A2', [1, 1]],
+      ['B1', [0, 1]],
+    ]);
     const pairs: LfwPair[] = [
       { a: { name: 'A', index: 1 }, b: { name: 'A', index: 2 }, same: true, fold: -1 },
       { a: { name: 'A', index: 1 }, b: { name: 'B', index: 1 }, same: false, fold: -1 },
@@ -49,7 +63,9 @@ describe('folds and grid', () => {
   });
   it('contiguous folds = KFold(n, 10)', () => {
     // boundaries floor(f * 25 / 10): 0 2 5 7 10 12 15 17 20 22 25
-    expect(Array.from(contiguousFolds(25, 10))).toEqual([0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 6, 6, 7, 7, 7, 8, 8, 9, 9, 9]);
+    expect(Array.from(contiguousFolds(25, 10))).toEqual([
+      0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 6, 6, 7, 7, 7, 8, 8, 9, 9, 9,
+    ]);
     expect(Array.from(contiguousFolds(6000)).filter((f) => f === 3).length).toBe(600);
     expect(contiguousFolds(6000)[599]).toBe(0);
     expect(contiguousFolds(6000)[600]).toBe(1);
@@ -121,8 +137,12 @@ describe('10-fold verification accuracy', () => {
   });
   it('rejects bad input', () => {
     expect(() => verificationAccuracy([0.1], [true, false])).toThrow(/labels/);
-    expect(() => verificationAccuracy([0.1, 0.2], [true, false], { folds: [0, 0] })).toThrow(/at least 2 folds/);
-    expect(() => verificationAccuracy([0.1, 0.2, 0.3], [true, false, true], { folds: [0, 2, 2] })).toThrow(/fold 1 is empty/);
+    expect(() => verificationAccuracy([0.1, 0.2], [true, false], { folds: [0, 0] })).toThrow(
+      /at least 2 folds/,
+    );
+    expect(() => verificationAccuracy([0.1, 0.2, 0.3], [true, false, true], { folds: [0, 2, 2] })).toThrow(
+      /fold 1 is empty/,
+    );
     expect(() => verificationAccuracy([NaN, 0.2], [true, false], { folds: [0, 1] })).toThrow(/not finite/);
   });
 });
@@ -143,7 +163,14 @@ describe('ROC', () => {
   it('random classifier: AUC about 0.5; inverted: 0', () => {
     const r = rng(3);
     const same = [...Array(20000)].map((_, i) => i % 2 === 0);
-    expect(Math.abs(roc(same.map(() => r()), same).auc - 0.5)).toBeLessThan(0.02);
+    expect(
+      Math.abs(
+        roc(
+          same.map(() => r()),
+          same,
+        ).auc - 0.5,
+      ),
+    ).toBeLessThan(0.02);
     expect(roc([0, 1], [true, false]).auc).toBe(0);
   });
   it('hand-computed AUC with one swap', () => {
@@ -155,9 +182,16 @@ describe('ROC', () => {
     // FAR <= 1e-3 allows one false accept (t = 0.999): TAR = same scores >= 0.999 -> none.
     // FAR <= 1e-2 allows 10 (t = 0.990): same >= 0.990 -> 1 of 100.
     // FAR <= 0.1 allows 100 (t = 0.900): same >= 0.9 -> 0.9905 .. 0.9005 -> 10.
-    const scores: number[] = [], same: boolean[] = [];
-    for (let i = 0; i < 1000; i++) { scores.push(i / 1000); same.push(false); }
-    for (let j = 0; j < 100; j++) { scores.push(0.9905 - 0.01 * j); same.push(true); }
+    const scores: number[] = [],
+      same: boolean[] = [];
+    for (let i = 0; i < 1000; i++) {
+      scores.push(i / 1000);
+      same.push(false);
+    }
+    for (let j = 0; j < 100; j++) {
+      scores.push(0.9905 - 0.01 * j);
+      same.push(true);
+    }
     const c = roc(scores, same);
     expect(tarAtFar(c, 1e-3)).toBe(0);
     expect(tarAtFar(c, 1e-2)).toBeCloseTo(0.01, 12);

@@ -11,15 +11,28 @@ export interface OptionSpec {
 
 export type Parsed = Record<string, string | number | boolean | undefined>;
 
-export function parseArgs(command: string, args: readonly string[], spec: Record<string, OptionSpec>): Parsed {
+export function parseArgs(
+  command: string,
+  args: readonly string[],
+  spec: Record<string, OptionSpec>,
+): Parsed {
   const out: Parsed = {};
-  for (const [name, s] of Object.entries(spec)) out[name] = s.default ?? (s.type === 'flag' ? false : undefined);
+  for (const [name, s] of Object.entries(spec))
+    out[name] = s.default ?? (s.type === 'flag' ? false : undefined);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (!arg.startsWith('--')) throw new Error(`synface ${command}: unexpected argument '${arg}' (options start with --; see synface ${command} --help)`);
+    if (!arg.startsWith('--'))
+      throw new Error(
+        `synface ${command}: unexpected argument '${arg}' (options start with --; see synface ${command} --help)`,
+      );
     const name = arg.slice(2);
     const s = spec[name];
-    if (!s) throw new Error(`synface ${command}: unknown option --${name} (known: ${Object.keys(spec).map((k) => '--' + k).join(' ')})`);
+    if (!s)
+      throw new Error(
+        `synface ${command}: unknown option --${name} (known: ${Object.keys(spec)
+          .map((k) => '--' + k)
+          .join(' ')})`,
+      );
     if (s.type === 'flag') {
       out[name] = true;
       continue;
@@ -28,7 +41,8 @@ export function parseArgs(command: string, args: readonly string[], spec: Record
     if (value === undefined) throw new Error(`synface ${command}: --${name} needs a value`);
     if (s.type === 'number') {
       const v = Number(value);
-      if (!Number.isFinite(v)) throw new Error(`synface ${command}: --${name} needs a number, got '${value}'`);
+      if (!Number.isFinite(v))
+        throw new Error(`synface ${command}: --${name} needs a number, got '${value}'`);
       out[name] = v;
     } else out[name] = value;
   }
@@ -36,6 +50,11 @@ export function parseArgs(command: string, args: readonly string[], spec: Record
 }
 
 export function usage(command: string, summary: string, spec: Record<string, OptionSpec>): string {
-  const lines = Object.entries(spec).map(([n, s]) => `  --${n}${s.type === 'flag' ? '' : ` <${s.type}>`}`.padEnd(28) + s.help + (s.default !== undefined && s.type !== 'flag' ? ` (default ${s.default})` : ''));
+  const lines = Object.entries(spec).map(
+    ([n, s]) =>
+      `  --${n}${s.type === 'flag' ? '' : ` <${s.type}>`}`.padEnd(28) +
+      s.help +
+      (s.default !== undefined && s.type !== 'flag' ? ` (default ${s.default})` : ''),
+  );
   return [`usage: synface ${command} [options]`, summary, '', ...lines].join('\n');
 }

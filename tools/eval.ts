@@ -19,9 +19,12 @@ import { drawRoc } from './figures.js';
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'recognizer file (safetensors, from train-recognizer)' },
-  data: { type: 'string', help: 'LFW-layout folder: images/<Name>/<Name>_NNNN.jpg (or the folder of those person folders)' },
+  data: {
+    type: 'string',
+    help: 'LFW-layout folder: images/<Name>/<Name>_NNNN.jpg (or the folder of those person folders)',
+  },
   pairs: { type: 'string', help: 'pairs file, View 1 (`N`) or View 2 (`folds N`)' },
-  flip: { type: 'flag', help: 'embed each image and its mirror and sum them (insightface\'s variant)' },
+  flip: { type: 'flag', help: "embed each image and its mirror and sum them (insightface's variant)" },
   json: { type: 'flag', help: 'print one JSON object' },
   roc: { type: 'string', help: 'write the ROC curve to this PNG' },
   batch: { type: 'number', help: 'images per forward pass', default: 64 },
@@ -62,13 +65,27 @@ export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: Eva
   const pairsFile = parsePairs(readFileSync(o.pairs, 'utf8'), o.pairs);
   const images = loadPairImages(o.data, pairsFile.pairs, file.preprocess, `synface eval: ${o.pairs}`);
   say(`eval: ${images.cache.count} images decoded and aligned in ${images.seconds.toFixed(1)} s`);
-  const { report, scores, same } = await evaluatePairs(backbone, images.cache, pairsFile.pairs, images.rowOf, { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64 });
+  const { report, scores, same } = await evaluatePairs(
+    backbone,
+    images.cache,
+    pairsFile.pairs,
+    images.rowOf,
+    { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64 },
+  );
   backbone.dispose();
   const summary: EvalSummary = {
-    accuracy: report.accuracy, accuracy_std: report.std, auc: report.auc,
-    'tar_at_far_1e-3': report.tarAtFar1e3, 'tar_at_far_1e-2': report.tarAtFar1e2,
-    pairs: pairsFile.pairs.length, folds: report.foldAccuracies.length, fold_accuracies: report.foldAccuracies,
-    threshold: report.meanThreshold, flip: !!o.flip, weights: o.weights, pairs_file: o.pairs,
+    accuracy: report.accuracy,
+    accuracy_std: report.std,
+    auc: report.auc,
+    'tar_at_far_1e-3': report.tarAtFar1e3,
+    'tar_at_far_1e-2': report.tarAtFar1e2,
+    pairs: pairsFile.pairs.length,
+    folds: report.foldAccuracies.length,
+    fold_accuracies: report.foldAccuracies,
+    threshold: report.meanThreshold,
+    flip: !!o.flip,
+    weights: o.weights,
+    pairs_file: o.pairs,
   };
   if (o.roc) {
     drawRoc(roc(scores, same), `${o.weights}${o.flip ? ' (flip)' : ''}`, o.roc);
@@ -83,17 +100,26 @@ export async function evalCommand(args: string[]): Promise<number> {
     console.log(usage('eval', 'LFW-protocol verification of a trained recognizer.', SPEC));
     return 0;
   }
-  for (const k of ['weights', 'data', 'pairs']) if (!o[k]) throw new Error(`synface eval: --${k} is required (see synface eval --help)`);
+  for (const k of ['weights', 'data', 'pairs'])
+    if (!o[k]) throw new Error(`synface eval: --${k} is required (see synface eval --help)`);
   const { summary, view } = await evaluateRecognizer({
-    weights: String(o.weights), data: String(o.data), pairs: String(o.pairs), flip: !!o.flip, batch: Number(o.batch),
+    weights: String(o.weights),
+    data: String(o.data),
+    pairs: String(o.pairs),
+    flip: !!o.flip,
+    batch: Number(o.batch),
     roc: o.roc === undefined ? undefined : String(o.roc),
     say: o.json ? (s) => console.error(s) : (s) => console.log(s), // --json: stdout holds only the JSON
   });
   if (o.json) console.log(JSON.stringify(summary));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    console.log(`${summary.pairs_file}: ${summary.pairs} pairs in ${summary.folds} folds${view === 1 ? ' (balanced, made from a View 1 file)' : ''}, cosine similarity${summary.flip ? ' of mirrored sums' : ''}`);
-    console.log(`  accuracy      ${pct(summary.accuracy)} +- ${pct(summary.accuracy_std)} (threshold ${summary.threshold.toFixed(3)})`);
+    console.log(
+      `${summary.pairs_file}: ${summary.pairs} pairs in ${summary.folds} folds${view === 1 ? ' (balanced, made from a View 1 file)' : ''}, cosine similarity${summary.flip ? ' of mirrored sums' : ''}`,
+    );
+    console.log(
+      `  accuracy      ${pct(summary.accuracy)} +- ${pct(summary.accuracy_std)} (threshold ${summary.threshold.toFixed(3)})`,
+    );
     console.log(`  AUC           ${summary.auc.toFixed(4)}`);
     console.log(`  TAR@FAR=1e-3  ${pct(summary['tar_at_far_1e-3'])}`);
     console.log(`  TAR@FAR=1e-2  ${pct(summary['tar_at_far_1e-2'])}`);

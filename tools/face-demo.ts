@@ -23,32 +23,68 @@ export interface FaceDemoOptions {
 }
 
 const evaluate = async (weights: string, sample: string, roc: string): Promise<EvalSummary> =>
-  (await evaluateRecognizer({ weights, data: sample, pairs: join(sample, 'val-pairs.txt'), roc, say: (s) => console.error(s) })).summary;
+  (
+    await evaluateRecognizer({
+      weights,
+      data: sample,
+      pairs: join(sample, 'val-pairs.txt'),
+      roc,
+      say: (s) => console.error(s),
+    })
+  ).summary;
 
 function trainedImages(out: string): number {
   return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).images;
 }
 
-export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSummary | null; trained: EvalSummary }> {
+export async function runFaceDemo(
+  o: FaceDemoOptions,
+): Promise<{ shipped: EvalSummary | null; trained: EvalSummary }> {
   const { log } = o;
-  if (!existsSync(join(o.sample, 'dataset.json'))) throw new Error(`synface demo: the embedded sample ${o.sample} is missing (dataset.json)`);
+  if (!existsSync(join(o.sample, 'dataset.json')))
+    throw new Error(`synface demo: the embedded sample ${o.sample} is missing (dataset.json)`);
   const pairs = readFileSync(join(o.sample, 'val-pairs.txt'), 'utf8').trim().split('\n').length - 1;
   log(`\n== 1/3  the shipped recognizer on ${pairs} pairs of held-out people (${o.sample}/val-pairs.txt)`);
   let shipped: EvalSummary | null = null;
   if (existsSync(o.weights)) {
     shipped = await evaluate(o.weights, o.sample, join(o.out, 'roc-shipped.png'));
-    log(`   accuracy ${(100 * shipped.accuracy).toFixed(1)}% +- ${(100 * shipped.accuracy_std).toFixed(1)}, AUC ${shipped.auc.toFixed(3)}`);
+    log(
+      `   accuracy ${(100 * shipped.accuracy).toFixed(1)}% +- ${(100 * shipped.accuracy_std).toFixed(1)}, AUC ${shipped.auc.toFixed(3)}`,
+    );
   } else log(`   ${o.weights} is missing: skipped`);
 
   log(`\n== 2/3  training a recognizer from scratch on the sample's training people (${o.steps} steps)`);
   const code = await trainRecognizerCommand([
-    '--data', o.sample, '--people', 'people.txt', '--split', o.sample, '--out', o.out, '--preset', 'small', '--overwrite',
-    '--steps', String(o.steps), '--batch', '32', '--val-every', String(Math.max(10, Math.floor(o.steps / 3))), '--ckpt-every', '20', '--log-every', '5',
+    '--data',
+    o.sample,
+    '--people',
+    'people.txt',
+    '--split',
+    o.sample,
+    '--out',
+    o.out,
+    '--preset',
+    'small',
+    '--overwrite',
+    '--steps',
+    String(o.steps),
+    '--batch',
+    '32',
+    '--val-every',
+    String(Math.max(10, Math.floor(o.steps / 3))),
+    '--ckpt-every',
+    '20',
+    '--log-every',
+    '5',
   ]);
   if (code !== 0) throw new Error(`synface demo: training stopped (exit code ${code})`);
 
   log(`\n== 3/3  the model just trained, on the same pairs`);
-  const trained = await evaluate(join(o.out, 'recognizer.safetensors'), o.sample, join(o.out, 'roc-trained.png'));
+  const trained = await evaluate(
+    join(o.out, 'recognizer.safetensors'),
+    o.sample,
+    join(o.out, 'roc-trained.png'),
+  );
 
   const row = (name: string, s: EvalSummary | null) =>
     `| ${name.padEnd(34)} | ${s ? `${(100 * s.accuracy).toFixed(1)}% +- ${(100 * s.accuracy_std).toFixed(1)}`.padEnd(15) : 'n/a'.padEnd(15)} | ${s ? s.auc.toFixed(3) : 'n/a  '} | ${s ? `${(100 * s['tar_at_far_1e-2']).toFixed(1)}%` : 'n/a'} |`;
@@ -62,9 +98,11 @@ export async function runFaceDemo(o: FaceDemoOptions): Promise<{ shipped: EvalSu
   const manifestPath = o.weights.replace(/\.safetensors$/, '.manifest.json');
   if (existsSync(manifestPath)) {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    log(`The shipped model learned from ${m.training_images} images of ${m.training_people} LFW people in ${Math.round(m.wall_seconds / 60)} minutes ` +
-      `(${m.steps} steps; ${(100 * m.validation.accuracy).toFixed(1)}% on ${m.validation.pairs} held-out pairs, ${manifestPath}); ` +
-      `the one trained here saw ${o.steps} batches of 32 from the sample's ${trainedImages(o.out)} images.`);
+    log(
+      `The shipped model learned from ${m.training_images} images of ${m.training_people} LFW people in ${Math.round(m.wall_seconds / 60)} minutes ` +
+        `(${m.steps} steps; ${(100 * m.validation.accuracy).toFixed(1)}% on ${m.validation.pairs} held-out pairs, ${manifestPath}); ` +
+        `the one trained here saw ${o.steps} batches of 32 from the sample's ${trainedImages(o.out)} images.`,
+    );
   }
   return { shipped, trained };
 }

@@ -25,30 +25,47 @@ import { RECOGNIZER_PRESETS } from '../src/train/presets.js';
 import { parseArgs } from './args.js';
 
 const o = parseArgs('make-sample', process.argv.slice(2), {
-  split: { type: 'string', help: 'split folder (train-people.txt, val-people.txt)', default: 'weights/split' },
+  split: {
+    type: 'string',
+    help: 'split folder (train-people.txt, val-people.txt)',
+    default: 'weights/split',
+  },
   data: { type: 'string', help: 'LFW folder', default: '../shared/data/lfw-devtrain' },
   out: { type: 'string', help: 'output folder', default: 'data/lfw-sample' },
   'val-people': { type: 'number', help: 'held-out people', default: 40 },
   'train-people': { type: 'number', help: 'training people', default: 24 },
   seed: { type: 'number', help: 'seed', default: 0 },
 });
-const split = String(o.split), data = String(o.data), out = String(o.out);
+const split = String(o.split),
+  data = String(o.data),
+  out = String(o.out);
 const preprocess = RECOGNIZER_PRESETS.small.preprocess;
 const read = (f: string) => parsePeople(readFileSync(join(split, f), 'utf8'), join(split, f)).people;
 const gen = new Generator(Number(o.seed));
 const pick = (people: LfwPerson[], min: number, max: number, n: number) =>
-  shuffled(people.filter((p) => p.count >= min), gen).slice(0, n).map((p) => ({ ...p, count: Math.min(p.count, max) })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  shuffled(
+    people.filter((p) => p.count >= min),
+    gen,
+  )
+    .slice(0, n)
+    .map((p) => ({ ...p, count: Math.min(p.count, max) }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
 const val = pick(read('val-people.txt'), 3, 6, Number(o['val-people']));
 const train = pick(read('train-people.txt'), 5, 8, Number(o['train-people']));
 
 rmSync(out, { recursive: true, force: true });
-let bytes = 0, images = 0;
+let bytes = 0,
+  images = 0;
 for (const p of [...val, ...train]) {
   mkdirSync(join(out, 'images', p.name), { recursive: true });
   for (let i = 1; i <= p.count; i++) {
     const src = join(data, 'images', imagePath(p.name, i));
     const [H, W] = preprocess.out;
-    const chw = toUint8CHW(decodeJpeg(readFileSync(src), src), { crop: preprocess.crop, out: preprocess.out, channels: 3 });
+    const chw = toUint8CHW(decodeJpeg(readFileSync(src), src), {
+      crop: preprocess.crop,
+      out: preprocess.out,
+      channels: 3,
+    });
     const rgba = new Uint8Array(H * W * 4);
     for (let k = 0; k < H * W; k++) {
       for (let c = 0; c < 3; c++) rgba[4 * k + c] = chw[c * H * W + k];
@@ -64,6 +81,18 @@ const all = [...val, ...train].sort((a, b) => (a.name < b.name ? -1 : 1));
 writeFileSync(join(out, 'people.txt'), writePeople(all));
 writeFileSync(join(out, 'train-people.txt'), writePeople(train));
 writeFileSync(join(out, 'val-people.txt'), writePeople(val));
-writeFileSync(join(out, 'val-pairs.txt'), writePairs(makePairs(val, { perFold: 10, seed: Number(o.seed) + 1 }), 10));
-writeFileSync(join(out, 'dataset.json'), JSON.stringify({ extension: 'png', aligned: preprocess, source: `${data} (LFW deep-funneled), split ${split}` }, null, 2) + '\n');
-console.log(`sample: ${images} images (${(bytes / 1e6).toFixed(2)} MB of PNG) of ${val.length} held-out and ${train.length} training people -> ${out}`);
+writeFileSync(
+  join(out, 'val-pairs.txt'),
+  writePairs(makePairs(val, { perFold: 10, seed: Number(o.seed) + 1 }), 10),
+);
+writeFileSync(
+  join(out, 'dataset.json'),
+  JSON.stringify(
+    { extension: 'png', aligned: preprocess, source: `${data} (LFW deep-funneled), split ${split}` },
+    null,
+    2,
+  ) + '\n',
+);
+console.log(
+  `sample: ${images} images (${(bytes / 1e6).toFixed(2)} MB of PNG) of ${val.length} held-out and ${train.length} training people -> ${out}`,
+);

@@ -21,7 +21,9 @@ try {
     device.startProfiling();
     const t0 = performance.now();
     await c.run();
-    console.log(`resnet18 step, batch ${batch}: ${(performance.now() - t0).toFixed(0)} ms wall (profiled: one pass per dispatch)`);
+    console.log(
+      `resnet18 step, batch ${batch}: ${(performance.now() - t0).toFixed(0)} ms wall (profiled: one pass per dispatch)`,
+    );
     console.log(formatProfile(await device.stopProfiling(), 30));
     await c.teardown();
   } else if (what === 'demo') {

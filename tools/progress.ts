@@ -6,15 +6,23 @@
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`
+    : `${m}:${String(r).padStart(2, '0')}`;
 }
 
 export class ProgressBar {
   private lastPrint = 0;
   private readonly tty: boolean;
 
-  constructor(readonly total: number, readonly every = 10, private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    readonly total: number,
+    readonly every = 10,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
     this.tty = !!stream.isTTY;
   }
 
@@ -22,7 +30,9 @@ export class ProgressBar {
     const width = 24;
     const filled = Math.round((width * done) / Math.max(1, this.total));
     const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
-    const text = `[${bar}] ${done}/${this.total} ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ')}  eta ${formatDuration(etaSeconds)}`;
+    const text = `[${bar}] ${done}/${this.total} ${Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ')}  eta ${formatDuration(etaSeconds)}`;
     const now = performance.now() / 1000;
     if (this.tty) this.stream.write(`\r${text}\x1b[K`);
     else if (now - this.lastPrint >= this.every || done === this.total) {

@@ -22,7 +22,13 @@ import type { Parsed } from './args.js';
 export interface RunData {
   cache: ImageCache;
   rows: number[];
-  val: { pairs: LfwPair[]; people: number; cache: ImageCache; rowOf: (ref: LfwImageRef) => number; source: string } | null;
+  val: {
+    pairs: LfwPair[];
+    people: number;
+    cache: ImageCache;
+    rowOf: (ref: LfwImageRef) => number;
+    source: string;
+  } | null;
   /** What the checkpoint and the report record about the data. */
   describe: Record<string, unknown>;
 }
@@ -31,7 +37,13 @@ const fail = (msg: string): never => {
   throw new Error(`synface train-recognizer: ${msg}`);
 };
 
-export function prepareData(o: Parsed, preprocess: Preprocess, minImages: number, out: string, log: (s: string) => void): RunData {
+export function prepareData(
+  o: Parsed,
+  preprocess: Preprocess,
+  minImages: number,
+  out: string,
+  log: (s: string) => void,
+): RunData {
   const data = String(o.data);
   if (o.layout === 'folders') {
     const f = cachedIdentityFolders(data, preprocess, { log });
@@ -44,16 +56,41 @@ export function prepareData(o: Parsed, preprocess: Preprocess, minImages: number
       const path = String(o['val-pairs']);
       const pairs = parsePairs(readFileSync(path, 'utf8'), path).pairs;
       const images = loadPairImages(String(o['val-data']), pairs, preprocess, path);
-      val = { pairs, people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size, cache: images.cache, rowOf: images.rowOf, source: path };
+      val = {
+        pairs,
+        people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size,
+        cache: images.cache,
+        rowOf: images.rowOf,
+        source: path,
+      };
     } else log('validation: none (--layout folders without --val-data and --val-pairs)');
-    return { cache: f.cache, rows, val, describe: { layout: 'folders', data, minImages, val_data: o['val-data'] ?? null, val_pairs: o['val-pairs'] ?? null } };
+    return {
+      cache: f.cache,
+      rows,
+      val,
+      describe: {
+        layout: 'folders',
+        data,
+        minImages,
+        val_data: o['val-data'] ?? null,
+        val_pairs: o['val-pairs'] ?? null,
+      },
+    };
   }
   if (o.layout !== 'lfw') fail(`--layout ${o.layout} is not lfw or folders`);
   const splitDir = o.split ? String(o.split) : join(out, 'split');
   if (!existsSync(join(splitDir, 'train-people.txt'))) {
     if (o.split) fail(`${splitDir}/train-people.txt does not exist`);
-    const s = writeSplit({ data, people: String(o.people), out: splitDir, valFraction: Number(o['val-fraction']), seed: 0 });
-    log(`split: ${s.train} training people, ${s.val} validation people, ${s.pairs} validation pairs in ${splitDir}`);
+    const s = writeSplit({
+      data,
+      people: String(o.people),
+      out: splitDir,
+      valFraction: Number(o['val-fraction']),
+      seed: 0,
+    });
+    log(
+      `split: ${s.train} training people, ${s.val} validation people, ${s.pairs} validation pairs in ${splitDir}`,
+    );
   }
   const lfw = cachedLfw(data, String(o.people), preprocess, { log });
   const trainPath = join(splitDir, 'train-people.txt');
@@ -69,7 +106,8 @@ export function prepareData(o: Parsed, preprocess: Preprocess, minImages: number
   const leak = trainPeople.find((p) => valPeople.has(p.name));
   if (leak) fail(`${leak.name} is both a training person (${trainPath}) and in ${valPath}`);
   return {
-    cache: lfw.cache, rows,
+    cache: lfw.cache,
+    rows,
     val: { pairs, people: valPeople.size, cache: lfw.cache, rowOf: lfw.rowOf, source: valPath },
     describe: { layout: 'lfw', data, people: String(o.people), split: splitDir, minImages },
   };

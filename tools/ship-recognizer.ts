@@ -16,7 +16,8 @@ const o = parseArgs('ship-recognizer', process.argv.slice(2), {
   name: { type: 'string', help: 'file name stem in weights/', default: 'recognizer-small' },
 });
 if (!o.run) throw new Error('ship-recognizer: --run is required');
-const run = String(o.run), name = String(o.name);
+const run = String(o.run),
+  name = String(o.name);
 const report = JSON.parse(readFileSync(join(run, 'report.json'), 'utf8'));
 const weights = join('weights', `${name}.safetensors`);
 copyFileSync(join(run, 'recognizer.safetensors'), weights);
@@ -28,7 +29,12 @@ const manifest = {
   bytes: statSync(weights).size,
   trained_by: report.command,
   code_commit_at_shipping: commit,
-  data: { folder: report.data ?? '../shared/data/lfw-devtrain', people_file: 'peopleDevTrain.txt', training_people: 'weights/split/train-people.txt', validation_pairs: 'weights/split/val-pairs.txt' },
+  data: {
+    folder: report.data ?? '../shared/data/lfw-devtrain',
+    people_file: 'peopleDevTrain.txt',
+    training_people: 'weights/split/train-people.txt',
+    validation_pairs: 'weights/split/val-pairs.txt',
+  },
   preset: report.preset,
   steps: report.steps,
   batch: report.batch,
@@ -38,8 +44,12 @@ const manifest = {
   wall_seconds: report.wall_seconds,
   adapter: report.adapter,
   validation: {
-    pairs: report.val_pairs, accuracy: report.val_accuracy, accuracy_std: report.val_std, auc: report.auc,
-    'tar_at_far_1e-3': report.tar_at_far_1e_3, 'tar_at_far_1e-2': report.tar_at_far_1e_2,
+    pairs: report.val_pairs,
+    accuracy: report.val_accuracy,
+    accuracy_std: report.val_std,
+    auc: report.auc,
+    'tar_at_far_1e-3': report.tar_at_far_1e_3,
+    'tar_at_far_1e-2': report.tar_at_far_1e_2,
     protocol: '10 person-disjoint folds, threshold chosen on 9, cosine similarity (no flip)',
   },
   reproduce: `synface eval --weights ${weights} --data ../shared/data/lfw-devtrain --pairs weights/split/val-pairs.txt`,

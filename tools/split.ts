@@ -41,7 +41,8 @@ export function writeSplit(o: SplitOptions): { train: number; val: number; pairs
     }
   }
   mkdirSync(o.out, { recursive: true });
-  const write = (name: string, text: string) => writeFileAtomic(join(o.out, name), new TextEncoder().encode(text));
+  const write = (name: string, text: string) =>
+    writeFileAtomic(join(o.out, name), new TextEncoder().encode(text));
   write('train-people.txt', writePeople(train));
   write('val-people.txt', writePeople(val));
   write('val-pairs.txt', writePairs(pairs, 10));
@@ -61,10 +62,21 @@ const SPEC: Record<string, OptionSpec> = {
 export function splitCommand(args: string[]): number {
   const o = parseArgs('split', args, SPEC);
   if (o.help) {
-    console.log(usage('split', 'A validation split by people, with verification pairs in the LFW format.', SPEC));
+    console.log(
+      usage('split', 'A validation split by people, with verification pairs in the LFW format.', SPEC),
+    );
     return 0;
   }
-  const r = writeSplit({ data: String(o.data), people: String(o.people), out: String(o.out), valFraction: Number(o['val-fraction']), seed: Number(o.seed), perFold: o['per-fold'] as number | undefined });
-  console.log(`split: ${r.train} training people, ${r.val} validation people, ${r.pairs} pairs in 10 folds -> ${o.out}`);
+  const r = writeSplit({
+    data: String(o.data),
+    people: String(o.people),
+    out: String(o.out),
+    valFraction: Number(o['val-fraction']),
+    seed: Number(o.seed),
+    perFold: o['per-fold'] as number | undefined,
+  });
+  console.log(
+    `split: ${r.train} training people, ${r.val} validation people, ${r.pairs} pairs in 10 folds -> ${o.out}`,
+  );
   return 0;
 }

@@ -42,7 +42,13 @@ async function main(argv: string[]): Promise<number> {
         steps: { type: 'number', help: 'training steps of the from-scratch run', default: 60 },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
-      await runFaceDemo({ sample: 'data/lfw-sample', weights: 'weights/recognizer-small.safetensors', out: String(o.out), steps: Number(o.steps), log: console.log });
+      await runFaceDemo({
+        sample: 'data/lfw-sample',
+        weights: 'weights/recognizer-small.safetensors',
+        out: String(o.out),
+        steps: Number(o.steps),
+        log: console.log,
+      });
       return 0;
     }
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);
@@ -53,11 +59,29 @@ async function main(argv: string[]): Promise<number> {
         hidden: { type: 'number', help: 'hidden units', default: 64 },
         seed: { type: 'number', help: 'seed', default: 0 },
       });
-      const result = await runDemo({ steps: Number(o.steps), hidden: Number(o.hidden), seed: Number(o.seed), log: console.log });
+      const result = await runDemo({
+        steps: Number(o.steps),
+        hidden: Number(o.hidden),
+        seed: Number(o.seed),
+        log: console.log,
+      });
       return result.accuracy > 0.9 ? 0 : 1;
     }
     if (command === 'info') {
-      console.log(JSON.stringify({ adapter: device.adapter, limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup }, matmul: matmulRanking().map((v) => v.name) }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            adapter: device.adapter,
+            limits: {
+              maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+              maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+            },
+            matmul: matmulRanking().map((v) => v.name),
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     console.error(`synface: unknown command '${command}'\n${USAGE}`);

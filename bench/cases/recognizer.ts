@@ -18,7 +18,11 @@ export function recognizerTrainStep(preset: 'small' | 'paper' = 'small', classes
   const batch = p.train.batch;
   let trainer: RecognizerTrainer | null = null;
   return {
-    name: `recognizer-${preset}-train-step`, unit: 'images/s', work: batch, opsPerRun: STEPS_PER_RUN, minIterations: 3,
+    name: `recognizer-${preset}-train-step`,
+    unit: 'images/s',
+    work: batch,
+    opsPerRun: STEPS_PER_RUN,
+    minIterations: 3,
     async setup() {
       const [H, W] = p.preprocess.out;
       const count = Math.max(classes, 2 * batch);
@@ -26,7 +30,10 @@ export function recognizerTrainStep(preset: 'small' | 'paper' = 'small', classes
       for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24; // any bytes
       const labels = Int32Array.from({ length: count }, (_, i) => i % classes);
       const cache = { count, C: 3, H, W, labels, pixels };
-      trainer = new RecognizerTrainer({ ...p.train, steps: 1_000_000, seed: 0, marginWarmupSteps: 0 }, { cache, rows: Int32Array.from({ length: count }, (_, i) => i) });
+      trainer = new RecognizerTrainer(
+        { ...p.train, steps: 1_000_000, seed: 0, marginWarmupSteps: 0 },
+        { cache, rows: Int32Array.from({ length: count }, (_, i) => i) },
+      );
       // warm up: the first steps compile pipelines, grow the buffer pool and train the wait predictor
       for (let k = 0; k < WARMUP_STEPS; k++) trainer.trainStep().dispose();
       await E.getDevice().sync();

@@ -11,18 +11,28 @@ import { SGD } from '../../src/optim/index.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
 
 class BasicBlock extends Module implements Layer {
-  conv1: Conv2d; bn1: BatchNorm; conv2: Conv2d; bn2: BatchNorm;
+  conv1: Conv2d;
+  bn1: BatchNorm;
+  conv2: Conv2d;
+  bn2: BatchNorm;
   down: { conv: Conv2d; bn: BatchNorm } | null;
 
   constructor(cin: number, cout: number, stride: number, gen: E.Generator) {
     super();
-    this.conv1 = this.registerModule('conv1', new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false, gen }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false, gen }),
+    );
     this.bn1 = this.registerModule('bn1', new BatchNorm(cout));
     this.conv2 = this.registerModule('conv2', new Conv2d(cout, cout, 3, { padding: 1, bias: false, gen }));
     this.bn2 = this.registerModule('bn2', new BatchNorm(cout));
-    this.down = stride !== 1 || cin !== cout
-      ? { conv: this.registerModule('down_conv', new Conv2d(cin, cout, 1, { stride, bias: false, gen })), bn: this.registerModule('down_bn', new BatchNorm(cout)) }
-      : null;
+    this.down =
+      stride !== 1 || cin !== cout
+        ? {
+            conv: this.registerModule('down_conv', new Conv2d(cin, cout, 1, { stride, bias: false, gen })),
+            bn: this.registerModule('down_bn', new BatchNorm(cout)),
+          }
+        : null;
   }
 
   forward(x: E.Tensor): E.Tensor {
@@ -34,18 +44,26 @@ class BasicBlock extends Module implements Layer {
 }
 
 export class ResNet18 extends Module implements Layer {
-  stem: Conv2d; bn: BatchNorm; blocks: BasicBlock[]; fc: Linear;
+  stem: Conv2d;
+  bn: BatchNorm;
+  blocks: BasicBlock[];
+  fc: Linear;
 
   constructor(classes: number, gen: E.Generator) {
     super();
-    this.stem = this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false, gen }));
+    this.stem = this.registerModule(
+      'conv1',
+      new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false, gen }),
+    );
     this.bn = this.registerModule('bn1', new BatchNorm(64));
     const widths = [64, 128, 256, 512];
     this.blocks = [];
     let cin = 64;
     widths.forEach((w, s) => {
       for (let b = 0; b < 2; b++) {
-        this.blocks.push(this.registerModule(`layer${s + 1}_${b}`, new BasicBlock(cin, w, b === 0 && s > 0 ? 2 : 1, gen)));
+        this.blocks.push(
+          this.registerModule(`layer${s + 1}_${b}`, new BasicBlock(cin, w, b === 0 && s > 0 ? 2 : 1, gen)),
+        );
         cin = w;
       }
     });
@@ -62,16 +80,28 @@ export class ResNet18 extends Module implements Layer {
 }
 
 export function resnet18TrainStep(batch = 64, size = 64, classes = 1000): PeerCase {
-  let model: ResNet18 | null = null, opt: SGD | null = null;
-  let x: E.Tensor | null = null, labels: E.Tensor | null = null;
+  let model: ResNet18 | null = null,
+    opt: SGD | null = null;
+  let x: E.Tensor | null = null,
+    labels: E.Tensor | null = null;
   return {
-    name: 'resnet18-train-step', unit: 'images/s', work: batch, opsPerRun: 1, minIterations: 2,
+    name: 'resnet18-train-step',
+    unit: 'images/s',
+    work: batch,
+    opsPerRun: 1,
+    minIterations: 2,
     async setup() {
       const gen = new E.Generator(7);
       model = new ResNet18(classes, gen);
       opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
       x = E.keep(E.randn([batch, 3, size, size], 0, 1, gen));
-      labels = E.keep(E.tensor(Int32Array.from({ length: batch }, (_, i) => (i * 37) % classes), [batch], 'i32'));
+      labels = E.keep(
+        E.tensor(
+          Int32Array.from({ length: batch }, (_, i) => (i * 37) % classes),
+          [batch],
+          'i32',
+        ),
+      );
       await E.getDevice().sync();
     },
     async run() {

@@ -18,13 +18,26 @@ export function convFlops(): number {
 /** CONV_BENCH as the engine sees it (output size included). */
 function convBenchGeometry() {
   const s = CONV_BENCH;
-  return convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], { stride: s.stride, padding: s.pad });
+  return convGeometry('bench', [s.N, s.C, s.H, s.W], [s.O, s.C, s.K, s.K], {
+    stride: s.stride,
+    padding: s.pad,
+  });
 }
 
-function makeCase(name: string, unit: PeerCase['unit'], work: number, opsPerRun: number, inputs: () => E.Tensor[], op: (xs: E.Tensor[]) => E.Tensor): PeerCase {
+function makeCase(
+  name: string,
+  unit: PeerCase['unit'],
+  work: number,
+  opsPerRun: number,
+  inputs: () => E.Tensor[],
+  op: (xs: E.Tensor[]) => E.Tensor,
+): PeerCase {
   let xs: E.Tensor[] = [];
   return {
-    name, unit, work, opsPerRun,
+    name,
+    unit,
+    work,
+    opsPerRun,
     async setup() {
       xs = inputs().map((t) => E.keep(t));
       await E.getDevice().sync();
@@ -45,34 +58,82 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), h
 export const synfaceCases = {
   matmul(n: number, opsPerRun = clamp(Math.ceil(0.5e9 / (2 * n ** 3)), 2, 64)): PeerCase {
     const g = new E.Generator(1);
-    return makeCase(`matmul-${n}`, 'GFLOPS', 2 * n ** 3, opsPerRun, () => [E.randn([n, n], 0, 1, g), E.randn([n, n], 0, 1, g)], ([a, b]) => E.matmul(a, b));
+    return makeCase(
+      `matmul-${n}`,
+      'GFLOPS',
+      2 * n ** 3,
+      opsPerRun,
+      () => [E.randn([n, n], 0, 1, g), E.randn([n, n], 0, 1, g)],
+      ([a, b]) => E.matmul(a, b),
+    );
   },
   elementwiseAdd(n: number, opsPerRun = clamp(Math.ceil(64e6 / (12 * n)), 4, 64)): PeerCase {
     const g = new E.Generator(2);
-    return makeCase(`add-${n}`, 'GB/s', 12 * n, opsPerRun, () => [E.randn([n], 0, 1, g), E.randn([n], 0, 1, g)], ([a, b]) => E.add(a, b));
+    return makeCase(
+      `add-${n}`,
+      'GB/s',
+      12 * n,
+      opsPerRun,
+      () => [E.randn([n], 0, 1, g), E.randn([n], 0, 1, g)],
+      ([a, b]) => E.add(a, b),
+    );
   },
   /** conv2d forward with bias (NCHW), at CONV_BENCH; unit GFLOPS. */
   conv2dForward(opsPerRun = 4): PeerCase {
-    const s = CONV_BENCH, g = new E.Generator(5), opts = { stride: s.stride, padding: s.pad };
-    return makeCase('conv2d-fwd', 'GFLOPS', convFlops(), opsPerRun,
-      () => [E.randn([s.N, s.C, s.H, s.W], 0, 1, g), E.randn([s.O, s.C, s.K, s.K], 0, 1, g), E.randn([s.O], 0, 1, g)],
-      ([x, w, b]) => conv2d(x, w, b, opts));
+    const s = CONV_BENCH,
+      g = new E.Generator(5),
+      opts = { stride: s.stride, padding: s.pad };
+    return makeCase(
+      'conv2d-fwd',
+      'GFLOPS',
+      convFlops(),
+      opsPerRun,
+      () => [
+        E.randn([s.N, s.C, s.H, s.W], 0, 1, g),
+        E.randn([s.O, s.C, s.K, s.K], 0, 1, g),
+        E.randn([s.O], 0, 1, g),
+      ],
+      ([x, w, b]) => conv2d(x, w, b, opts),
+    );
   },
   /** conv2d input gradient (dgrad) from dy and w, at CONV_BENCH. */
   conv2dInputGrad(opsPerRun = 4): PeerCase {
-    const s = CONV_BENCH, g = new E.Generator(6), opts = { stride: s.stride, padding: s.pad }, geo = convBenchGeometry();
-    return makeCase('conv2d-dgrad', 'GFLOPS', convFlops(), opsPerRun,
+    const s = CONV_BENCH,
+      g = new E.Generator(6),
+      opts = { stride: s.stride, padding: s.pad },
+      geo = convBenchGeometry();
+    return makeCase(
+      'conv2d-dgrad',
+      'GFLOPS',
+      convFlops(),
+      opsPerRun,
       () => [E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g), E.randn([s.O, s.C, s.K, s.K], 0, 1, g)],
-      ([dy, w]) => conv2dInputGradKernel(dy, w, [s.N, s.C, s.H, s.W], opts));
+      ([dy, w]) => conv2dInputGradKernel(dy, w, [s.N, s.C, s.H, s.W], opts),
+    );
   },
   /** conv2d weight gradient (wgrad) from x and dy, at CONV_BENCH. */
   conv2dWeightGrad(opsPerRun = 4): PeerCase {
-    const s = CONV_BENCH, g = new E.Generator(7), opts = { stride: s.stride, padding: s.pad }, geo = convBenchGeometry();
-    return makeCase('conv2d-wgrad', 'GFLOPS', convFlops(), opsPerRun,
+    const s = CONV_BENCH,
+      g = new E.Generator(7),
+      opts = { stride: s.stride, padding: s.pad },
+      geo = convBenchGeometry();
+    return makeCase(
+      'conv2d-wgrad',
+      'GFLOPS',
+      convFlops(),
+      opsPerRun,
       () => [E.randn([s.N, s.C, s.H, s.W], 0, 1, g), E.randn([s.N, s.O, geo.OH, geo.OW], 0, 1, g)],
-      ([x, dy]) => conv2dWeightGradKernel(x, dy, [s.O, s.C, s.K, s.K], opts));
+      ([x, dy]) => conv2dWeightGradKernel(x, dy, [s.O, s.C, s.K, s.K], opts),
+    );
   },
   smallDispatch(opsPerRun = 256): PeerCase {
-    return makeCase('dispatch-small', 'us', 0, opsPerRun, () => [E.ones([4]), E.ones([4])], ([a, b]) => E.add(a, b));
+    return makeCase(
+      'dispatch-small',
+      'us',
+      0,
+      opsPerRun,
+      () => [E.ones([4]), E.ones([4])],
+      ([a, b]) => E.add(a, b),
+    );
   },
 };

@@ -51,9 +51,22 @@ export interface TfjsRecognizerOptions {
 }
 
 // The `small` preset (src/models/iresnet.ts, src/train/presets.ts).
-const SIZE = 64, STEM = 16, BLOCKS = [1, 2, 2, 1], WIDTHS = [16, 32, 64, 128], EMBEDDING = 256, DROPOUT = 0.2;
-const S = 30, M = 0.5, LR = 0.1, MOMENTUM = 0.9, WEIGHT_DECAY = 5e-4;
-const ZOOM_MIN = 0.8, FLIP_P = 0.5, ERASE_P = 0.5, ERASE_SCALE = [0.02, 0.33], ERASE_RATIO = [0.3, 3.3];
+const SIZE = 64,
+  STEM = 16,
+  BLOCKS = [1, 2, 2, 1],
+  WIDTHS = [16, 32, 64, 128],
+  EMBEDDING = 256,
+  DROPOUT = 0.2;
+const S = 30,
+  M = 0.5,
+  LR = 0.1,
+  MOMENTUM = 0.9,
+  WEIGHT_DECAY = 5e-4;
+const ZOOM_MIN = 0.8,
+  FLIP_P = 0.5,
+  ERASE_P = 0.5,
+  ERASE_SCALE = [0.02, 0.33],
+  ERASE_RATIO = [0.3, 3.3];
 /** Training steps per timed run, recorded back to back before one wait: throughput, as training runs (bench/cases/recognizer.ts does the same). */
 export const STEPS_PER_RUN = 4;
 /** Untimed steps in setup (pipelines compile, memory pools grow), on both sides. */
@@ -63,19 +76,23 @@ export const WARMUP_STEPS = 12;
 function uniform(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296;
   };
 }
 
 export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecognizerOptions = {}): PeerCase {
   const tf: Tf = peer.tf;
-  const batch = opts.batch ?? 64, classes = opts.classes ?? 1006;
-  const runningStats = opts.runningStats ?? true, augment = opts.augment ?? true;
-  const vars: TfCore.Variable[] = [];   // trained
-  const stats: TfCore.Variable[] = [];  // BN running statistics
+  const batch = opts.batch ?? 64,
+    classes = opts.classes ?? 1006;
+  const runningStats = opts.runningStats ?? true,
+    augment = opts.augment ?? true;
+  const vars: TfCore.Variable[] = []; // trained
+  const stats: TfCore.Variable[] = []; // BN running statistics
   let optimizer: TfCore.MomentumOptimizer | null = null;
   let forward: ((x: T4, y: T2) => TfCore.Scalar) | null = null;
   let images: Float32Array[] = [];
@@ -92,9 +109,11 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
     };
     /** BN over all axes but the last (NHWC, or (B, C) for the embedding). */
     const bn = (c: number) => {
-      const g = tf.variable(tf.ones([c])), b = tf.variable(tf.zeros([c]));
+      const g = tf.variable(tf.ones([c])),
+        b = tf.variable(tf.zeros([c]));
       vars.push(g, b);
-      const rm = tf.variable(tf.zeros([c]), false), rv = tf.variable(tf.ones([c]), false);
+      const rm = tf.variable(tf.zeros([c]), false),
+        rv = tf.variable(tf.ones([c]), false);
       stats.push(rm, rv);
       return <X extends TfCore.Tensor>(h: X): X => {
         const axes = h.rank === 4 ? [0, 1, 2] : [0];
@@ -102,7 +121,7 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
         if (runningStats) {
           const n = h.size / c;
           rm.assign(tf.add(tf.mul(rm, 0.9), tf.mul(mean, 0.1)));
-          rv.assign(tf.add(tf.mul(rv, 0.9), tf.mul(variance, 0.1 * n / (n - 1))));
+          rv.assign(tf.add(tf.mul(rv, 0.9), tf.mul(variance, (0.1 * n) / (n - 1))));
         }
         return tf.batchNorm(h, mean, variance, b, g, 1e-5) as X;
       };
@@ -113,14 +132,21 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
       return (h: T4) => tf.prelu(h, a as TfCore.Tensor as T4) as T4; // alpha (C) broadcasts over NHWC
     };
 
-    const stem = conv(3, STEM, 3), stemBn = bn(STEM), stemAct = prelu(STEM);
+    const stem = conv(3, STEM, 3),
+      stemBn = bn(STEM),
+      stemAct = prelu(STEM);
     const blocks: ((h: T4) => T4)[] = [];
     let cin = STEM;
     BLOCKS.forEach((count, s) => {
       const w = WIDTHS[s]!;
       for (let k = 0; k < count; k++) {
         const stride = k === 0 ? 2 : 1;
-        const bn1 = bn(cin), c1 = conv(cin, w, 3), bn2 = bn(w), act = prelu(w), c2 = conv(w, w, 3), bn3 = bn(w);
+        const bn1 = bn(cin),
+          c1 = conv(cin, w, 3),
+          bn2 = bn(w),
+          act = prelu(w),
+          c2 = conv(w, w, 3),
+          bn3 = bn(w);
         const short = stride !== 1 || cin !== w ? { c: conv(cin, w, 1), b: bn(w) } : null;
         blocks.push((x) => {
           const h = bn3(tf.conv2d(act(bn2(tf.conv2d(bn1(x), c1, 1, 'same'))), c2, stride, 'same'));
@@ -131,7 +157,9 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
     });
     const headBn = bn(cin);
     const flat = cin * (SIZE / 32) * (SIZE / 32);
-    const fcW = tf.variable(tf.randomUniform([flat, EMBEDDING], -1 / Math.sqrt(flat), 1 / Math.sqrt(flat)) as T2);
+    const fcW = tf.variable(
+      tf.randomUniform([flat, EMBEDDING], -1 / Math.sqrt(flat), 1 / Math.sqrt(flat)) as T2,
+    );
     const fcB = tf.variable(tf.zeros([EMBEDDING]));
     vars.push(fcW, fcB);
     const features = bn(EMBEDDING);
@@ -140,20 +168,26 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
     vars.push(centres);
 
     const l2n = (v: T2) => tf.mul(v, tf.rsqrt(tf.maximum(tf.sum(tf.square(v), 1, true), 1e-24))) as T2;
-    const cosm = Math.cos(M), sinm = Math.sin(M), th = Math.cos(Math.PI - M), mm = Math.sin(Math.PI - M) * M;
+    const cosm = Math.cos(M),
+      sinm = Math.sin(M),
+      th = Math.cos(Math.PI - M),
+      mm = Math.sin(Math.PI - M) * M;
 
     forward = (x, onehot) => {
       let h = stemAct(stemBn(tf.conv2d(x, stem, 2, 'same')));
       for (const b of blocks) h = b(h);
       const drop = tf.dropout(headBn(h), DROPOUT);
       const emb = features(tf.add(tf.matMul(tf.reshape(drop, [batch, flat]) as T2, fcW), fcB) as T2);
-      const cos = tf.matMul(l2n(emb), l2n(centres), false, true);                        // (B, K)
-      const c = tf.sum(tf.mul(cos, onehot), 1, true);                                     // label cosine (B, 1)
+      const cos = tf.matMul(l2n(emb), l2n(centres), false, true); // (B, K)
+      const c = tf.sum(tf.mul(cos, onehot), 1, true); // label cosine (B, 1)
       const sin = tf.sqrt(tf.clipByValue(tf.sub(1, tf.square(c)), 1e-8, 1));
       // where(c > th, cos(theta + m), c - mm), with the condition as a step (tf.where would send a
       // gradient into tf.greater, which has none)
       const above = tf.step(tf.sub(c, th));
-      const phi = tf.add(tf.sub(c, mm), tf.mul(above, tf.sub(tf.sub(tf.mul(c, cosm), tf.mul(sin, sinm)), tf.sub(c, mm))));
+      const phi = tf.add(
+        tf.sub(c, mm),
+        tf.mul(above, tf.sub(tf.sub(tf.mul(c, cosm), tf.mul(sin, sinm)), tf.sub(c, mm))),
+      );
       const logits = tf.mul(tf.add(cos, tf.mul(onehot, tf.sub(phi, c))), S);
       return tf.losses.softmaxCrossEntropy(onehot, logits) as TfCore.Scalar;
     };
@@ -165,20 +199,29 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
     const mask = new Float32Array(batch * SIZE * SIZE).fill(1);
     for (let i = 0; i < batch; i++) {
       const side = Math.sqrt(ZOOM_MIN + (1 - ZOOM_MIN) * rand());
-      const h = Math.max(1, Math.round(side * SIZE)), w = h;
-      const top = Math.floor(rand() * (SIZE - h + 1)), left = Math.floor(rand() * (SIZE - w + 1));
-      const y1 = top / (SIZE - 1), y2 = (top + h - 1) / (SIZE - 1);
-      let x1 = left / (SIZE - 1), x2 = (left + w - 1) / (SIZE - 1);
+      const h = Math.max(1, Math.round(side * SIZE)),
+        w = h;
+      const top = Math.floor(rand() * (SIZE - h + 1)),
+        left = Math.floor(rand() * (SIZE - w + 1));
+      const y1 = top / (SIZE - 1),
+        y2 = (top + h - 1) / (SIZE - 1);
+      let x1 = left / (SIZE - 1),
+        x2 = (left + w - 1) / (SIZE - 1);
       if (rand() < FLIP_P) [x1, x2] = [x2, x1];
       boxes.set([y1, x1, y2, x2], i * 4);
       if (rand() < ERASE_P) {
         for (let attempt = 0; attempt < 10; attempt++) {
           const area = SIZE * SIZE * (ERASE_SCALE[0]! + (ERASE_SCALE[1]! - ERASE_SCALE[0]!) * rand());
-          const ratio = Math.exp(Math.log(ERASE_RATIO[0]!) + (Math.log(ERASE_RATIO[1]!) - Math.log(ERASE_RATIO[0]!)) * rand());
-          const eh = Math.round(Math.sqrt(area * ratio)), ew = Math.round(Math.sqrt(area / ratio));
+          const ratio = Math.exp(
+            Math.log(ERASE_RATIO[0]!) + (Math.log(ERASE_RATIO[1]!) - Math.log(ERASE_RATIO[0]!)) * rand(),
+          );
+          const eh = Math.round(Math.sqrt(area * ratio)),
+            ew = Math.round(Math.sqrt(area / ratio));
           if (eh < 1 || ew < 1 || eh > SIZE || ew > SIZE) continue;
-          const et = Math.floor(rand() * (SIZE - eh + 1)), el = Math.floor(rand() * (SIZE - ew + 1));
-          for (let r = et; r < et + eh; r++) mask.fill(0, (i * SIZE + r) * SIZE + el, (i * SIZE + r) * SIZE + el + ew);
+          const et = Math.floor(rand() * (SIZE - eh + 1)),
+            el = Math.floor(rand() * (SIZE - ew + 1));
+          for (let r = et; r < et + eh; r++)
+            mask.fill(0, (i * SIZE + r) * SIZE + el, (i * SIZE + r) * SIZE + el + ew);
           break;
         }
       }
@@ -196,26 +239,36 @@ export function tfjsRecognizerTrainStep(peer: TfjsWebgpuPeer, opts: TfjsRecogniz
       let x = tf.tensor4d(src, [batch, SIZE, SIZE, 3]);
       if (aug) {
         const boxes = tf.tensor2d(aug.boxes, [batch, 4]);
-        x = tf.mul(tf.image.cropAndResize(x, boxes, boxInd!, [SIZE, SIZE]), tf.tensor4d(aug.mask, [batch, SIZE, SIZE, 1]));
+        x = tf.mul(
+          tf.image.cropAndResize(x, boxes, boxInd!, [SIZE, SIZE]),
+          tf.tensor4d(aug.mask, [batch, SIZE, SIZE, 1]),
+        );
       }
       const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes, 1, 0, 'float32') as T2;
       const { grads } = tf.variableGrads(() => forward!(x, onehot), vars);
       const decayed: TfCore.NamedTensorMap = {};
       for (const v of vars) decayed[v.name] = tf.add(grads[v.name]!, tf.mul(v, WEIGHT_DECAY));
       // (typed as a map of Variables, but any tensors do: tf.train.* read them as gradients)
-      optimizer!.applyGradients(decayed as Parameters<TfCore.MomentumOptimizer["applyGradients"]>[0]);
+      optimizer!.applyGradients(decayed as Parameters<TfCore.MomentumOptimizer['applyGradients']>[0]);
     });
   };
 
   return {
-    name: 'recognizer-small-train-step', unit: 'images/s', work: batch, opsPerRun: STEPS_PER_RUN, minIterations: 3,
+    name: 'recognizer-small-train-step',
+    unit: 'images/s',
+    work: batch,
+    opsPerRun: STEPS_PER_RUN,
+    minIterations: 3,
     async setup() {
       tensorsBefore = tf.memory().numTensors;
       tf.tidy(build); // frees the initial values tf.variable copied
       rand = uniform(12345);
       step = 0;
       images = [0, 1].map(() => Float32Array.from({ length: batch * SIZE * SIZE * 3 }, () => rand() * 2 - 1));
-      boxInd = tf.tensor1d(Array.from({ length: batch }, (_, i) => i), 'int32');
+      boxInd = tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i),
+        'int32',
+      );
       optimizer = tf.train.momentum(LR, MOMENTUM);
       for (let k = 0; k < WARMUP_STEPS; k++) oneStep();
       await peer.sync();

@@ -29,15 +29,23 @@ try {
       await c.run();
       const firstMs = performance.now() - t0;
       const bench = new Bench({
-        name: c.name, time: 1000, iterations: 3, warmup: true, warmupIterations: 1, warmupTime: 0, throws: true,
+        name: c.name,
+        time: 1000,
+        iterations: 3,
+        warmup: true,
+        warmupIterations: 1,
+        warmupTime: 0,
+        throws: true,
       });
       bench.add(c.name, () => c.run());
       await bench.run();
       const r = bench.tasks[0]!.result;
       if (r.state !== 'completed') throw new Error(`${c.name}: ${r.state}`);
       const ms = r.latency.mean;
-      console.error(`${c.name}: first run ${firstMs.toFixed(1)} ms, ${r.latency.samplesCount} samples, ` +
-        `mean ${ms.toFixed(2)} ms/run (${c.opsPerRun} ops), rme ${r.latency.rme.toFixed(1)}%`);
+      console.error(
+        `${c.name}: first run ${firstMs.toFixed(1)} ms, ${r.latency.samplesCount} samples, ` +
+          `mean ${ms.toFixed(2)} ms/run (${c.opsPerRun} ops), rme ${r.latency.rme.toFixed(1)}%`,
+      );
       const value = Number(peerValue(c, ms).toPrecision(4));
       console.log(JSON.stringify({ bench: c.name, system: 'tfjs-webgpu', value, unit: c.unit }));
     } finally {

@@ -34,7 +34,16 @@
 import type * as TfCore from '@tensorflow/tfjs-core';
 
 /** x (N, C, H, W) conv w (O, C, K, K), stride, symmetric padding pad; groups 1, dilation 1. */
-export interface ConvShape { N: number; C: number; H: number; W: number; O: number; K: number; stride: number; pad: number }
+export interface ConvShape {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  K: number;
+  stride: number;
+  pad: number;
+}
 
 export type PeerUnit = 'GFLOPS' | 'GB/s' | 'us' | 'images/s';
 
@@ -99,7 +108,10 @@ function installNavigatorGpu(gpu: GPU): void {
   const g = globalThis as { navigator?: { gpu?: GPU } };
   if (g.navigator == null) {
     Object.defineProperty(globalThis, 'navigator', {
-      value: { gpu }, configurable: true, writable: true, enumerable: false,
+      value: { gpu },
+      configurable: true,
+      writable: true,
+      enumerable: false,
     });
   } else if (g.navigator.gpu !== gpu) {
     // Node >= 21 has a navigator object without `gpu`.
@@ -108,7 +120,10 @@ function installNavigatorGpu(gpu: GPU): void {
 }
 
 /** Same request tfjs-backend-webgpu 4.22 makes in its own factory. */
-async function requestTfjsDevice(gpu: GPU, lowPower: boolean): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
+async function requestTfjsDevice(
+  gpu: GPU,
+  lowPower: boolean,
+): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
   const adapter = await gpu.requestAdapter({ powerPreference: lowPower ? 'low-power' : 'high-performance' });
   if (!adapter) throw new Error('tfjs-webgpu peer: no WebGPU adapter');
   const requiredFeatures: GPUFeatureName[] = [];
@@ -142,9 +157,18 @@ async function registerTfjsGradients(): Promise<void> {
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { pathToFileURL } = await import('node:url');
-  const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  const entry = createRequire(import.meta.url).resolve(
+    '@tensorflow/tfjs-core/dist/register_all_gradients.js',
+  );
   const outfile = join(tmpdir(), `synface-tfjs-gradients-${process.pid}.mjs`);
-  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile, logLevel: 'silent' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile,
+    logLevel: 'silent',
+  });
   await import(pathToFileURL(outfile).href);
   (await import('node:fs')).rmSync(outfile, { force: true });
 }
@@ -159,14 +183,19 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
   let adapterInfo = '';
   const engine = tf.engine() as unknown as { registryFactory: Record<string, unknown> };
   if ('webgpu' in engine.registryFactory) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', async () => {
-    const r = await requestTfjsDevice(gpu, tf.env().getBool('WEBGPU_USE_LOW_POWER_GPU'));
-    device = r.device;
-    const i = r.adapter.info;
-    adapterInfo = [i.vendor, i.architecture, i.device, i.description && `(${i.description})`]
-      .filter(Boolean).join(' ');
-    return new wg.WebGPUBackend(r.device, r.adapter.info);
-  }, 3);
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const r = await requestTfjsDevice(gpu, tf.env().getBool('WEBGPU_USE_LOW_POWER_GPU'));
+      device = r.device;
+      const i = r.adapter.info;
+      adapterInfo = [i.vendor, i.architecture, i.device, i.description && `(${i.description})`]
+        .filter(Boolean)
+        .join(' ');
+      return new wg.WebGPUBackend(r.device, r.adapter.info);
+    },
+    3,
+  );
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-webgpu peer: backend init failed');
   await tf.ready();
   const backend = tf.backend() as unknown as WebGPUBackendLike;
@@ -183,7 +212,9 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
   function leakChecked(name: string, inputs: () => TfCore.Tensor[]) {
     let before = 0;
     return {
-      mark() { before = tf.memory().numTensors; },
+      mark() {
+        before = tf.memory().numTensors;
+      },
       async check() {
         tf.dispose(inputs());
         await sync();
@@ -200,7 +231,10 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
     let b: TfCore.Tensor2D | null = null;
     const leak = leakChecked(`matmul-${n}`, () => [a!, b!]);
     return {
-      name: `matmul-${n}`, unit: 'GFLOPS', work: flops, opsPerRun: reps,
+      name: `matmul-${n}`,
+      unit: 'GFLOPS',
+      work: flops,
+      opsPerRun: reps,
       async setup() {
         leak.mark();
         a = tf.randomUniform([n, n], -1, 1, 'float32', 1) as TfCore.Tensor2D;
@@ -210,7 +244,10 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
         for (let i = 0; i < reps; i++) tf.matMul(a!, b!).dispose();
         await sync();
       },
-      async teardown() { await leak.check(); a = b = null; },
+      async teardown() {
+        await leak.check();
+        a = b = null;
+      },
     };
   }
 
@@ -221,7 +258,10 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
     let b: TfCore.Tensor1D | null = null;
     const leak = leakChecked(`add-${n}`, () => [a!, b!]);
     return {
-      name: `add-${n}`, unit: 'GB/s', work: bytes, opsPerRun: reps,
+      name: `add-${n}`,
+      unit: 'GB/s',
+      work: bytes,
+      opsPerRun: reps,
       async setup() {
         leak.mark();
         a = tf.randomUniform([n], -1, 1, 'float32', 3) as TfCore.Tensor1D;
@@ -231,7 +271,10 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
         for (let i = 0; i < reps; i++) tf.add(a!, b!).dispose();
         await sync();
       },
-      async teardown() { await leak.check(); a = b = null; },
+      async teardown() {
+        await leak.check();
+        a = b = null;
+      },
     };
   }
 
@@ -241,7 +284,10 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
     let cpuForward = true;
     const leak = leakChecked('dispatch-small', () => [a!, b!]);
     return {
-      name: 'dispatch-small', unit: 'us', work: 0, opsPerRun,
+      name: 'dispatch-small',
+      unit: 'us',
+      work: 0,
+      opsPerRun,
       async setup() {
         // tfjs runs ops on tiny CPU-resident inputs on the CPU
         // (WEBGPU_CPU_FORWARD, < 1000 elements); force real GPU dispatches.
@@ -264,13 +310,19 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
   }
 
   function conv2d(pass: 'fwd' | 'dgrad' | 'wgrad', s: ConvShape, opsPerRun = 4): PeerCase {
-    const OH = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1, OW = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
+    const OH = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1,
+      OW = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
     const flops = 2 * s.N * s.O * OH * OW * s.C * s.K * s.K;
     // explicit symmetric padding, as in our conv2d: [[0,0],[pad,pad],[pad,pad],[0,0]] (NHWC)
-    const pad = [[0, 0], [s.pad, s.pad], [s.pad, s.pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+    const pad = [
+      [0, 0],
+      [s.pad, s.pad],
+      [s.pad, s.pad],
+      [0, 0],
+    ] as [[number, number], [number, number], [number, number], [number, number]];
     const strides: [number, number] = [s.stride, s.stride];
-    let a: TfCore.Tensor4D | null = null;   // fwd, wgrad: x (N,H,W,C); dgrad: dy (N,OH,OW,O)
-    let b: TfCore.Tensor4D | null = null;   // fwd, dgrad: filter (K,K,C,O); wgrad: dy (N,OH,OW,O)
+    let a: TfCore.Tensor4D | null = null; // fwd, wgrad: x (N,H,W,C); dgrad: dy (N,OH,OW,O)
+    let b: TfCore.Tensor4D | null = null; // fwd, dgrad: filter (K,K,C,O); wgrad: dy (N,OH,OW,O)
     let bias: TfCore.Tensor1D | null = null;
     const name = `conv2d-${pass}`;
     const leak = leakChecked(name, () => [a!, b!, ...(bias ? [bias] : [])]);
@@ -279,34 +331,60 @@ export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
         return tf.tidy(() => tf.add(tf.conv2d(a!, b!, strides, pad, 'NHWC'), bias!));
       }
       if (pass === 'dgrad') {
-        return tf.engine().runKernel('Conv2DBackpropInput', { dy: a!, filter: b! },
-          { inputShape: [s.N, s.H, s.W, s.C], strides, pad, dataFormat: 'NHWC' } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
+        return tf.engine().runKernel('Conv2DBackpropInput', { dy: a!, filter: b! }, {
+          inputShape: [s.N, s.H, s.W, s.C],
+          strides,
+          pad,
+          dataFormat: 'NHWC',
+        } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
       }
-      return tf.engine().runKernel('Conv2DBackpropFilter', { x: a!, dy: b! },
-        { filterShape: [s.K, s.K, s.C, s.O], strides, pad, dataFormat: 'NHWC' } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
+      return tf.engine().runKernel('Conv2DBackpropFilter', { x: a!, dy: b! }, {
+        filterShape: [s.K, s.K, s.C, s.O],
+        strides,
+        pad,
+        dataFormat: 'NHWC',
+      } as unknown as TfCore.NamedAttrMap) as TfCore.Tensor;
     };
     return {
-      name, unit: 'GFLOPS', work: flops, opsPerRun,
+      name,
+      unit: 'GFLOPS',
+      work: flops,
+      opsPerRun,
       async setup() {
         leak.mark();
         const x = () => tf.randomUniform([s.N, s.H, s.W, s.C], -1, 1, 'float32', 11) as TfCore.Tensor4D;
         const filt = () => tf.randomUniform([s.K, s.K, s.C, s.O], -1, 1, 'float32', 12) as TfCore.Tensor4D;
         const dy = () => tf.randomUniform([s.N, OH, OW, s.O], -1, 1, 'float32', 13) as TfCore.Tensor4D;
-        if (pass === 'fwd') { a = x(); b = filt(); bias = tf.randomUniform([s.O], -1, 1, 'float32', 14) as TfCore.Tensor1D; }
-        else if (pass === 'dgrad') { a = dy(); b = filt(); }
-        else { a = x(); b = dy(); }
+        if (pass === 'fwd') {
+          a = x();
+          b = filt();
+          bias = tf.randomUniform([s.O], -1, 1, 'float32', 14) as TfCore.Tensor1D;
+        } else if (pass === 'dgrad') {
+          a = dy();
+          b = filt();
+        } else {
+          a = x();
+          b = dy();
+        }
       },
       async run() {
         for (let i = 0; i < opsPerRun; i++) op().dispose();
         await sync();
       },
-      async teardown() { await leak.check(); a = b = bias = null; },
+      async teardown() {
+        await leak.check();
+        a = b = bias = null;
+      },
     };
   }
 
   async function dispose(): Promise<void> {
     if (device == null) return;
-    try { await sync(); } catch { /* backend may already be gone */ }
+    try {
+      await sync();
+    } catch {
+      /* backend may already be gone */
+    }
     tf.removeBackend('webgpu'); // disposes WebGPUBackend (buffer pools) + unsets it
     (device as GPUDevice).destroy(); // without this Node never exits
     device = null;

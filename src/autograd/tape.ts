@@ -88,8 +88,14 @@ export interface GradOptions {
  * no entry of the map holds it any more (it was consumed, or summed into another). Tensors the
  * caller gave (`keepAlive`) are never disposed here.
  */
-function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions, keepAlive: Set<Tensor>): Map<Tensor, Tensor> {
-  const add = addOp!, ones = onesOp!;
+function propagate(
+  outputs: Tensor[],
+  wanted: Set<Tensor>,
+  options: GradOptions,
+  keepAlive: Set<Tensor>,
+): Map<Tensor, Tensor> {
+  const add = addOp!,
+    ones = onesOp!;
   const eager = !options.createGraph;
   const grads = new Map<Tensor, Tensor>();
   const holders = new Map<Tensor, number>(); // how many map entries hold each gradient tensor
@@ -117,7 +123,8 @@ function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions,
     if (g && g.shape.join() !== o.shape.join()) {
       throw new RangeError(`backward: gradient of shape [${g.shape}] for output of shape [${o.shape}]`);
     }
-    if (!g && o.size !== 1) throw new RangeError(`backward: output of shape [${o.shape}] is not a scalar; pass gradOutputs`);
+    if (!g && o.size !== 1)
+      throw new RangeError(`backward: output of shape [${o.shape}] is not a scalar; pass gradOutputs`);
     accumulate(o, g ?? ones(o.shape));
   });
   for (const t of reverseTopologicalOrder(outputs)) {
@@ -129,7 +136,9 @@ function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions,
       const gi = inputGrads[k];
       if (!gi || !input.requiresGrad) return;
       if (gi.shape.join() !== input.shape.join()) {
-        throw new Error(`autograd: '${node.op}' returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`);
+        throw new Error(
+          `autograd: '${node.op}' returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`,
+        );
       }
       accumulate(input, gi);
     });
@@ -138,7 +147,8 @@ function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions,
       release(g);
     }
     // a gradient returned by the node but not stored (its input needs none) is not held
-    if (eager) for (const gi of inputGrads) if (gi && !holders.has(gi) && !keepAlive.has(gi) && gi !== g) gi.dispose();
+    if (eager)
+      for (const gi of inputGrads) if (gi && !holders.has(gi) && !keepAlive.has(gi) && gi !== g) gi.dispose();
   }
   return grads;
 }
@@ -147,7 +157,11 @@ function propagate(outputs: Tensor[], wanted: Set<Tensor>, options: GradOptions,
 let onesOp: ((shape: readonly number[]) => Tensor) | null = null;
 let addOp: ((a: Tensor, b: Tensor) => Tensor) | null = null;
 let copyOp: ((a: Tensor) => Tensor) | null = null;
-export function provideAutogradOps(ops: { ones: typeof onesOp; add: typeof addOp; copy: typeof copyOp }): void {
+export function provideAutogradOps(ops: {
+  ones: typeof onesOp;
+  add: typeof addOp;
+  copy: typeof copyOp;
+}): void {
   onesOp = ops.ones;
   addOp = ops.add;
   copyOp = ops.copy;
@@ -182,9 +196,13 @@ export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions =
 
 /** Accumulates d(output)/d(leaf) into the `.grad` of every leaf that requires grad. */
 export function backward(output: Tensor, gradOutput?: Tensor, options: { createGraph?: boolean } = {}): void {
-  if (!output.requiresGrad) throw new Error(`backward: ${output} does not require grad (no input of its graph has requiresGrad)`);
+  if (!output.requiresGrad)
+    throw new Error(`backward: ${output} does not require grad (no input of its graph has requiresGrad)`);
   const leaves = reverseTopologicalOrder([output]).filter((t) => !t.node);
-  const grads = grad([output], leaves, { gradOutputs: gradOutput ? [gradOutput] : undefined, createGraph: options.createGraph });
+  const grads = grad([output], leaves, {
+    gradOutputs: gradOutput ? [gradOutput] : undefined,
+    createGraph: options.createGraph,
+  });
   leaves.forEach((leaf, i) => {
     const g = grads[i];
     if (!g) return;

@@ -17,7 +17,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Layer } from '../nn/module.js';
 import { batchPixels, type ImageCache } from '../data/image-cache.js';
 import type { LfwImageRef, LfwPair } from '../data/lfw-pairs.js';
-import { balancedFolds, cosineSimilarity, verificationReport, type VerificationReport } from './verification.js';
+import {
+  balancedFolds,
+  cosineSimilarity,
+  verificationReport,
+  type VerificationReport,
+} from './verification.js';
 
 export interface EmbedOptions {
   /** The backbone's input [H, W]. */
@@ -29,7 +34,12 @@ export interface EmbedOptions {
 }
 
 /** Embeddings (rows.length, E) of cache rows `rows`, in that order. The caller puts the model in eval mode. */
-export async function embedRows(backbone: Layer, cache: ImageCache, rows: ArrayLike<number>, options: EmbedOptions): Promise<{ data: Float32Array; dim: number }> {
+export async function embedRows(
+  backbone: Layer,
+  cache: ImageCache,
+  rows: ArrayLike<number>,
+  options: EmbedOptions,
+): Promise<{ data: Float32Array; dim: number }> {
   const { C, H, W } = cache;
   if (C !== 3) throw new Error(`embedRows: the cache holds ${C}-channel images, the recognizer takes 3`);
   const batch = options.batch ?? 64;
@@ -37,7 +47,11 @@ export async function embedRows(backbone: Layer, cache: ImageCache, rows: ArrayL
   let dim = 0;
   for (let start = 0; start < rows.length; start += batch) {
     const n = Math.min(batch, rows.length - start);
-    const u8 = batchPixels(cache, Array.from({ length: n }, (_, k) => rows[start + k]), 'embedRows');
+    const u8 = batchPixels(
+      cache,
+      Array.from({ length: n }, (_, k) => rows[start + k]),
+      'embedRows',
+    );
     const emb = noGrad(() =>
       scope(() => {
         const packed = uploadU8Images(u8, n, C, H, W);
@@ -70,7 +84,13 @@ export interface PairEvaluation {
  * Scores every pair (cosine of the two embeddings) and runs the protocol: the file's folds
  * when it has them (View 2), else 10 balanced folds. `rowOf` maps an image to its cache row.
  */
-export async function evaluatePairs(backbone: Layer, cache: ImageCache, pairs: readonly LfwPair[], rowOf: (ref: LfwImageRef) => number, options: EmbedOptions): Promise<PairEvaluation> {
+export async function evaluatePairs(
+  backbone: Layer,
+  cache: ImageCache,
+  pairs: readonly LfwPair[],
+  rowOf: (ref: LfwImageRef) => number,
+  options: EmbedOptions,
+): Promise<PairEvaluation> {
   const rowIndex = new Map<number, number>(); // cache row -> position in `rows`
   const rows: number[] = [];
   const need = (ref: LfwImageRef) => {
@@ -87,6 +107,8 @@ export async function evaluatePairs(backbone: Layer, cache: ImageCache, pairs: r
   const scores = Float64Array.from(ends, ([i, j]) => cosineSimilarity(vec(i), vec(j)));
   const same = pairs.map((p) => p.same);
   const hasFolds = pairs.every((p) => p.fold >= 0);
-  const report = verificationReport(scores, same, { folds: hasFolds ? pairs.map((p) => p.fold) : balancedFolds(same) });
+  const report = verificationReport(scores, same, {
+    folds: hasFolds ? pairs.map((p) => p.fold) : balancedFolds(same),
+  });
   return { report, scores, same };
 }

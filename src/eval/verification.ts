@@ -43,7 +43,9 @@ export const COSINE_EPS = 1e-5;
 /** dot(a, b) / (|a| |b| + eps), accumulated in float64. eps = 1e-5 as SynFace; pass 0 for the plain cosine. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>, eps = COSINE_EPS): number {
   if (a.length !== b.length) throw new Error(`cosineSimilarity: lengths ${a.length} and ${b.length} differ`);
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     na += a[i] * a[i];
@@ -54,14 +56,21 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>, eps
 
 /** The mirrored embedding: embedding(image) + embedding(flipped image), elementwise. */
 export function mirroredSum(e: ArrayLike<number>, eFlip: ArrayLike<number>): Float32Array {
-  if (e.length !== eFlip.length) throw new Error(`mirroredSum: lengths ${e.length} and ${eFlip.length} differ`);
+  if (e.length !== eFlip.length)
+    throw new Error(`mirroredSum: lengths ${e.length} and ${eFlip.length} differ`);
   const out = new Float32Array(e.length);
   for (let i = 0; i < e.length; i++) out[i] = e[i] + eFlip[i];
   return out;
 }
 
 /** Cosine of the mirrored embeddings of two images (insightface's variant). */
-export function mirroredCosine(a: ArrayLike<number>, aFlip: ArrayLike<number>, b: ArrayLike<number>, bFlip: ArrayLike<number>, eps = COSINE_EPS): number {
+export function mirroredCosine(
+  a: ArrayLike<number>,
+  aFlip: ArrayLike<number>,
+  b: ArrayLike<number>,
+  bFlip: ArrayLike<number>,
+  eps = COSINE_EPS,
+): number {
   return cosineSimilarity(mirroredSum(a, aFlip), mirroredSum(b, bFlip), eps);
 }
 
@@ -69,9 +78,14 @@ export function mirroredCosine(a: ArrayLike<number>, aFlip: ArrayLike<number>, b
  * Scores of pairs from an embedding lookup (e.g. a Map keyed by imagePath). For the mirrored
  * variant, let the lookup return mirroredSum(e, eFlip).
  */
-export function pairScores(pairs: readonly LfwPair[], embedding: (ref: LfwImageRef) => ArrayLike<number>, eps = COSINE_EPS): Float64Array {
+export function pairScores(
+  pairs: readonly LfwPair[],
+  embedding: (ref: LfwImageRef) => ArrayLike<number>,
+  eps = COSINE_EPS,
+): Float64Array {
   const out = new Float64Array(pairs.length);
-  for (let i = 0; i < pairs.length; i++) out[i] = cosineSimilarity(embedding(pairs[i].a), embedding(pairs[i].b), eps);
+  for (let i = 0; i < pairs.length; i++)
+    out[i] = cosineSimilarity(embedding(pairs[i].a), embedding(pairs[i].b), eps);
   return out;
 }
 
@@ -88,7 +102,8 @@ export function contiguousFolds(n: number, k = 10): Int32Array {
 
 /** Same pairs and different pairs cut separately into k contiguous blocks (file order kept); fold f gets block f of each. */
 export function balancedFolds(same: readonly boolean[], k = 10): Int32Array {
-  const idxSame: number[] = [], idxDiff: number[] = [];
+  const idxSame: number[] = [],
+    idxDiff: number[] = [];
   same.forEach((s, i) => (s ? idxSame : idxDiff).push(i));
   const folds = new Int32Array(same.length);
   for (const idx of [idxSame, idxDiff]) {
@@ -130,7 +145,11 @@ export interface VerificationResult {
 }
 
 /** The k-fold verification protocol; see the top of the file. */
-export function verificationAccuracy(scores: ArrayLike<number>, same: readonly boolean[], opts: VerificationOptions = {}): VerificationResult {
+export function verificationAccuracy(
+  scores: ArrayLike<number>,
+  same: readonly boolean[],
+  opts: VerificationOptions = {},
+): VerificationResult {
   const n = scores.length;
   if (same.length !== n) throw new Error(`verificationAccuracy: ${n} scores but ${same.length} labels`);
   const folds = opts.folds ?? balancedFolds(same);
@@ -140,8 +159,10 @@ export function verificationAccuracy(scores: ArrayLike<number>, same: readonly b
   let k = 0;
   for (let i = 0; i < n; i++) {
     const f = folds[i];
-    if (!Number.isInteger(f) || f < 0) throw new Error(`verificationAccuracy: fold id ${f} of pair ${i} is not an integer >= 0`);
-    if (!Number.isFinite(scores[i])) throw new Error(`verificationAccuracy: score ${scores[i]} of pair ${i} is not finite`);
+    if (!Number.isInteger(f) || f < 0)
+      throw new Error(`verificationAccuracy: fold id ${f} of pair ${i} is not an integer >= 0`);
+    if (!Number.isFinite(scores[i]))
+      throw new Error(`verificationAccuracy: score ${scores[i]} of pair ${i} is not finite`);
     k = Math.max(k, f + 1);
   }
   if (k < 2) throw new Error(`verificationAccuracy: need at least 2 folds, got ${k}`);
@@ -156,10 +177,12 @@ export function verificationAccuracy(scores: ArrayLike<number>, same: readonly b
   }
   const total = new Int32Array(T);
   for (let f = 0; f < k; f++) for (let t = 0; t < T; t++) total[t] += correct[f * T + t];
-  const foldAccuracies: number[] = [], thresholds: number[] = [];
+  const foldAccuracies: number[] = [],
+    thresholds: number[] = [];
   for (let f = 0; f < k; f++) {
     if (size[f] === 0) throw new Error(`verificationAccuracy: fold ${f} is empty`);
-    let best = -1, bestT = 0;
+    let best = -1,
+      bestT = 0;
     for (let t = 0; t < T; t++) {
       const c = total[t] - correct[f * T + t]; // right on the other folds; same denominator for every t
       if (c > best || (c === best && ties === 'highest')) {
@@ -204,11 +227,15 @@ export function roc(scores: ArrayLike<number>, same: readonly boolean[]): Roc {
     if (same[i]) P++;
   }
   const N = n - P;
-  if (P === 0 || N === 0) throw new Error(`roc: need same and different pairs, got ${P} same and ${N} different`);
+  if (P === 0 || N === 0)
+    throw new Error(`roc: need same and different pairs, got ${P} same and ${N} different`);
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[j] - scores[i]);
-  const far = [0], tar = [0], thr = [Infinity];
-  let tp = 0, fp = 0;
-  for (let k = 0; k < n; ) {
+  const far = [0],
+    tar = [0],
+    thr = [Infinity];
+  let tp = 0,
+    fp = 0;
+  for (let k = 0; k < n;) {
     const t = scores[order[k]];
     for (; k < n && scores[order[k]] === t; k++) same[order[k]] ? tp++ : fp++;
     far.push(fp / N);
@@ -217,13 +244,19 @@ export function roc(scores: ArrayLike<number>, same: readonly boolean[]): Roc {
   }
   let auc = 0;
   for (let j = 1; j < far.length; j++) auc += ((far[j] - far[j - 1]) * (tar[j] + tar[j - 1])) / 2;
-  return { far: Float64Array.from(far), tar: Float64Array.from(tar), thresholds: Float64Array.from(thr), auc };
+  return {
+    far: Float64Array.from(far),
+    tar: Float64Array.from(tar),
+    thresholds: Float64Array.from(thr),
+    auc,
+  };
 }
 
 /** The largest TAR of a curve point with FAR <= target (no interpolation). */
 export function tarAtFar(curve: Roc, target: number): number {
   let best = 0;
-  for (let j = 0; j < curve.far.length; j++) if (curve.far[j] <= target && curve.tar[j] > best) best = curve.tar[j];
+  for (let j = 0; j < curve.far.length; j++)
+    if (curve.far[j] <= target && curve.tar[j] > best) best = curve.tar[j];
   return best;
 }
 
@@ -235,7 +268,16 @@ export interface VerificationReport extends VerificationResult {
 }
 
 /** The 10-fold accuracy plus the pooled ROC numbers. */
-export function verificationReport(scores: ArrayLike<number>, same: readonly boolean[], opts: VerificationOptions = {}): VerificationReport {
+export function verificationReport(
+  scores: ArrayLike<number>,
+  same: readonly boolean[],
+  opts: VerificationOptions = {},
+): VerificationReport {
   const r = roc(scores, same);
-  return { ...verificationAccuracy(scores, same, opts), auc: r.auc, tarAtFar1e3: tarAtFar(r, 1e-3), tarAtFar1e2: tarAtFar(r, 1e-2) };
+  return {
+    ...verificationAccuracy(scores, same, opts),
+    auc: r.auc,
+    tarAtFar1e3: tarAtFar(r, 1e-3),
+    tarAtFar1e2: tarAtFar(r, 1e-2),
+  };
 }

@@ -14,8 +14,11 @@ export const UNIFORM_SLOT = 256;
 /** The access of each storage binding 1..n, read from the WGSL declarations. */
 export function storageAccess(code: string): string {
   const access: string[] = [];
-  for (const m of code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read_write|read)>/g)) access[Number(m[1]) - 1] = m[2] === 'read' ? 'r' : 'w';
-  for (let i = 0; i < access.length; i++) if (!access[i]) throw new Error(`kernel WGSL: storage binding ${i + 1} is missing (bindings must be 1..n)`);
+  for (const m of code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read_write|read)>/g))
+    access[Number(m[1]) - 1] = m[2] === 'read' ? 'r' : 'w';
+  for (let i = 0; i < access.length; i++)
+    if (!access[i])
+      throw new Error(`kernel WGSL: storage binding ${i + 1} is missing (bindings must be 1..n)`);
   return access.join('');
 }
 
@@ -50,8 +53,12 @@ export class BindGroupCache {
     }
     this.misses++;
     if (this.groups.size >= this.maxEntries) this.clear();
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } }];
-    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }));
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } },
+    ];
+    buffers.forEach((b, i) =>
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: b.size } }),
+    );
     const group = this.device.createBindGroup({ layout: this.layout(access).group, entries, label });
     this.groups.set(key, group);
     for (const b of buffers) {
@@ -89,13 +96,24 @@ export class BindGroupCache {
     let l = this.layouts.get(access);
     if (l) return l;
     const entries: GPUBindGroupLayoutEntry[] = [
-      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 0 } },
+      {
+        binding: 0,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 0 },
+      },
     ];
     [...access].forEach((a, i) =>
-      entries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' } }),
+      entries.push({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' },
+      }),
     );
     const group = this.device.createBindGroupLayout({ entries, label: `layout:${access}` });
-    l = { group, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group], label: `layout:${access}` }) };
+    l = {
+      group,
+      pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group], label: `layout:${access}` }),
+    };
     this.layouts.set(access, l);
     return l;
   }

@@ -17,8 +17,12 @@ const localStorageCache: TuneCache = {
 export async function initGpu(options: { autotune?: boolean } = {}): Promise<Device> {
   if (hasDevice()) return getDevice();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is undefined); Chromium needs --enable-unsafe-webgpu on Linux');
-  const hint = 'Chromium on Linux needs --enable-unsafe-webgpu (and a Vulkan driver or its bundled SwiftShader)';
+  if (!gpu)
+    throw new Error(
+      'this browser has no WebGPU (navigator.gpu is undefined); Chromium needs --enable-unsafe-webgpu on Linux',
+    );
+  const hint =
+    'Chromium on Linux needs --enable-unsafe-webgpu (and a Vulkan driver or its bundled SwiftShader)';
   const device = await createDevice(gpu, { powerPreference: 'high-performance' }, hint);
   if (options.autotune ?? true) await autotuneMatmul({ cache: localStorageCache });
   return device;

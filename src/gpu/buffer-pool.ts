@@ -21,11 +21,11 @@ export function bucketSize(bytes: number): number {
 }
 
 export interface PoolStats {
-  inUse: number;        // buffers handed out and not yet released
-  inUseBytes: number;   // their bucket sizes, summed
-  pooled: number;       // released buffers kept for reuse
+  inUse: number; // buffers handed out and not yet released
+  inUseBytes: number; // their bucket sizes, summed
+  pooled: number; // released buffers kept for reuse
   pooledBytes: number;
-  allocations: number;  // GPUBuffers ever created (a flat count in a loop means reuse works)
+  allocations: number; // GPUBuffers ever created (a flat count in a loop means reuse works)
 }
 
 export class BufferPool {

@@ -16,7 +16,10 @@ let level = 0;
 
 /** Changes the dial at run time (tests, the browser console). */
 export function setDebug(value: string): void {
-  parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const levels = parts.map(Number).filter(Number.isFinite);
   level = levels.length ? Math.max(...levels) : 0;
 }

@@ -104,7 +104,9 @@ export class Device {
     });
     gpu.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingErrors.push(new KernelError(labelIn(e.message) ?? [...this.kernelsInBatch].join(','), e.message));
+      this.pendingErrors.push(
+        new KernelError(labelIn(e.message) ?? [...this.kernelsInBatch].join(','), e.message),
+      );
     });
   }
 
@@ -128,7 +130,9 @@ export class Device {
       this.gpu.popErrorScope().then(async (err) => {
         if (!err) return;
         const info = await module.getCompilationInfo();
-        const lines = info.messages.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join('\n');
+        const lines = info.messages
+          .map((m) => `  line ${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`)
+          .join('\n');
         this.kernels.delete(key);
         // the root cause goes first: later errors only say the pipeline was invalid
         this.pendingErrors.unshift(new KernelError(key, `${err.message}\n${lines}`));
@@ -143,20 +147,35 @@ export class Device {
    * Records one compute dispatch. `params` is the uniform block (binding 0), `buffers` the
    * storage buffers (bindings 1..n). Nothing is submitted yet.
    */
-  dispatch(def: KernelDef, params: Uint8Array, buffers: Binding[], workgroups: [number, number, number]): void {
+  dispatch(
+    def: KernelDef,
+    params: Uint8Array,
+    buffers: Binding[],
+    workgroups: [number, number, number],
+  ): void {
     this.checkAlive();
     const [x, y, z] = workgroups;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     if (x === 0 || y === 0 || z === 0) return;
     if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new KernelError(def.key, `dispatch [${workgroups}] exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
+      throw new KernelError(
+        def.key,
+        `dispatch [${workgroups}] exceeds maxComputeWorkgroupsPerDimension ${maxDim}`,
+      );
     }
     const kernel = this.kernel(def);
     if (buffers.length !== kernel.access.length) {
-      throw new KernelError(def.key, `${buffers.length} buffers given, the kernel declares ${kernel.access.length} storage bindings`);
+      throw new KernelError(
+        def.key,
+        `${buffers.length} buffers given, the kernel declares ${kernel.access.length} storage bindings`,
+      );
     }
-    if (params.byteLength > UNIFORM_SLOT) throw new KernelError(def.key, `Params of ${params.byteLength} bytes > ${UNIFORM_SLOT}`);
-    if (this.uniformUsed + UNIFORM_SLOT > UNIFORM_ARENA_BYTES || this.dispatchesInBatch >= this.maxDispatchesPerSubmit) {
+    if (params.byteLength > UNIFORM_SLOT)
+      throw new KernelError(def.key, `Params of ${params.byteLength} bytes > ${UNIFORM_SLOT}`);
+    if (
+      this.uniformUsed + UNIFORM_SLOT > UNIFORM_ARENA_BYTES ||
+      this.dispatchesInBatch >= this.maxDispatchesPerSubmit
+    ) {
       this.flush();
     }
     const offset = this.uniformUsed;
@@ -206,7 +225,8 @@ export class Device {
     if (!this.encoder) return;
     this.pass?.end();
     this.pass = null;
-    if (this.uniformUsed > 0) this.gpu.queue.writeBuffer(this.uniformBuffer, 0, this.uniformArena, 0, this.uniformUsed);
+    if (this.uniformUsed > 0)
+      this.gpu.queue.writeBuffer(this.uniformBuffer, 0, this.uniformArena, 0, this.uniformUsed);
     this.profiler?.resolveInto(this.encoder);
     this.gpu.queue.submit([this.encoder.finish()]);
     this.waiting.submitted(this.dispatchesInBatch);
@@ -248,8 +268,13 @@ export class Device {
     this.checkAlive();
     const padded = Math.ceil(bytes / 4) * 4;
     const size = bucketSize(padded);
-    const stage = this.staging.get(size)?.pop() ??
-      this.gpu.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+    const stage =
+      this.staging.get(size)?.pop() ??
+      this.gpu.createBuffer({
+        size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: 'staging',
+      });
     try {
       if (padded > 0) this.copy(buffer, 0, stage, 0, padded);
       this.flush();
@@ -286,7 +311,8 @@ export class Device {
    * profiler.ts). `stopProfiling()` returns the kernels by total GPU time.
    */
   startProfiling(): void {
-    if (!this.gpu.features.has('timestamp-query')) throw new Error(`profiling needs the 'timestamp-query' feature, which ${this.adapter.name} lacks`);
+    if (!this.gpu.features.has('timestamp-query'))
+      throw new Error(`profiling needs the 'timestamp-query' feature, which ${this.adapter.name} lacks`);
     this.flush();
     this.profiler ??= new Profiler(this.gpu);
   }
@@ -319,7 +345,12 @@ export class Device {
     }
   }
 
-  stats(): PoolStats & { pipelines: number; dispatches: number; bindGroups: number; bindGroupHitRate: number } {
+  stats(): PoolStats & {
+    pipelines: number;
+    dispatches: number;
+    bindGroups: number;
+    bindGroupHitRate: number;
+  } {
     const { hits, misses, size } = this.bindGroups;
     return {
       ...this.pool.stats(),

@@ -76,12 +76,17 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
     }
     process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when Dawn creates its instance
   }
-  const webgpu = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  const webgpu = (await import('webgpu')) as unknown as {
+    create(flags: string[]): GPU;
+    globals: Record<string, unknown>;
+  };
   Object.assign(globalThis, webgpu.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
   const flags = (process.env.SYNFACE_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
   dawnGpu ??= webgpu.create(flags);
   const device = await createDevice(dawnGpu, { powerPreference: 'high-performance' }).catch((e: Error) => {
-    throw new Error(`${e.message}\nSYNFACE_ADAPTER=${choice}; is a Vulkan driver installed? tools/setup.sh installs lavapipe.`);
+    throw new Error(
+      `${e.message}\nSYNFACE_ADAPTER=${choice}; is a Vulkan driver installed? tools/setup.sh installs lavapipe.`,
+    );
   });
   if (choice === 'gpu' && device.adapter.isCpu) {
     device.destroy();
@@ -91,7 +96,11 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
   if (options.autotune ?? true) {
     const tuned = await autotuneMatmul({ cache: fileCache() });
     if (options.announce) {
-      const detail = tuned.cached ? '(cached)' : Object.entries(tuned.gflops).map(([n, g]) => `${n} ${g.toFixed(1)}`).join(', ') + ' GFLOPS';
+      const detail = tuned.cached
+        ? '(cached)'
+        : Object.entries(tuned.gflops)
+            .map(([n, g]) => `${n} ${g.toFixed(1)}`)
+            .join(', ') + ' GFLOPS';
       console.error(`synface: matmul kernel ${tuned.ranking[0]} ${detail}`);
     }
   }

@@ -12,11 +12,13 @@ export class Params {
   private kinds: ('u' | 'i' | 'f')[] = [];
 
   u32(v: number): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`Params.u32: ${v} is not a u32`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new RangeError(`Params.u32: ${v} is not a u32`);
     return this.push(v, 'u');
   }
   i32(v: number): this {
-    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`Params.i32: ${v} is not an i32`);
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff)
+      throw new RangeError(`Params.i32: ${v} is not an i32`);
     return this.push(v, 'i');
   }
   f32(v: number): this {
@@ -24,7 +26,8 @@ export class Params {
   }
   /** `count` vec4<u32> (16-byte aligned), filled from `values`, zero-padded. */
   u32x4Array(values: readonly number[], count: number): this {
-    if (values.length > count * 4) throw new RangeError(`Params: ${values.length} values do not fit ${count} vec4`);
+    if (values.length > count * 4)
+      throw new RangeError(`Params: ${values.length} values do not fit ${count} vec4`);
     while (this.words.length % 4) this.push(0, 'u');
     for (let i = 0; i < count * 4; i++) this.u32(values[i] ?? 0);
     return this;
@@ -33,7 +36,9 @@ export class Params {
   bytes(): Uint8Array {
     const n = Math.max(4, Math.ceil(this.words.length / 4) * 4); // a uniform block is a multiple of 16 bytes
     const buf = new ArrayBuffer(n * 4);
-    const u = new Uint32Array(buf), i = new Int32Array(buf), f = new Float32Array(buf);
+    const u = new Uint32Array(buf),
+      i = new Int32Array(buf),
+      f = new Float32Array(buf);
     this.words.forEach((v, k) => {
       const kind = this.kinds[k];
       if (kind === 'f') f[k] = v;

@@ -25,7 +25,11 @@ export class Profiler {
 
   constructor(private device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * SLOTS, label: 'profiler' });
-    this.resolve = device.createBuffer({ size: 16 * SLOTS, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'profiler-resolve' });
+    this.resolve = device.createBuffer({
+      size: 16 * SLOTS,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      label: 'profiler-resolve',
+    });
   }
 
   /** True when the batch has no free slot: the device must submit first. */
@@ -45,7 +49,11 @@ export class Profiler {
     if (!this.keys.length) return;
     const bytes = 16 * this.keys.length;
     encoder.resolveQuerySet(this.querySet, 0, 2 * this.keys.length, this.resolve, 0);
-    const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profiler-read' });
+    const buffer = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'profiler-read',
+    });
     encoder.copyBufferToBuffer(this.resolve, 0, buffer, 0, bytes);
     this.pending.push({ buffer, keys: this.keys });
     this.keys = [];
@@ -72,7 +80,9 @@ export class Profiler {
 
   /** Kernels by total time, longest first. */
   report(): KernelTime[] {
-    return [...this.totals].map(([kernel, e]) => ({ kernel, calls: e.calls, ms: e.ns / 1e6 })).sort((a, b) => b.ms - a.ms);
+    return [...this.totals]
+      .map(([kernel, e]) => ({ kernel, calls: e.calls, ms: e.ns / 1e6 }))
+      .sort((a, b) => b.ms - a.ms);
   }
 
   destroy(): void {
@@ -85,7 +95,11 @@ export class Profiler {
 /** A report as an aligned text table (top `n` kernels). */
 export function formatProfile(rows: KernelTime[], n = 20): string {
   const total = rows.reduce((a, r) => a + r.ms, 0);
-  const lines = rows.slice(0, n).map((r) =>
-    `${r.ms.toFixed(1).padStart(10)} ms ${((100 * r.ms) / total).toFixed(1).padStart(5)}% ${String(r.calls).padStart(7)} calls  ${r.kernel}`);
+  const lines = rows
+    .slice(0, n)
+    .map(
+      (r) =>
+        `${r.ms.toFixed(1).padStart(10)} ms ${((100 * r.ms) / total).toFixed(1).padStart(5)}% ${String(r.calls).padStart(7)} calls  ${r.kernel}`,
+    );
   return [`${total.toFixed(1).padStart(10)} ms total GPU time`, ...lines].join('\n');
 }

@@ -9,7 +9,9 @@ let current: Device | null = null;
 /** The device every op runs on. */
 export function getDevice(): Device {
   if (!current || current.isDestroyed) {
-    throw new Error('no GPU device: call initGpu() (Node: src/gpu/node.ts, browser: src/gpu/browser.ts) first');
+    throw new Error(
+      'no GPU device: call initGpu() (Node: src/gpu/node.ts, browser: src/gpu/browser.ts) first',
+    );
   }
   return current;
 }
@@ -32,8 +34,14 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const description = info?.description ?? '';
   const name = [description || device, vendor, architecture].filter(Boolean).join(' / ') || 'unknown adapter';
   return {
-    vendor, architecture, device, description, name,
-    isCpu: CPU_ADAPTERS.test(`${vendor} ${architecture} ${device} ${description}`) || (info as { isFallbackAdapter?: boolean })?.isFallbackAdapter === true,
+    vendor,
+    architecture,
+    device,
+    description,
+    name,
+    isCpu:
+      CPU_ADAPTERS.test(`${vendor} ${architecture} ${device} ${description}`) ||
+      (info as { isFallbackAdapter?: boolean })?.isFallbackAdapter === true,
   };
 }
 
@@ -41,7 +49,11 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
  * Requests an adapter and a device with the adapter's full compute limits (the defaults are
  * smaller than what real workloads need: 128 MiB storage bindings, 256 invocations).
  */
-export async function createDevice(gpu: GPU, options: GPURequestAdapterOptions = {}, hint = 'run tools/setup.sh, or see README "Choosing an adapter"'): Promise<Device> {
+export async function createDevice(
+  gpu: GPU,
+  options: GPURequestAdapterOptions = {},
+  hint = 'run tools/setup.sh, or see README "Choosing an adapter"',
+): Promise<Device> {
   const adapter = await gpu.requestAdapter(options);
   if (!adapter) throw new Error(`WebGPU: no adapter found (${hint})`);
   const l = adapter.limits;
@@ -56,7 +68,9 @@ export async function createDevice(gpu: GPU, options: GPURequestAdapterOptions =
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
   };
   // timestamp queries feed the per-kernel profiler (device.startProfiling()) where available
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
+    ? ['timestamp-query']
+    : [];
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'synface' });
   const device = new Device(gpuDevice, describeAdapter(adapter));
   setDevice(device);

@@ -41,7 +41,8 @@ export interface Checkpoint {
  * recorded before the first await), so training may continue while this resolves.
  */
 export async function buildCheckpoint(parts: CheckpointParts): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(parts.step) || parts.step < 0) throw new RangeError(`buildCheckpoint: step ${parts.step} is not a non-negative integer`);
+  if (!Number.isSafeInteger(parts.step) || parts.step < 0)
+    throw new RangeError(`buildCheckpoint: step ${parts.step} is not a non-negative integer`);
   const opt = parts.optimizer?.stateDict();
   const modelState = readTensors(parts.model.stateDict());
   const optState = readTensors(opt?.tensors ?? {});
@@ -65,7 +66,8 @@ export function parseCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Check
   const fail = (msg: string): never => {
     throw new Error(`${source}: ${msg}`);
   };
-  if (metadata.format !== CHECKPOINT_FORMAT) fail(`not a checkpoint (format '${metadata.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}')`);
+  if (metadata.format !== CHECKPOINT_FORMAT)
+    fail(`not a checkpoint (format '${metadata.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}')`);
   const json = (key: string): unknown => {
     try {
       return JSON.parse(metadata[key] ?? 'null');
@@ -83,25 +85,41 @@ export function parseCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Check
     else fail(`unexpected tensor '${name}'`);
   }
   const opt = json('optimizer') as Omit<OptimizerState, 'tensors'> | null;
-  if (opt && (typeof opt.kind !== 'string' || !Array.isArray(opt.steps) || typeof opt.options !== 'object')) fail('metadata optimizer is malformed');
+  if (opt && (typeof opt.kind !== 'string' || !Array.isArray(opt.steps) || typeof opt.options !== 'object'))
+    fail('metadata optimizer is malformed');
   if (!opt && Object.keys(optTensors).length) fail('optimizer tensors without optimizer metadata');
   const rng = (json('rng') ?? {}) as Record<string, GeneratorState>;
   for (const [k, s] of Object.entries(rng)) {
-    if (!s || !Number.isSafeInteger(s.seed) || !Number.isSafeInteger(s.offset)) fail(`generator '${k}' has an invalid state ${JSON.stringify(s)}`);
+    if (!s || !Number.isSafeInteger(s.seed) || !Number.isSafeInteger(s.offset))
+      fail(`generator '${k}' has an invalid state ${JSON.stringify(s)}`);
   }
-  return { model, optimizer: opt ? { ...opt, tensors: optTensors } : null, step, rng, config: json('config') };
+  return {
+    model,
+    optimizer: opt ? { ...opt, tensors: optTensors } : null,
+    step,
+    rng,
+    config: json('config'),
+  };
 }
 
 /**
  * Loads a parsed checkpoint into a model (strict: every tensor, matching shapes), an optimizer
  * and generators; returns the step. Everything is checked before the model is written.
  */
-export function restoreCheckpoint(ckpt: Checkpoint, into: { model: Module; optimizer?: Optimizer<{ lr: number }>; rng?: Record<string, Generator> }, source = 'checkpoint'): number {
+export function restoreCheckpoint(
+  ckpt: Checkpoint,
+  into: { model: Module; optimizer?: Optimizer<{ lr: number }>; rng?: Record<string, Generator> },
+  source = 'checkpoint',
+): number {
   const fail = (msg: string): never => {
     throw new Error(`${source}: ${msg}`);
   };
   if (into.optimizer && !ckpt.optimizer) fail('the checkpoint has no optimizer state');
-  for (const name of Object.keys(into.rng ?? {})) if (!ckpt.rng[name]) fail(`the checkpoint has no state for generator '${name}' (it has: ${Object.keys(ckpt.rng).join(', ') || 'none'})`);
+  for (const name of Object.keys(into.rng ?? {}))
+    if (!ckpt.rng[name])
+      fail(
+        `the checkpoint has no state for generator '${name}' (it has: ${Object.keys(ckpt.rng).join(', ') || 'none'})`,
+      );
   try {
     into.model.loadStateDict(ckpt.model);
     if (into.optimizer) into.optimizer.loadStateDict(ckpt.optimizer!);

@@ -1,4 +1,18 @@
 /** Reading and writing tensors (core: bytes only; the Node file edge is node-files.ts). */
-export { type TensorData, type TensorValues, readTensors, copyInto, uploadTensor, isTensorData } from './tensor-data.js';
+export {
+  type TensorData,
+  type TensorValues,
+  readTensors,
+  copyInto,
+  uploadTensor,
+  isTensorData,
+} from './tensor-data.js';
 export { serializeSafetensors, parseSafetensors, type Safetensors } from './safetensors.js';
-export { buildCheckpoint, parseCheckpoint, restoreCheckpoint, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointParts } from './checkpoint.js';
+export {
+  buildCheckpoint,
+  parseCheckpoint,
+  restoreCheckpoint,
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type CheckpointParts,
+} from './checkpoint.js';

@@ -6,9 +6,27 @@
  * saveCheckpoint also keeps the previous checkpoint as `<path>.prev` (a hard link, made before
  * the rename, so the target itself is never missing).
  */
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, copyFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  copyFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { buildCheckpoint, parseCheckpoint, restoreCheckpoint, type Checkpoint, type CheckpointParts } from './checkpoint.js';
+import {
+  buildCheckpoint,
+  parseCheckpoint,
+  restoreCheckpoint,
+  type Checkpoint,
+  type CheckpointParts,
+} from './checkpoint.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../tensor/random.js';
@@ -40,7 +58,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   const temp = join(dir, `${tempPrefix(path)}${process.pid}-${Date.now().toString(36)}-${writes++}`);
   const fd = openSync(temp, 'w');
   try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -66,7 +84,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
 }
 
 /** Builds the checkpoint (see checkpoint.ts) and replaces `path` atomically, keeping `<path>.prev`. */
-export async function saveCheckpoint(path: string, parts: CheckpointParts, options: AtomicWriteOptions = { keepPrevious: true }): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  parts: CheckpointParts,
+  options: AtomicWriteOptions = { keepPrevious: true },
+): Promise<void> {
   writeFileAtomic(path, await buildCheckpoint(parts), options);
 }
 
@@ -75,13 +97,17 @@ export function readCheckpoint(path: string): Checkpoint {
   try {
     return parseCheckpoint(readFileSync(path), path);
   } catch (e) {
-    if (existsSync(`${path}.prev`)) (e as Error).message += ` (the previous checkpoint ${path}.prev may be intact)`;
+    if (existsSync(`${path}.prev`))
+      (e as Error).message += ` (the previous checkpoint ${path}.prev may be intact)`;
     throw e;
   }
 }
 
 /** Reads a checkpoint file and restores it into the model, optimizer and generators; returns its step and config. */
-export function loadCheckpoint(path: string, into: { model: Module; optimizer?: Optimizer<{ lr: number }>; rng?: Record<string, Generator> }): { step: number; config: unknown } {
+export function loadCheckpoint(
+  path: string,
+  into: { model: Module; optimizer?: Optimizer<{ lr: number }>; rng?: Record<string, Generator> },
+): { step: number; config: unknown } {
   const ckpt = readCheckpoint(path);
   return { step: restoreCheckpoint(ckpt, into, path), config: ckpt.config };
 }

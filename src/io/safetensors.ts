@@ -19,26 +19,39 @@ const NAMES: Record<DType, string> = { f32: 'F32', i32: 'I32', u32: 'U32' };
 /** The reference implementation's limit; a larger "header" is a corrupt or foreign file. */
 const MAX_HEADER = 100_000_000;
 
-if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) throw new Error('safetensors: a big-endian platform is not supported');
+if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1)
+  throw new Error('safetensors: a big-endian platform is not supported');
 
 export interface Safetensors {
   tensors: Record<string, TensorData>;
   metadata: Record<string, string>;
 }
 
-export function serializeSafetensors(tensors: Record<string, TensorData>, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: Record<string, TensorData>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new TypeError(`safetensors: metadata '${k}' must be a string`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new TypeError(`safetensors: metadata '${k}' must be a string`);
     header.__metadata__ = metadata;
   }
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     if (name === '__metadata__') throw new Error(`safetensors: '__metadata__' cannot be a tensor name`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count) throw new RangeError(`safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape}]`);
-    if (!NAMES[t.dtype]) throw new TypeError(`safetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
-    header[name] = { dtype: NAMES[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    if (t.data.length !== count)
+      throw new RangeError(
+        `safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape}]`,
+      );
+    if (!NAMES[t.dtype])
+      throw new TypeError(`safetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
+    header[name] = {
+      dtype: NAMES[t.dtype],
+      shape: t.shape,
+      data_offsets: [offset, offset + t.data.byteLength],
+    };
     offset += t.data.byteLength;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -64,7 +77,10 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is implausible (corrupt file, or not safetensors)`);
   const headerLength = Number(n);
-  if (8 + headerLength > bytes.length) fail(`truncated: the header needs ${headerLength} bytes, the file has ${bytes.length - 8} after the length`);
+  if (8 + headerLength > bytes.length)
+    fail(
+      `truncated: the header needs ${headerLength} bytes, the file has ${bytes.length - 8} after the length`,
+    );
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
@@ -78,7 +94,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   } catch (e) {
     return fail(`the header is not valid JSON: ${(e as Error).message}`);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) return fail('the header is not a JSON object');
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    return fail('the header is not a JSON object');
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -95,18 +112,32 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
     }
     const bad = (msg: string) => fail(`tensor '${name}': ${msg}`);
     if (!info || typeof info !== 'object') bad('the entry is not an object');
-    const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string') return bad('no dtype');
-    if (!(dtype in DTYPES)) bad(`unsupported dtype '${dtype}' (supported: ${Object.keys(DTYPES).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return bad(`invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    if (!(dtype in DTYPES))
+      bad(`unsupported dtype '${dtype}' (supported: ${Object.keys(DTYPES).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      return bad(`invalid shape ${JSON.stringify(shape)}`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+    ) {
       return bad(`invalid data_offsets ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as number[];
     if (begin > end) bad(`data_offsets [${begin}, ${end}] are reversed`);
-    if (end > dataLength) bad(`data_offsets [${begin}, ${end}] go past the end of the data (${dataLength} bytes; truncated file?)`);
+    if (end > dataLength)
+      bad(
+        `data_offsets [${begin}, ${end}] go past the end of the data (${dataLength} bytes; truncated file?)`,
+      );
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * 4;
-    if (end - begin !== expected) bad(`${end - begin} bytes of data for ${dtype} [${shape.join(', ')}], which needs ${expected}`);
+    if (end - begin !== expected)
+      bad(`${end - begin} bytes of data for ${dtype} [${shape.join(', ')}], which needs ${expected}`);
     entries.push({ name, dtype: DTYPES[dtype], shape: shape as number[], begin, end });
   }
 
@@ -115,8 +146,10 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   let covered = 0;
   let previous = '';
   for (const e of sorted) {
-    if (e.begin < covered) fail(`tensor '${e.name}' (bytes ${e.begin}..${e.end}) overlaps tensor '${previous}'`);
-    if (e.begin > covered) fail(`bytes ${covered}..${e.begin} of the data belong to no tensor (before '${e.name}')`);
+    if (e.begin < covered)
+      fail(`tensor '${e.name}' (bytes ${e.begin}..${e.end}) overlaps tensor '${previous}'`);
+    if (e.begin > covered)
+      fail(`bytes ${covered}..${e.begin} of the data belong to no tensor (before '${e.name}')`);
     covered = e.end;
     previous = e.name;
   }
@@ -129,7 +162,12 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
     const copy = new Uint8Array(e.end - e.begin);
     copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     const buf = copy.buffer;
-    const data: TensorValues = e.dtype === 'f32' ? new Float32Array(buf) : e.dtype === 'i32' ? new Int32Array(buf) : new Uint32Array(buf);
+    const data: TensorValues =
+      e.dtype === 'f32'
+        ? new Float32Array(buf)
+        : e.dtype === 'i32'
+          ? new Int32Array(buf)
+          : new Uint32Array(buf);
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };
   }
   return { tensors, metadata };

@@ -16,7 +16,9 @@ export interface TensorData {
 }
 
 export function isTensorData(v: unknown): v is TensorData {
-  return !!v && typeof v === 'object' && !(v instanceof Tensor) && 'dtype' in v && 'shape' in v && 'data' in v;
+  return (
+    !!v && typeof v === 'object' && !(v instanceof Tensor) && 'dtype' in v && 'shape' in v && 'data' in v
+  );
 }
 
 /**
@@ -27,22 +29,37 @@ export function isTensorData(v: unknown): v is TensorData {
 export async function readTensors(tensors: Record<string, Tensor>): Promise<Record<string, TensorData>> {
   const entries = Object.entries(tensors);
   const values = await Promise.all(entries.map(([, t]) => t.toArray()));
-  return Object.fromEntries(entries.map(([name, t], i) => [name, { dtype: t.dtype, shape: [...t.shape], data: values[i] }]));
+  return Object.fromEntries(
+    entries.map(([name, t], i) => [name, { dtype: t.dtype, shape: [...t.shape], data: values[i] }]),
+  );
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * Throws unless `src` can be copied into `dst`; `what` names the tensor in the message, e.g.
  * "loadStateDict: 'layer1.weight' has shape [3, 4] in the state dict but [4, 3] in the model".
  */
-export function checkCompatible(dst: Tensor, src: Tensor | TensorData, what: string, context: string, there = 'in the state dict', here = 'in the model'): void {
+export function checkCompatible(
+  dst: Tensor,
+  src: Tensor | TensorData,
+  what: string,
+  context: string,
+  there = 'in the state dict',
+  here = 'in the model',
+): void {
   if (!sameShape(dst.shape, src.shape)) {
-    throw new RangeError(`${context}: '${what}' has shape [${src.shape.join(', ')}] ${there} but [${dst.shape.join(', ')}] ${here}`);
+    throw new RangeError(
+      `${context}: '${what}' has shape [${src.shape.join(', ')}] ${there} but [${dst.shape.join(', ')}] ${here}`,
+    );
   }
-  if (dst.dtype !== src.dtype) throw new TypeError(`${context}: '${what}' has dtype ${src.dtype} ${there} but ${dst.dtype} ${here}`);
+  if (dst.dtype !== src.dtype)
+    throw new TypeError(`${context}: '${what}' has dtype ${src.dtype} ${there} but ${dst.dtype} ${here}`);
   if (!(src instanceof Tensor) && src.data.length !== sizeOf(src.shape)) {
-    throw new RangeError(`${context}: '${what}' has ${src.data.length} values for shape [${src.shape.join(', ')}]`);
+    throw new RangeError(
+      `${context}: '${what}' has ${src.data.length} values for shape [${src.shape.join(', ')}]`,
+    );
   }
 }
 
@@ -50,8 +67,7 @@ export function checkCompatible(dst: Tensor, src: Tensor | TensorData, what: str
 export function copyInto(dst: Tensor, src: Tensor | TensorData): void {
   if (src instanceof Tensor) {
     if (src.buffer !== dst.buffer) assign(dst, src); // the same storage already holds the values
-  }
-  else if (src.data.byteLength) getDevice().write(dst.buffer, src.data);
+  } else if (src.data.byteLength) getDevice().write(dst.buffer, src.data);
 }
 
 /** A new tensor (outside any scope's reach is the caller's business) holding src's values. */

@@ -39,30 +39,58 @@ export interface IResNetConfig {
 
 export const IRESNET_PRESETS: Record<'paper' | 'small', IResNetConfig> = {
   /** SynFace's LResNet50E-IR: 112x96, stages [3, 4, 14, 3], 512-d. */
-  paper: { input: [112, 96], blocks: [3, 4, 14, 3], widths: [64, 128, 256, 512], stem: 64, embedding: 512, dropout: 0.5 },
+  paper: {
+    input: [112, 96],
+    blocks: [3, 4, 14, 3],
+    widths: [64, 128, 256, 512],
+    stem: 64,
+    embedding: 512,
+    dropout: 0.5,
+  },
   /**
    * For a CPU adapter: 64x64 (the generator's resolution, so domain mixup blends same-size
    * images), a stride-2 stem, few and narrow blocks.
    */
-  small: { input: [64, 64], stemStride: 2, blocks: [1, 2, 2, 1], widths: [16, 32, 64, 128], stem: 16, embedding: 256, dropout: 0.2 },
+  small: {
+    input: [64, 64],
+    stemStride: 2,
+    blocks: [1, 2, 2, 1],
+    widths: [16, 32, 64, 128],
+    stem: 16,
+    embedding: 256,
+    dropout: 0.2,
+  },
 };
 
 /** One IR block: BN - conv3x3 - BN - PReLU - conv3x3(stride) - BN, plus the shortcut. */
 export class IRBlock extends Module implements Layer {
-  readonly bn1: BatchNorm; readonly conv1: Conv2d; readonly bn2: BatchNorm; readonly prelu: PReLU;
-  readonly conv2: Conv2d; readonly bn3: BatchNorm;
+  readonly bn1: BatchNorm;
+  readonly conv1: Conv2d;
+  readonly bn2: BatchNorm;
+  readonly prelu: PReLU;
+  readonly conv2: Conv2d;
+  readonly bn3: BatchNorm;
   readonly shortcut: Shortcut | null;
 
   constructor(cin: number, cout: number, stride: number, gen: Generator) {
     super();
     const he = Math.sqrt(2);
     this.bn1 = this.registerModule('bn1', new BatchNorm(cin));
-    this.conv1 = this.registerModule('conv1', new Conv2d(cin, cout, 3, { padding: 1, bias: false, gen, gain: he }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(cin, cout, 3, { padding: 1, bias: false, gen, gain: he }),
+    );
     this.bn2 = this.registerModule('bn2', new BatchNorm(cout));
     this.prelu = this.registerModule('prelu', new PReLU(cout));
-    this.conv2 = this.registerModule('conv2', new Conv2d(cout, cout, 3, { stride, padding: 1, bias: false, gen, gain: he }));
+    this.conv2 = this.registerModule(
+      'conv2',
+      new Conv2d(cout, cout, 3, { stride, padding: 1, bias: false, gen, gain: he }),
+    );
     this.bn3 = this.registerModule('bn3', new BatchNorm(cout));
-    this.shortcut = stride !== 1 || cin !== cout ? this.registerModule('shortcut', new Shortcut(cin, cout, stride, gen)) : null;
+    this.shortcut =
+      stride !== 1 || cin !== cout
+        ? this.registerModule('shortcut', new Shortcut(cin, cout, stride, gen))
+        : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -80,7 +108,10 @@ export class Shortcut extends Module implements Layer {
 
   constructor(cin: number, cout: number, stride: number, gen: Generator) {
     super();
-    this.conv = this.registerModule('conv', new Conv2d(cin, cout, 1, { stride, bias: false, gen, gain: Math.sqrt(2) }));
+    this.conv = this.registerModule(
+      'conv',
+      new Conv2d(cin, cout, 1, { stride, bias: false, gen, gain: Math.sqrt(2) }),
+    );
     this.bn = this.registerModule('bn', new BatchNorm(cout));
   }
 
@@ -90,19 +121,35 @@ export class Shortcut extends Module implements Layer {
 }
 
 export class IResNet extends Module implements Layer {
-  readonly stem: Conv2d; readonly stemBn: BatchNorm; readonly stemPrelu: PReLU;
+  readonly stem: Conv2d;
+  readonly stemBn: BatchNorm;
+  readonly stemPrelu: PReLU;
   readonly blocks: IRBlock[] = [];
-  readonly headBn: BatchNorm; readonly dropout: Dropout; readonly fc: Linear; readonly features: BatchNorm;
+  readonly headBn: BatchNorm;
+  readonly dropout: Dropout;
+  readonly fc: Linear;
+  readonly features: BatchNorm;
 
-  constructor(readonly config: IResNetConfig, gen: Generator = getDefaultGenerator()) {
+  constructor(
+    readonly config: IResNetConfig,
+    gen: Generator = getDefaultGenerator(),
+  ) {
     super();
     const [H, W] = config.input;
     const stemStride = config.stemStride ?? 1;
-    if (stemStride !== 1 && stemStride !== 2) throw new RangeError(`IResNet: stemStride ${stemStride} must be 1 or 2`);
+    if (stemStride !== 1 && stemStride !== 2)
+      throw new RangeError(`IResNet: stemStride ${stemStride} must be 1 or 2`);
     const shrink = 16 * stemStride;
-    if (H % shrink || W % shrink) throw new RangeError(`IResNet: input ${H}x${W} must be multiples of ${shrink} (stem stride ${stemStride}, four stride-2 stages)`);
-    if (config.blocks.length !== 4 || config.widths.length !== 4) throw new RangeError('IResNet: blocks and widths need 4 stages each');
-    this.stem = this.registerModule('conv1', new Conv2d(3, config.stem, 3, { stride: stemStride, padding: 1, bias: false, gen, gain: Math.sqrt(2) }));
+    if (H % shrink || W % shrink)
+      throw new RangeError(
+        `IResNet: input ${H}x${W} must be multiples of ${shrink} (stem stride ${stemStride}, four stride-2 stages)`,
+      );
+    if (config.blocks.length !== 4 || config.widths.length !== 4)
+      throw new RangeError('IResNet: blocks and widths need 4 stages each');
+    this.stem = this.registerModule(
+      'conv1',
+      new Conv2d(3, config.stem, 3, { stride: stemStride, padding: 1, bias: false, gen, gain: Math.sqrt(2) }),
+    );
     this.stemBn = this.registerModule('bn1', new BatchNorm(config.stem));
     this.stemPrelu = this.registerModule('prelu', new PReLU(config.stem));
     let cin = config.stem;
@@ -115,7 +162,10 @@ export class IResNet extends Module implements Layer {
     });
     this.headBn = this.registerModule('bn2', new BatchNorm(cin));
     this.dropout = this.registerModule('dropout', new Dropout(config.dropout, gen));
-    this.fc = this.registerModule('fc', new Linear(cin * (H / shrink) * (W / shrink), config.embedding, { gen }));
+    this.fc = this.registerModule(
+      'fc',
+      new Linear(cin * (H / shrink) * (W / shrink), config.embedding, { gen }),
+    );
     this.features = this.registerModule('features', new BatchNorm(config.embedding));
   }
 

@@ -25,7 +25,11 @@ export interface RecognizerFile {
   info: Record<string, unknown>;
 }
 
-export async function serializeRecognizer(backbone: IResNet, preprocess: Preprocess, info: Record<string, unknown> = {}): Promise<Uint8Array> {
+export async function serializeRecognizer(
+  backbone: IResNet,
+  preprocess: Preprocess,
+  info: Record<string, unknown> = {},
+): Promise<Uint8Array> {
   const tensors = await readTensors(backbone.stateDict());
   return serializeSafetensors(tensors, {
     format: RECOGNIZER_FORMAT,
@@ -36,10 +40,16 @@ export async function serializeRecognizer(backbone: IResNet, preprocess: Preproc
 }
 
 /** Parses a recognizer file and builds its backbone (in eval mode) with the stored weights. */
-export function loadRecognizer(bytes: Uint8Array, source: string): { backbone: IResNet; file: RecognizerFile } {
+export function loadRecognizer(
+  bytes: Uint8Array,
+  source: string,
+): { backbone: IResNet; file: RecognizerFile } {
   const st = parseSafetensors(bytes, source);
   const meta = st.metadata;
-  if (meta.format !== RECOGNIZER_FORMAT) throw new Error(`${source}: not a recognizer file (format ${JSON.stringify(meta.format)}, expected "${RECOGNIZER_FORMAT}")`);
+  if (meta.format !== RECOGNIZER_FORMAT)
+    throw new Error(
+      `${source}: not a recognizer file (format ${JSON.stringify(meta.format)}, expected "${RECOGNIZER_FORMAT}")`,
+    );
   const json = (key: string) => {
     try {
       return JSON.parse(meta[key] ?? 'null');
@@ -47,8 +57,13 @@ export function loadRecognizer(bytes: Uint8Array, source: string): { backbone: I
       throw new Error(`${source}: metadata "${key}" is not JSON: ${(e as Error).message}`);
     }
   };
-  const file: RecognizerFile = { backbone: json('backbone'), preprocess: json('preprocess'), info: json('info') ?? {} };
-  if (!file.backbone || !file.preprocess) throw new Error(`${source}: metadata lacks "backbone" or "preprocess"`);
+  const file: RecognizerFile = {
+    backbone: json('backbone'),
+    preprocess: json('preprocess'),
+    info: json('info') ?? {},
+  };
+  if (!file.backbone || !file.preprocess)
+    throw new Error(`${source}: metadata lacks "backbone" or "preprocess"`);
   const backbone = new IResNet(file.backbone);
   try {
     backbone.loadStateDict(st.tensors);

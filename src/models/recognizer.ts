@@ -28,9 +28,14 @@ export interface ArcFaceConfig {
 export class ArcFaceHead extends Module {
   readonly weight: Tensor;
 
-  constructor(readonly classes: number, readonly embedding: number, gen: Generator = getDefaultGenerator()) {
+  constructor(
+    readonly classes: number,
+    readonly embedding: number,
+    gen: Generator = getDefaultGenerator(),
+  ) {
     super();
-    if (!(Number.isInteger(classes) && classes > 0)) throw new RangeError(`ArcFaceHead: classes ${classes} is not a positive integer`);
+    if (!(Number.isInteger(classes) && classes > 0))
+      throw new RangeError(`ArcFaceHead: classes ${classes} is not a positive integer`);
     const bound = Math.sqrt(6 / (classes + embedding)); // xavier_uniform_: U(-b, b), b = sqrt(6 / (fan_in + fan_out))
     this.weight = this.registerParameter('weight', rand([classes, embedding], -bound, bound, gen));
   }
@@ -51,7 +56,11 @@ export class Recognizer extends Module {
   readonly backbone: IResNet;
   readonly head: ArcFaceHead;
 
-  constructor(readonly config: RecognizerConfig, classes: number, gen: Generator = getDefaultGenerator()) {
+  constructor(
+    readonly config: RecognizerConfig,
+    classes: number,
+    gen: Generator = getDefaultGenerator(),
+  ) {
     super();
     this.backbone = this.registerModule('backbone', new IResNet(config.backbone, gen));
     this.head = this.registerModule('head', new ArcFaceHead(classes, config.backbone.embedding, gen));

@@ -33,8 +33,13 @@ export class Conv2d extends Module implements Layer {
     super();
     const groups = conv.groups ?? 1;
     const fanIn = (inChannels / groups) * kernelSize * kernelSize;
-    this.weight = this.registerParameter('weight', kaimingUniform([outChannels, inChannels / groups, kernelSize, kernelSize], fanIn, gain, gen));
-    this.bias = bias ? this.registerParameter('bias', kaimingUniform([outChannels], fanIn, 1 / Math.sqrt(3), gen)) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      kaimingUniform([outChannels, inChannels / groups, kernelSize, kernelSize], fanIn, gain, gen),
+    );
+    this.bias = bias
+      ? this.registerParameter('bias', kaimingUniform([outChannels], fanIn, 1 / Math.sqrt(3), gen))
+      : null;
     this.options = conv;
   }
 
@@ -70,8 +75,13 @@ export class BatchNorm extends Module implements Layer {
 
   forward(x: Tensor): Tensor {
     return batchNorm(x, {
-      weight: this.weight, bias: this.bias, runningMean: this.runningMean, runningVar: this.runningVar,
-      training: this.training, momentum: this.momentum, eps: this.eps,
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
     });
   }
 }

@@ -12,7 +12,12 @@ import { Module, type Layer } from './module.js';
  * gain^2 / fanIn (kaiming-uniform). gain = 1/sqrt(3) gives PyTorch's default for Linear and
  * Conv2d weights (kaiming_uniform_ with a = sqrt(5)): bound = 1 / sqrt(fanIn).
  */
-export function kaimingUniform(shape: readonly number[], fanIn: number, gain: number, gen: Generator): Tensor {
+export function kaimingUniform(
+  shape: readonly number[],
+  fanIn: number,
+  gain: number,
+  gen: Generator,
+): Tensor {
   const bound = fanIn > 0 ? gain * Math.sqrt(3 / fanIn) : 0;
   return rand(shape, -bound, bound, gen);
 }
@@ -36,13 +41,21 @@ export class Linear extends Module implements Layer {
     { bias = true, gen = getDefaultGenerator(), gain = 1 / Math.sqrt(3) }: LinearOptions = {},
   ) {
     super();
-    this.weight = this.registerParameter('weight', kaimingUniform([outFeatures, inFeatures], inFeatures, gain, gen));
-    this.bias = bias ? this.registerParameter('bias', kaimingUniform([outFeatures], inFeatures, 1 / Math.sqrt(3), gen)) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      kaimingUniform([outFeatures, inFeatures], inFeatures, gain, gen),
+    );
+    this.bias = bias
+      ? this.registerParameter('bias', kaimingUniform([outFeatures], inFeatures, 1 / Math.sqrt(3), gen))
+      : null;
   }
 
   forward(x: Tensor): Tensor {
     const d = x.shape[x.rank - 1];
-    if (d !== this.inFeatures) throw new RangeError(`Linear(${this.inFeatures}, ${this.outFeatures}): input of shape [${x.shape}] has ${d} features`);
+    if (d !== this.inFeatures)
+      throw new RangeError(
+        `Linear(${this.inFeatures}, ${this.outFeatures}): input of shape [${x.shape}] has ${d} features`,
+      );
     return linear(x, this.weight, this.bias ?? undefined);
   }
 }
@@ -64,7 +77,9 @@ export class Sequential extends Module implements Layer {
 
   constructor(...layers: ((Module & Layer) | ((x: Tensor) => Tensor))[]) {
     super();
-    this.layers = layers.map((l, i) => this.registerModule(String(i), l instanceof Module ? l : new Lambda(l)));
+    this.layers = layers.map((l, i) =>
+      this.registerModule(String(i), l instanceof Module ? l : new Lambda(l)),
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -44,8 +44,12 @@ export class Module {
   /** Adopts `t` as a parameter: sets requiresGrad, names it, and takes it out of scopes. */
   protected registerParameter(name: string, t: Tensor): Tensor {
     this.#claimName(name, 'parameter');
-    if (t.dtype !== 'f32') throw new TypeError(`${this.constructor.name}: parameter '${name}' must be f32, got ${t.dtype}`);
-    if (t.node) throw new Error(`${this.constructor.name}: parameter '${name}' is the result of an op; parameters must be leaves`);
+    if (t.dtype !== 'f32')
+      throw new TypeError(`${this.constructor.name}: parameter '${name}' must be f32, got ${t.dtype}`);
+    if (t.node)
+      throw new Error(
+        `${this.constructor.name}: parameter '${name}' is the result of an op; parameters must be leaves`,
+      );
     keep(t);
     t.requiresGrad = true;
     t.name ??= name;
@@ -109,7 +113,12 @@ export class Module {
 
   /** Parameters and persistent buffers by dotted name: the module's own tensors, not copies. */
   stateDict(): Record<string, Tensor> {
-    return Object.fromEntries(this.#collect((m) => [...m.#params, ...[...m.#buffers].filter(([, b]) => b.persistent).map(([n, b]) => [n, b.tensor] as [string, Tensor])]));
+    return Object.fromEntries(
+      this.#collect((m) => [
+        ...m.#params,
+        ...[...m.#buffers].filter(([, b]) => b.persistent).map(([n, b]) => [n, b.tensor] as [string, Tensor]),
+      ]),
+    );
   }
 
   /**
@@ -168,7 +177,8 @@ export class Module {
   }
 
   #claimName(name: string, kind: string): void {
-    if (!NAME.test(name)) throw new Error(`${this.constructor.name}: ${kind} name '${name}' must be letters, digits or _`);
+    if (!NAME.test(name))
+      throw new Error(`${this.constructor.name}: ${kind} name '${name}' must be letters, digits or _`);
     if (this.#params.has(name) || this.#buffers.has(name) || this.#children.has(name)) {
       throw new Error(`${this.constructor.name}: '${name}' is already registered`);
     }

@@ -6,7 +6,17 @@
  * effective learning rate under Adam, whatever its fan-in; lrMul = 0.01 slows the mapping
  * network. The bias is stored divided by lrMul and multiplied back at run time.
  */
-import { biasAct, conv2d, linear, minibatchStd, modulatedConv2d, noiseInjection, scale, upsample2d, type BiasActOptions } from '../ops/index.js';
+import {
+  biasAct,
+  conv2d,
+  linear,
+  minibatchStd,
+  modulatedConv2d,
+  noiseInjection,
+  scale,
+  upsample2d,
+  type BiasActOptions,
+} from '../ops/index.js';
 import { full, zeros } from '../tensor/create.js';
 import { getDefaultGenerator, randn, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -29,7 +39,11 @@ export class EqualLinear extends Module implements Layer {
   readonly lrMul: number;
   readonly act: BiasActOptions['act'];
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, biasInit = 0, lrMul = 1, act = 'linear', gen = getDefaultGenerator() }: EqualOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    { bias = true, biasInit = 0, lrMul = 1, act = 'linear', gen = getDefaultGenerator() }: EqualOptions = {},
+  ) {
     super();
     this.weight = this.registerParameter('weight', randn([outFeatures, inFeatures], 0, 1 / lrMul, gen));
     this.bias = bias ? this.registerParameter('bias', full([outFeatures], biasInit / lrMul)) : null;
@@ -55,12 +69,21 @@ export class EqualConv2d extends Module implements Layer {
     readonly inChannels: number,
     readonly outChannels: number,
     readonly kernelSize: number,
-    readonly options: { bias?: boolean; act?: BiasActOptions['act']; stride?: number; padding?: number; gen?: Generator } = {},
+    readonly options: {
+      bias?: boolean;
+      act?: BiasActOptions['act'];
+      stride?: number;
+      padding?: number;
+      gen?: Generator;
+    } = {},
   ) {
     super();
     const gen = options.gen ?? getDefaultGenerator();
-    this.weight = this.registerParameter('weight', randn([outChannels, inChannels, kernelSize, kernelSize], 0, 1, gen));
-    this.bias = options.bias ?? true ? this.registerParameter('bias', zeros([outChannels])) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      randn([outChannels, inChannels, kernelSize, kernelSize], 0, 1, gen),
+    );
+    this.bias = (options.bias ?? true) ? this.registerParameter('bias', zeros([outChannels])) : null;
     this.weightGain = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
   }
 
@@ -92,7 +115,14 @@ export class ModulatedConv extends Module implements Layer {
     readonly inChannels: number,
     readonly outChannels: number,
     readonly wDim: number,
-    readonly options: { kernelSize?: number; up?: boolean; demodulate?: boolean; noise?: boolean; act?: BiasActOptions['act']; gen?: Generator } = {},
+    readonly options: {
+      kernelSize?: number;
+      up?: boolean;
+      demodulate?: boolean;
+      noise?: boolean;
+      act?: BiasActOptions['act'];
+      gen?: Generator;
+    } = {},
   ) {
     super();
     const gen = options.gen ?? getDefaultGenerator();
@@ -100,7 +130,7 @@ export class ModulatedConv extends Module implements Layer {
     this.affine = this.registerModule('affine', new EqualLinear(wDim, inChannels, { biasInit: 1, gen }));
     this.weight = this.registerParameter('weight', randn([outChannels, inChannels, k, k], 0, 1, gen));
     this.bias = this.registerParameter('bias', zeros([outChannels]));
-    this.noiseStrength = options.noise ?? true ? this.registerParameter('noise_strength', zeros([])) : null;
+    this.noiseStrength = (options.noise ?? true) ? this.registerParameter('noise_strength', zeros([])) : null;
   }
 
   /** x (N, C, H, W) with `this.w` (N, wDim) set -> (N, O, H', W'), H' = 2H when up. */
@@ -123,7 +153,10 @@ export class ModulatedConv extends Module implements Layer {
 
 /** StyleGAN2's minibatch standard deviation layer as a module. */
 export class MinibatchStd extends Module implements Layer {
-  constructor(readonly groupSize = 4, readonly numChannels = 1) {
+  constructor(
+    readonly groupSize = 4,
+    readonly numChannels = 1,
+  ) {
     super();
   }
 

@@ -21,14 +21,18 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
   requireF32('prelu', x, weight);
   const [, C] = x.rank === 1 ? [0, 1] : channelView(x, 'prelu');
   if (weight.rank !== 1 || (weight.shape[0] !== C && weight.shape[0] !== 1)) {
-    throw new RangeError(`prelu: weight must have shape [${C}] (one slope per channel of x [${x.shape}]) or [1], got [${weight.shape}]`);
+    throw new RangeError(
+      `prelu: weight must have shape [${C}] (one slope per channel of x [${x.shape}]) or [1], got [${weight.shape}]`,
+    );
   }
   if (x.rank < 2) {
     // a 1-D input has no channel axis: only a shared slope applies
     const y = elementwise('prelu_shared', 'select(a * b, a, a > 0.0)', [x, weight]);
     return record(y, 'prelu', [x, weight], (g) => [
       x.requiresGrad ? mul(g, where(step(x), elementwise('fill', 'alpha', [], 1, 0, []), weight)) : null,
-      weight.requiresGrad ? reshape(sum(mul(g, where(step(x), elementwise('fill', 'alpha', [], 0, 0, []), x))), [1]) : null,
+      weight.requiresGrad
+        ? reshape(sum(mul(g, where(step(x), elementwise('fill', 'alpha', [], 0, 0, []), x))), [1])
+        : null,
     ]);
   }
   const shared = weight.shape[0] !== C || C === 1;
@@ -49,8 +53,15 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
       ];
     }
     return [
-      x.requiresGrad ? channelMap('prelu_dx', 'select(g * w, g, x > zero)', x.shape, { elems: { g, x }, chans: { w: weight } }) : null,
-      weight.requiresGrad ? channelReduce('prelu_dw', ['select(g * x, zero, x > zero)'], x.shape, { g, x })[0] : null,
+      x.requiresGrad
+        ? channelMap('prelu_dx', 'select(g * w, g, x > zero)', x.shape, {
+            elems: { g, x },
+            chans: { w: weight },
+          })
+        : null,
+      weight.requiresGrad
+        ? channelReduce('prelu_dw', ['select(g * x, zero, x > zero)'], x.shape, { g, x })[0]
+        : null,
     ];
   });
 }

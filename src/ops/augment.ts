@@ -79,7 +79,8 @@ export const AUGMENT_DRAWS_PER_SAMPLE = 48;
 const ERASE_ATTEMPTS = 10;
 
 function positiveInt(v: number, what: string, op: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${op}: ${what} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new RangeError(`${op}: ${what} must be a positive integer, got ${v}`);
 }
 
 function probability(v: number, what: string, op: string): void {
@@ -87,7 +88,8 @@ function probability(v: number, what: string, op: string): void {
 }
 
 function range(v: readonly [number, number], lo: number, what: string, op: string): void {
-  if (!(v.length === 2 && v[0] > lo && v[0] <= v[1] && Number.isFinite(v[1]))) throw new RangeError(`${op}: ${what} must be [min, max] with ${lo} < min <= max, got [${v}]`);
+  if (!(v.length === 2 && v[0] > lo && v[0] <= v[1] && Number.isFinite(v[1])))
+    throw new RangeError(`${op}: ${what} must be [min, max] with ${lo} < min <= max, got [${v}]`);
 }
 
 /**
@@ -99,30 +101,53 @@ function range(v: readonly [number, number], lo: number, what: string, op: strin
  * w = round(sqrt(area / r)); the first attempt with h < OH and w < OW wins, top ~ U{0..OH-h},
  * left ~ U{0..OW-w}; after 10 failures nothing is erased.
  */
-export function sampleAugmentParams(gen: Generator | number, N: number, inH: number, inW: number, options: AugmentOptions = {}): AugmentParams {
+export function sampleAugmentParams(
+  gen: Generator | number,
+  N: number,
+  inH: number,
+  inW: number,
+  options: AugmentOptions = {},
+): AugmentParams {
   const op = 'sampleAugmentParams';
-  if (!Number.isInteger(N) || N < 0) throw new RangeError(`${op}: N must be a non-negative integer, got ${N}`);
+  if (!Number.isInteger(N) || N < 0)
+    throw new RangeError(`${op}: N must be a non-negative integer, got ${N}`);
   positiveInt(inH, 'inH', op);
   positiveInt(inW, 'inW', op);
   const [outH, outW] = options.out ?? [inH, inW];
   positiveInt(outH, 'out height', op);
   positiveInt(outW, 'out width', op);
-  const flipProb = options.flipProb ?? 0.5, eraseProb = options.eraseProb ?? 0.5, zoomMin = options.zoomMin ?? 0.8;
-  const eraseScale = options.eraseScale ?? [0.02, 0.33], eraseRatio = options.eraseRatio ?? [0.3, 3.3];
+  const flipProb = options.flipProb ?? 0.5,
+    eraseProb = options.eraseProb ?? 0.5,
+    zoomMin = options.zoomMin ?? 0.8;
+  const eraseScale = options.eraseScale ?? [0.02, 0.33],
+    eraseRatio = options.eraseRatio ?? [0.3, 3.3];
   const eraseValue = options.eraseValue ?? 0;
   probability(flipProb, 'flipProb', op);
   probability(eraseProb, 'eraseProb', op);
-  if (!(zoomMin > 0 && zoomMin <= 1)) throw new RangeError(`${op}: zoomMin must be in (0, 1], got ${zoomMin}`);
+  if (!(zoomMin > 0 && zoomMin <= 1))
+    throw new RangeError(`${op}: zoomMin must be in (0, 1], got ${zoomMin}`);
   range(eraseScale, 0, 'eraseScale', op);
   range(eraseRatio, 0, 'eraseRatio', op);
-  if (!Number.isFinite(eraseValue)) throw new RangeError(`${op}: eraseValue must be finite, got ${eraseValue}`);
+  if (!Number.isFinite(eraseValue))
+    throw new RangeError(`${op}: eraseValue must be finite, got ${eraseValue}`);
 
   const g = typeof gen === 'number' ? new Generator(gen) : gen;
   const bits = g.bitsCpu(N * AUGMENT_DRAWS_PER_SAMPLE);
   // the largest box of the output's aspect OH / OW inside the source
-  const baseH = Math.min(inH, (inW * outH) / outW), baseW = Math.min(inW, (inH * outW) / outH);
+  const baseH = Math.min(inH, (inW * outH) / outW),
+    baseW = Math.min(inW, (inH * outW) / outH);
   const [logR0, logR1] = [Math.log(eraseRatio[0]), Math.log(eraseRatio[1])];
-  const p: AugmentParams = { N, inH, inW, outH, outW, flip: new Uint8Array(N), crop: new Int32Array(4 * N), erase: new Int32Array(4 * N), eraseValue };
+  const p: AugmentParams = {
+    N,
+    inH,
+    inW,
+    outH,
+    outW,
+    flip: new Uint8Array(N),
+    crop: new Int32Array(4 * N),
+    erase: new Int32Array(4 * N),
+    eraseValue,
+  };
   for (let n = 0; n < N; n++) {
     const u = (k: number) => bits[n * AUGMENT_DRAWS_PER_SAMPLE + k] / 2 ** 32;
     p.flip[n] = u(0) < flipProb ? 1 : 0;
@@ -137,9 +162,13 @@ export function sampleAugmentParams(gen: Generator | number, N: number, inH: num
       const k = 8 + 4 * a;
       const area = outH * outW * (eraseScale[0] + (eraseScale[1] - eraseScale[0]) * u(k));
       const r = Math.exp(logR0 + (logR1 - logR0) * u(k + 1));
-      const eh = Math.round(Math.sqrt(area * r)), ew = Math.round(Math.sqrt(area / r));
+      const eh = Math.round(Math.sqrt(area * r)),
+        ew = Math.round(Math.sqrt(area / r));
       if (!(eh < outH && ew < outW)) continue;
-      p.erase.set([Math.floor(u(k + 2) * (outH - eh + 1)), Math.floor(u(k + 3) * (outW - ew + 1)), eh, ew], 4 * n);
+      p.erase.set(
+        [Math.floor(u(k + 2) * (outH - eh + 1)), Math.floor(u(k + 3) * (outW - ew + 1)), eh, ew],
+        4 * n,
+      );
       break;
     }
   }
@@ -147,29 +176,53 @@ export function sampleAugmentParams(gen: Generator | number, N: number, inH: num
 }
 
 /** No augmentation: the full source resized to OH x OW (and normalized, for u8 sources). */
-export function identityAugmentParams(N: number, inH: number, inW: number, outH = inH, outW = inW): AugmentParams {
+export function identityAugmentParams(
+  N: number,
+  inH: number,
+  inW: number,
+  outH = inH,
+  outW = inW,
+): AugmentParams {
   const crop = new Int32Array(4 * N);
   for (let n = 0; n < N; n++) crop.set([0, 0, inH, inW], 4 * n);
-  return { N, inH, inW, outH, outW, flip: new Uint8Array(N), crop, erase: new Int32Array(4 * N), eraseValue: 0 };
+  return {
+    N,
+    inH,
+    inW,
+    outH,
+    outW,
+    flip: new Uint8Array(N),
+    crop,
+    erase: new Int32Array(4 * N),
+    eraseValue: 0,
+  };
 }
 
 /** Checks that the arrays have N entries and every box lies inside its image. */
 function checkParams(op: string, p: AugmentParams): void {
   const { N, inH, inW, outH, outW } = p;
-  if (!Number.isInteger(N) || N < 0) throw new RangeError(`${op}: params.N must be a non-negative integer, got ${N}`);
+  if (!Number.isInteger(N) || N < 0)
+    throw new RangeError(`${op}: params.N must be a non-negative integer, got ${N}`);
   for (const [k, v] of Object.entries({ inH, inW, outH, outW })) positiveInt(v, `params.${k}`, op);
   if (p.flip.length !== N || p.crop.length !== 4 * N || p.erase.length !== 4 * N) {
-    throw new RangeError(`${op}: params for N = ${N} need flip (N), crop (4N) and erase (4N) entries, got ${p.flip.length}, ${p.crop.length}, ${p.erase.length}`);
+    throw new RangeError(
+      `${op}: params for N = ${N} need flip (N), crop (4N) and erase (4N) entries, got ${p.flip.length}, ${p.crop.length}, ${p.erase.length}`,
+    );
   }
-  if (!Number.isFinite(p.eraseValue)) throw new RangeError(`${op}: params.eraseValue must be finite, got ${p.eraseValue}`);
+  if (!Number.isFinite(p.eraseValue))
+    throw new RangeError(`${op}: params.eraseValue must be finite, got ${p.eraseValue}`);
   for (let n = 0; n < N; n++) {
     const [t, l, h, w] = p.crop.subarray(4 * n, 4 * n + 4);
     if (!(h >= 1 && w >= 1 && t >= 0 && l >= 0 && t + h <= inH && l + w <= inW)) {
-      throw new RangeError(`${op}: crop box [${t}, ${l}, ${h}, ${w}] (top, left, h, w) of sample ${n} is not a non-empty box inside the ${inH}x${inW} source`);
+      throw new RangeError(
+        `${op}: crop box [${t}, ${l}, ${h}, ${w}] (top, left, h, w) of sample ${n} is not a non-empty box inside the ${inH}x${inW} source`,
+      );
     }
     const [et, el, eh, ew] = p.erase.subarray(4 * n, 4 * n + 4);
     if (!(eh >= 0 && ew >= 0 && et >= 0 && el >= 0 && et + eh <= outH && el + ew <= outW)) {
-      throw new RangeError(`${op}: erase box [${et}, ${el}, ${eh}, ${ew}] (top, left, h, w) of sample ${n} is not inside the ${outH}x${outW} output`);
+      throw new RangeError(
+        `${op}: erase box [${et}, ${el}, ${eh}, ${ew}] (top, left, h, w) of sample ${n} is not inside the ${outH}x${outW} output`,
+      );
     }
     if (p.flip[n] > 1) throw new RangeError(`${op}: flip of sample ${n} is ${p.flip[n]}, expected 0 or 1`);
   }
@@ -188,15 +241,20 @@ const rowWords = (W: number) => Math.ceil(W / 4);
  */
 export function uploadU8Images(pixels: Uint8Array, N: number, C: number, H: number, W: number): Tensor {
   const op = 'uploadU8Images';
-  if (!Number.isInteger(N) || N < 0) throw new RangeError(`${op}: N must be a non-negative integer, got ${N}`);
+  if (!Number.isInteger(N) || N < 0)
+    throw new RangeError(`${op}: N must be a non-negative integer, got ${N}`);
   for (const [k, v] of Object.entries({ C, H, W })) positiveInt(v, k, op);
-  if (pixels.length !== N * C * H * W) throw new RangeError(`${op}: ${pixels.length} bytes do not fill (N, C, H, W) = [${N}, ${C}, ${H}, ${W}] (${N * C * H * W} bytes)`);
+  if (pixels.length !== N * C * H * W)
+    throw new RangeError(
+      `${op}: ${pixels.length} bytes do not fill (N, C, H, W) = [${N}, ${C}, ${H}, ${W}] (${N * C * H * W} bytes)`,
+    );
   const RW = rowWords(W);
   const t = Tensor.empty([N, C, H, RW], 'u32');
   let bytes = pixels;
   if (W % 4 !== 0) {
     bytes = new Uint8Array(N * C * H * RW * 4);
-    for (let row = 0; row < N * C * H; row++) bytes.set(pixels.subarray(row * W, (row + 1) * W), row * RW * 4);
+    for (let row = 0; row < N * C * H; row++)
+      bytes.set(pixels.subarray(row * W, (row + 1) * W), row * RW * 4);
   }
   if (bytes.byteLength) getDevice().write(t.buffer, bytes);
   return t;
@@ -213,12 +271,26 @@ export function augmentImages(src: Tensor, params: AugmentParams): Tensor {
   const op = 'augmentImages';
   checkParams(op, params);
   const { N, inH, inW, outH, outW } = params;
-  if (src.requiresGrad) throw new Error(`${op}: the augmentation takes data, not parameters, and has no gradient; got an input [${src.shape}] that requires grad`);
-  if (src.dtype === 'i32') throw new TypeError(`${op}: expected f32 images or u32-packed u8 images (uploadU8Images), got i32 of shape [${src.shape}]`);
+  if (src.requiresGrad)
+    throw new Error(
+      `${op}: the augmentation takes data, not parameters, and has no gradient; got an input [${src.shape}] that requires grad`,
+    );
+  if (src.dtype === 'i32')
+    throw new TypeError(
+      `${op}: expected f32 images or u32-packed u8 images (uploadU8Images), got i32 of shape [${src.shape}]`,
+    );
   const u8 = src.dtype === 'u32';
   const want = `(N, C, H, W) = [${N}, C, ${inH}, ${u8 ? `ceil(${inW} / 4) = ${rowWords(inW)}` : inW}]`;
-  if (src.rank !== 4 || src.shape[0] !== N || src.shape[2] !== inH || src.shape[3] !== (u8 ? rowWords(inW) : inW) || src.shape[1] < 1) {
-    throw new RangeError(`${op}: ${u8 ? 'packed u8' : 'f32'} images of shape [${src.shape}] do not match the params, which expect ${want}`);
+  if (
+    src.rank !== 4 ||
+    src.shape[0] !== N ||
+    src.shape[2] !== inH ||
+    src.shape[3] !== (u8 ? rowWords(inW) : inW) ||
+    src.shape[1] < 1
+  ) {
+    throw new RangeError(
+      `${op}: ${u8 ? 'packed u8' : 'f32'} images of shape [${src.shape}] do not match the params, which expect ${want}`,
+    );
   }
   const C = src.shape[1];
   const out = Tensor.empty([N, C, outH, outW]);
@@ -232,9 +304,22 @@ export function augmentImages(src: Tensor, params: AugmentParams): Tensor {
   }
   const boxT = tensor(box, [N, 12], 'i32');
   const n = N * outH * outW;
-  const p = new Params().u32(n).u32(C).u32(inH).u32(inW).u32(outH).u32(outW).u32(rowWords(inW)).f32(params.eraseValue);
+  const p = new Params()
+    .u32(n)
+    .u32(C)
+    .u32(inH)
+    .u32(inW)
+    .u32(outH)
+    .u32(outW)
+    .u32(rowWords(inW))
+    .f32(params.eraseValue);
   const kind = u8 ? 'u8' : 'f32';
-  getDevice().dispatch({ key: augmentKey(kind), code: () => augmentWgsl(kind) }, p.bytes(), [src.binding(), boxT.binding(), out.binding()], flatGrid(n));
+  getDevice().dispatch(
+    { key: augmentKey(kind), code: () => augmentWgsl(kind) },
+    p.bytes(),
+    [src.binding(), boxT.binding(), out.binding()],
+    flatGrid(n),
+  );
   boxT.dispose();
   return out;
 }
@@ -242,11 +327,17 @@ export function augmentImages(src: Tensor, params: AugmentParams): Tensor {
 /** Mirrors the last axis (W of an (N, C, H, W) batch): out[..., j] = x[..., W - 1 - j]. Its gradient is itself. */
 export function flipHorizontal(x: Tensor): Tensor {
   requireF32('flipHorizontal', x);
-  if (x.rank < 1) throw new RangeError(`flipHorizontal: expected a tensor with at least one axis, got shape [${x.shape}]`);
+  if (x.rank < 1)
+    throw new RangeError(`flipHorizontal: expected a tensor with at least one axis, got shape [${x.shape}]`);
   const out = Tensor.empty(x.shape);
   if (out.size > 0) {
     const W = x.shape[x.rank - 1];
-    getDevice().dispatch({ key: 'flip-w', code: flipWWgsl }, new Params().u32(out.size).u32(W).bytes(), [x.binding(), out.binding()], flatGrid(out.size));
+    getDevice().dispatch(
+      { key: 'flip-w', code: flipWWgsl },
+      new Params().u32(out.size).u32(W).bytes(),
+      [x.binding(), out.binding()],
+      flatGrid(out.size),
+    );
   }
   return record(out, 'flip_horizontal', [x], (g) => [flipHorizontal(g)]);
 }
@@ -254,7 +345,10 @@ export function flipHorizontal(x: Tensor): Tensor {
 // ---------------------------------------------------------------- CPU reference (float64)
 
 function normalizeU8Ref(pixels: Uint8Array, shape: readonly number[]): NdArray {
-  return nd(shape, Array.from(pixels, (v) => (v / 255 - 0.5) / 0.5));
+  return nd(
+    shape,
+    Array.from(pixels, (v) => (v / 255 - 0.5) / 0.5),
+  );
 }
 
 function flipRef(x: NdArray): NdArray {
@@ -277,7 +371,8 @@ function augmentRef(x: NdArray, p: AugmentParams): NdArray {
     const crop = nd([1, C, h, w]);
     for (let c = 0; c < C; c++)
       for (let i = 0; i < h; i++)
-        for (let j = 0; j < w; j++) crop.data[(c * h + i) * w + j] = x.data[((n * C + c) * H + t + i) * W + l + j];
+        for (let j = 0; j < w; j++)
+          crop.data[(c * h + i) * w + j] = x.data[((n * C + c) * H + t + i) * W + l + j];
     let y = resampleRef.resizeBilinear(crop, [outH, outW], false);
     if (p.flip[n]) y = flipRef(y);
     const [et, el, eh, ew] = p.erase.subarray(4 * n, 4 * n + 4);

@@ -17,8 +17,23 @@ const permute = (t: Tensor, perm: number[]) => noGrad(() => permuteOp(t, perm));
 
 function geometryParams(g: ConvGeometry, total: number): Uint8Array {
   return new Params()
-    .u32(g.N).u32(g.C).u32(g.H).u32(g.W).u32(g.OH).u32(g.OW).u32(g.KH).u32(g.KW)
-    .u32(g.sh).u32(g.sw).u32(g.dh).u32(g.dw).u32(g.ph).u32(g.pw).u32(total).u32(0).bytes();
+    .u32(g.N)
+    .u32(g.C)
+    .u32(g.H)
+    .u32(g.W)
+    .u32(g.OH)
+    .u32(g.OW)
+    .u32(g.KH)
+    .u32(g.KW)
+    .u32(g.sh)
+    .u32(g.sw)
+    .u32(g.dh)
+    .u32(g.dw)
+    .u32(g.ph)
+    .u32(g.pw)
+    .u32(total)
+    .u32(0)
+    .bytes();
 }
 
 /**
@@ -27,9 +42,15 @@ function geometryParams(g: ConvGeometry, total: number): Uint8Array {
  * the rows keeps the matmul large and on the fast (multiple-of-8) path even when P is 4.
  */
 export function conv2dIm2col(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const P = g.OH * g.OW, CK = g.C * g.KH * g.KW;
+  const P = g.OH * g.OW,
+    CK = g.C * g.KH * g.KW;
   const cols = Tensor.empty([g.N * P, CK]);
-  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], flatGrid(cols.size));
+  getDevice().dispatch(
+    { key: 'conv:im2col', code: im2colWgsl },
+    geometryParams(g, cols.size),
+    [x.binding(), cols.binding()],
+    flatGrid(cols.size),
+  );
   const w2 = Tensor.view(w, [g.O, CK]);
   const yRows = matmulKernel(cols, w2, { transB: true }); // (N*P, O)
   w2.dispose();
@@ -45,7 +66,8 @@ export function conv2dIm2col(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 
 /** dx (N, C, H, W) from dy (N, O, OH, OW): dcols (N*P, CK) = dy' (N*P, O) @ w (O, CK), then col2im. */
 export function conv2dInputGradIm2col(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const P = g.OH * g.OW, CK = g.C * g.KH * g.KW;
+  const P = g.OH * g.OW,
+    CK = g.C * g.KH * g.KW;
   const dy3 = Tensor.view(dy, [g.N, g.O, P]);
   const dyRows = permute(dy3, [0, 2, 1]); // (N, P, O)
   dy3.dispose();
@@ -56,7 +78,12 @@ export function conv2dInputGradIm2col(dy: Tensor, w: Tensor, g: ConvGeometry): T
   dyRows2.dispose();
   w2.dispose();
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  getDevice().dispatch({ key: 'conv:col2im', code: col2imWgsl }, geometryParams(g, dx.size), [dcols.binding(), dx.binding()], flatGrid(dx.size));
+  getDevice().dispatch(
+    { key: 'conv:col2im', code: col2imWgsl },
+    geometryParams(g, dx.size),
+    [dcols.binding(), dx.binding()],
+    flatGrid(dx.size),
+  );
   dcols.dispose();
   return dx;
 }
@@ -66,9 +93,15 @@ export function conv2dInputGradIm2col(dy: Tensor, w: Tensor, g: ConvGeometry): T
  * with its batch and channel axes swapped, so the sum over the batch happens inside the matmul.
  */
 export function conv2dWeightGradIm2col(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const P = g.OH * g.OW, CK = g.C * g.KH * g.KW;
+  const P = g.OH * g.OW,
+    CK = g.C * g.KH * g.KW;
   const cols = Tensor.empty([g.N * P, CK]);
-  getDevice().dispatch({ key: 'conv:im2col', code: im2colWgsl }, geometryParams(g, cols.size), [x.binding(), cols.binding()], flatGrid(cols.size));
+  getDevice().dispatch(
+    { key: 'conv:im2col', code: im2colWgsl },
+    geometryParams(g, cols.size),
+    [x.binding(), cols.binding()],
+    flatGrid(cols.size),
+  );
   const dy3 = Tensor.view(dy, [g.N, g.O, P]);
   const dyT = permute(dy3, [1, 0, 2]); // (O, N, P)
   dy3.dispose();

@@ -24,9 +24,24 @@ import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
 import {
-  dgradDirect, FLAT_WG, PARAMS_WGSL, forwardDirect, forwardRegblock, forwardRows, geometryKey, packWeights, PARAM_FIELDS,
-  splitReduce, wgradDirect, wgradRows, windowCopy,
-  type ConvParamName, type Geometry, type RegConfig, type RowsConfig, type WgradConfig,
+  dgradDirect,
+  FLAT_WG,
+  PARAMS_WGSL,
+  forwardDirect,
+  forwardRegblock,
+  forwardRows,
+  geometryKey,
+  packWeights,
+  PARAM_FIELDS,
+  splitReduce,
+  wgradDirect,
+  wgradRows,
+  windowCopy,
+  type ConvParamName,
+  type Geometry,
+  type RegConfig,
+  type RowsConfig,
+  type WgradConfig,
 } from '../../shaders/conv2d.js';
 import { requireF32 } from './kernel.js';
 import { flatGrid } from '../../shaders/common.js';
@@ -43,51 +58,97 @@ export interface Conv2dOptions {
 
 /** Everything about one convolution's shapes. */
 export interface ConvGeometry {
-  N: number; C: number; H: number; W: number;
-  O: number; OH: number; OW: number;
-  G: number; Cg: number; Og: number;
-  KH: number; KW: number;
-  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  OH: number;
+  OW: number;
+  G: number;
+  Cg: number;
+  Og: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
 }
 
-const pair = (v: number | readonly [number, number] | undefined, fallback: number, what: string, op: string, min: number): [number, number] => {
-  const r: [number, number] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+const pair = (
+  v: number | readonly [number, number] | undefined,
+  fallback: number,
+  what: string,
+  op: string,
+  min: number,
+): [number, number] => {
+  const r: [number, number] =
+    v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (r.length !== 2 || r.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(`${op}: ${what} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new RangeError(
+      `${op}: ${what} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return r;
 };
 
 /** Validates shapes and options; `xShape`/`wShape` are the (N, C, H, W) and (O, C/g, KH, KW) shapes. */
-export function convGeometry(op: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): ConvGeometry {
-  if (xShape.length !== 4) throw new RangeError(`${op}: input must be 4-D (N, C, H, W), got shape [${xShape}]`);
-  if (wShape.length !== 4) throw new RangeError(`${op}: weight must be 4-D (O, C/groups, KH, KW), got shape [${wShape}]`);
+export function convGeometry(
+  op: string,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): ConvGeometry {
+  if (xShape.length !== 4)
+    throw new RangeError(`${op}: input must be 4-D (N, C, H, W), got shape [${xShape}]`);
+  if (wShape.length !== 4)
+    throw new RangeError(`${op}: weight must be 4-D (O, C/groups, KH, KW), got shape [${wShape}]`);
   const [sh, sw] = pair(opts.stride, 1, 'stride', op, 1);
   const [ph, pw] = pair(opts.padding, 0, 'padding', op, 0);
   const [dh, dw] = pair(opts.dilation, 1, 'dilation', op, 1);
   const G = opts.groups ?? 1;
-  if (!Number.isInteger(G) || G < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${G}`);
+  if (!Number.isInteger(G) || G < 1)
+    throw new RangeError(`${op}: groups must be a positive integer, got ${G}`);
   const [N, C, H, W] = xShape;
   const [O, Cg, KH, KW] = wShape;
-  if (C % G) throw new RangeError(`${op}: groups=${G} does not divide the input's ${C} channels (input [${xShape}], weight [${wShape}])`);
-  if (O % G) throw new RangeError(`${op}: groups=${G} does not divide the weight's ${O} output channels (input [${xShape}], weight [${wShape}])`);
+  if (C % G)
+    throw new RangeError(
+      `${op}: groups=${G} does not divide the input's ${C} channels (input [${xShape}], weight [${wShape}])`,
+    );
+  if (O % G)
+    throw new RangeError(
+      `${op}: groups=${G} does not divide the weight's ${O} output channels (input [${xShape}], weight [${wShape}])`,
+    );
   if (Cg * G !== C) {
-    throw new RangeError(`${op}: channel mismatch: input [${xShape}] has C=${C} channels, weight [${wShape}] with groups=${G} expects C = ${Cg} x ${G} = ${Cg * G}`);
+    throw new RangeError(
+      `${op}: channel mismatch: input [${xShape}] has C=${C} channels, weight [${wShape}] with groups=${G} expects C = ${Cg} x ${G} = ${Cg * G}`,
+    );
   }
   if (KH < 1 || KW < 1 || O < 1) throw new RangeError(`${op}: weight [${wShape}] is empty`);
   const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
   const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
   if (OH <= 0 || OW <= 0) {
-    throw new RangeError(`${op}: output size ${OH}x${OW} <= 0: input [${xShape}] with padding (${ph}, ${pw}) is smaller than the dilated kernel (${dh * (KH - 1) + 1}x${dw * (KW - 1) + 1}) of weight [${wShape}]`);
+    throw new RangeError(
+      `${op}: output size ${OH}x${OW} <= 0: input [${xShape}] with padding (${ph}, ${pw}) is smaller than the dilated kernel (${dh * (KH - 1) + 1}x${dw * (KW - 1) + 1}) of weight [${wShape}]`,
+    );
   }
   return { N, C, H, W, O, OH, OW, G, Cg, Og: O / G, KH, KW, sh, sw, ph, pw, dh, dw };
 }
 
-const optsOf = (g: ConvGeometry): Conv2dOptions => ({ stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw], groups: g.G });
+const optsOf = (g: ConvGeometry): Conv2dOptions => ({
+  stride: [g.sh, g.sw],
+  padding: [g.ph, g.pw],
+  dilation: [g.dh, g.dw],
+  groups: g.G,
+});
 const geoOf = (g: ConvGeometry): Geometry => ({ KH: g.KH, KW: g.KW, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw });
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 const roundUp = (a: number, b: number) => ceilDiv(a, b) * b;
-const isPointwise = (g: ConvGeometry) => g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0 && g.G === 1;
+const isPointwise = (g: ConvGeometry) =>
+  g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0 && g.G === 1;
 
 // ---------------------------------------------------------------- launching
 
@@ -107,14 +168,36 @@ function flat(total: number): [number, number, number] {
 }
 
 function run(key: string, code: () => string, v: P, buffers: Tensor[], grid: [number, number, number]): void {
-  getDevice().dispatch({ key, code }, params(v), buffers.map((t) => t.binding()), grid);
+  getDevice().dispatch(
+    { key, code },
+    params(v),
+    buffers.map((t) => t.binding()),
+    grid,
+  );
 }
 
 /** dst (planes, Hd, Wd) = src (planes, Hs, Ws) shifted by (top, left), zero-dilated by (sh, sw), zero-filled. */
-function windowed(src: Tensor, planes: number, Hs: number, Ws: number, Hd: number, Wd: number, top: number, left: number, sh = 1, sw = 1): Tensor {
+function windowed(
+  src: Tensor,
+  planes: number,
+  Hs: number,
+  Ws: number,
+  Hd: number,
+  Wd: number,
+  top: number,
+  left: number,
+  sh = 1,
+  sw = 1,
+): Tensor {
   const dst = Tensor.empty([planes, Hd, Wd]);
   const total = planes * Hd * Wd;
-  run('conv:window', windowCopy, { N: planes, H: Hs, W: Ws, Hp: Hd, Wp: Wd, top, left, sh, sw, total }, [src, dst], flat(total));
+  run(
+    'conv:window',
+    windowCopy,
+    { N: planes, H: Hs, W: Ws, Hp: Hd, Wp: Wd, top, left, sh, sw, total },
+    [src, dst],
+    flat(total),
+  );
   return dst;
 }
 
@@ -125,7 +208,13 @@ function packed(w: Tensor, g: ConvGeometry, flip: boolean, mult: number): { wp: 
   const OgP = roundUp(width, mult);
   const wp = Tensor.empty([g.G, K, OgP]);
   const total = g.G * K * OgP;
-  run('conv:pack', packWeights, { Cg: g.Cg, Og: g.Og, KH: g.KH, KW: g.KW, OgP, flip: flip ? 1 : 0, total }, [w, wp], flat(total));
+  run(
+    'conv:pack',
+    packWeights,
+    { Cg: g.Cg, Og: g.Og, KH: g.KH, KW: g.KW, OgP, flip: flip ? 1 : 0, total },
+    [w, wp],
+    flat(total),
+  );
   return { wp, OgP };
 }
 
@@ -134,38 +223,98 @@ function packed(w: Tensor, g: ConvGeometry, flip: boolean, mult: number): { wp: 
  * stride-1 convolution of the dilated, padded dy with flipped weights (in-channels O, out C).
  */
 interface KernelConv {
-  input: Tensor;          // (N, Cin, Hin, Win)
-  Cin: number; Hin: number; Win: number;
-  Cout: number; Cgi: number; Ogo: number; G: number;
-  OH: number; OW: number; N: number;
-  ph: number; pw: number;  // padding still to apply (0 when the input is already padded)
+  input: Tensor; // (N, Cin, Hin, Win)
+  Cin: number;
+  Hin: number;
+  Win: number;
+  Cout: number;
+  Cgi: number;
+  Ogo: number;
+  G: number;
+  OH: number;
+  OW: number;
+  N: number;
+  ph: number;
+  pw: number; // padding still to apply (0 when the input is already padded)
   geo: Geometry;
-  weight: Tensor;          // original w (v1/v2 need flip info too)
+  weight: Tensor; // original w (v1/v2 need flip info too)
   flip: boolean;
   bias?: Tensor;
 }
 
 // ---------------------------------------------------------------- versions
 
-export interface ConvVersion<Cfg> { name: string; about: string; cfg: Cfg }
+export interface ConvVersion<Cfg> {
+  name: string;
+  about: string;
+  cfg: Cfg;
+}
 
 const REG: ConvVersion<RegConfig>[] = [
-  { name: 'v2-regblock', about: 'bounds-checked, 4 positions x 4 channels per invocation, scalar loads', cfg: { TP: 4, TO: 4, WX: 16 } },
-  { name: 'v2-regblock-o1', about: 'v2 for few output channels per group (depthwise): 8 positions x 1 channel', cfg: { TP: 8, TO: 1, WX: 16 } },
+  {
+    name: 'v2-regblock',
+    about: 'bounds-checked, 4 positions x 4 channels per invocation, scalar loads',
+    cfg: { TP: 4, TO: 4, WX: 16 },
+  },
+  {
+    name: 'v2-regblock-o1',
+    about: 'v2 for few output channels per group (depthwise): 8 positions x 1 channel',
+    cfg: { TP: 8, TO: 1, WX: 16 },
+  },
 ];
 const ROWS: ConvVersion<RowsConfig>[] = [
-  { name: 'v3-rows-1x8x8', about: 'pre-padded input, 1 row x 8 cols x 8 channels, row segments reused over KW taps', cfg: { TR: 1, TP: 8, TO: 8, WX: 16 } },
-  { name: 'v4-rows-2x8x4', about: '2 rows x 8 cols x 4 channels: input rows shared by 2 output rows, fewer channels', cfg: { TR: 2, TP: 8, TO: 4, WX: 16 } },
-  { name: 'v5-rows-4x4x4', about: '4 rows x 4 cols x 4 channels, 8-invocation workgroups', cfg: { TR: 4, TP: 4, TO: 4, WX: 8 } },
-  { name: 'v6-rows-4x8x4', about: '4 rows x 8 cols x 4 channels (128 accumulators), 8-invocation workgroups', cfg: { TR: 4, TP: 8, TO: 4, WX: 8 } },
-  { name: 'v7-rows-4x4x4-wg4', about: 'v5 with 4-invocation workgroups (less idle tail work)', cfg: { TR: 4, TP: 4, TO: 4, WX: 4 } },
-  { name: 'v8-rows-1x8x4', about: 'one row x 8 cols x 4 channels, runtime kh loop: the version for big kernels (7x7)', cfg: { TR: 1, TP: 8, TO: 4, WX: 8 } },
+  {
+    name: 'v3-rows-1x8x8',
+    about: 'pre-padded input, 1 row x 8 cols x 8 channels, row segments reused over KW taps',
+    cfg: { TR: 1, TP: 8, TO: 8, WX: 16 },
+  },
+  {
+    name: 'v4-rows-2x8x4',
+    about: '2 rows x 8 cols x 4 channels: input rows shared by 2 output rows, fewer channels',
+    cfg: { TR: 2, TP: 8, TO: 4, WX: 16 },
+  },
+  {
+    name: 'v5-rows-4x4x4',
+    about: '4 rows x 4 cols x 4 channels, 8-invocation workgroups',
+    cfg: { TR: 4, TP: 4, TO: 4, WX: 8 },
+  },
+  {
+    name: 'v6-rows-4x8x4',
+    about: '4 rows x 8 cols x 4 channels (128 accumulators), 8-invocation workgroups',
+    cfg: { TR: 4, TP: 8, TO: 4, WX: 8 },
+  },
+  {
+    name: 'v7-rows-4x4x4-wg4',
+    about: 'v5 with 4-invocation workgroups (less idle tail work)',
+    cfg: { TR: 4, TP: 4, TO: 4, WX: 4 },
+  },
+  {
+    name: 'v8-rows-1x8x4',
+    about: 'one row x 8 cols x 4 channels, runtime kh loop: the version for big kernels (7x7)',
+    cfg: { TR: 1, TP: 8, TO: 4, WX: 8 },
+  },
 ];
 const WGRAD: ConvVersion<WgradConfig & { split: boolean }>[] = [
-  { name: 'v2-rows', about: 'TO=4 x TC=2 x all taps per invocation, dy runs and x segments as vec4, no split', cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: false } },
-  { name: 'v3-rows-splitK', about: 'v2 with the (n, oh) reduction split over S slices + a reduction pass', cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: true } },
-  { name: 'v4-rows-splitK-8x1', about: 'split-K, TO=8 x TC=1 x all taps', cfg: { TO: 8, TC: 1, TP: 8, WX: 8, split: true } },
-  { name: 'v5-rows-splitK-4x4p4', about: 'split-K, TO=4 x TC=4, 4 columns per step', cfg: { TO: 4, TC: 4, TP: 4, WX: 8, split: true } },
+  {
+    name: 'v2-rows',
+    about: 'TO=4 x TC=2 x all taps per invocation, dy runs and x segments as vec4, no split',
+    cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: false },
+  },
+  {
+    name: 'v3-rows-splitK',
+    about: 'v2 with the (n, oh) reduction split over S slices + a reduction pass',
+    cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: true },
+  },
+  {
+    name: 'v4-rows-splitK-8x1',
+    about: 'split-K, TO=8 x TC=1 x all taps',
+    cfg: { TO: 8, TC: 1, TP: 8, WX: 8, split: true },
+  },
+  {
+    name: 'v5-rows-splitK-4x4p4',
+    about: 'split-K, TO=4 x TC=4, 4 columns per step',
+    cfg: { TO: 4, TC: 4, TP: 4, WX: 8, split: true },
+  },
 ];
 
 export const conv2dVersions = {
@@ -192,10 +341,19 @@ export function conv2dSupports(version: string, g: ConvGeometry): boolean {
  */
 function pickVersion(kind: 'forward' | 'dgrad' | 'wgrad', g: ConvGeometry, version?: string): string {
   if (version) {
-    if (!conv2dVersions[kind].includes(version)) throw new Error(`conv2d ${kind}: unknown kernel version '${version}' (known: ${conv2dVersions[kind].join(', ')})`);
+    if (!conv2dVersions[kind].includes(version))
+      throw new Error(
+        `conv2d ${kind}: unknown kernel version '${version}' (known: ${conv2dVersions[kind].join(', ')})`,
+      );
     if (!conv2dSupports(version, g)) {
-      throw new Error(`conv2d ${kind}: version '${version}' does not support kernel ${g.KH}x${g.KW}, stride (${g.sh}, ${g.sw}), padding (${g.ph}, ${g.pw}), groups ${g.G}`
-        + (version === 'mm' ? ' (it needs a 1x1 kernel, stride 1, no padding, groups 1)' : version === 'im2col' ? ' (it needs groups 1)' : ' (multi-row tiles need KH*KW <= 9)'));
+      throw new Error(
+        `conv2d ${kind}: version '${version}' does not support kernel ${g.KH}x${g.KW}, stride (${g.sh}, ${g.sw}), padding (${g.ph}, ${g.pw}), groups ${g.G}` +
+          (version === 'mm'
+            ? ' (it needs a 1x1 kernel, stride 1, no padding, groups 1)'
+            : version === 'im2col'
+              ? ' (it needs groups 1)'
+              : ' (multi-row tiles need KH*KW <= 9)'),
+      );
     }
     return version;
   }
@@ -219,25 +377,52 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
   const { wp, OgP } = packed(kc.weight, g0, kc.flip, TO);
   const bias = kc.bias ? [kc.bias] : [];
   const common: P = {
-    N: kc.N, C: kc.Cin, H: kc.Hin, W: kc.Win, O: kc.Cout, OH: kc.OH, OW: kc.OW, G: kc.G, Cg: kc.Cgi, Og: kc.Ogo,
-    KH: kc.geo.KH, KW: kc.geo.KW, sh: kc.geo.sh, sw: kc.geo.sw, dh: kc.geo.dh, dw: kc.geo.dw, OgP, oTiles: OgP / TO,
+    N: kc.N,
+    C: kc.Cin,
+    H: kc.Hin,
+    W: kc.Win,
+    O: kc.Cout,
+    OH: kc.OH,
+    OW: kc.OW,
+    G: kc.G,
+    Cg: kc.Cgi,
+    Og: kc.Ogo,
+    KH: kc.geo.KH,
+    KW: kc.geo.KW,
+    sh: kc.geo.sh,
+    sw: kc.geo.sw,
+    dh: kc.geo.dh,
+    dw: kc.geo.dw,
+    OgP,
+    oTiles: OgP / TO,
   };
   if (reg) {
     const { TP, WX } = reg.cfg;
     const key = `conv:fwd:${version}:${kc.bias ? 'b' : ''}`;
-    run(key, () => forwardRegblock(reg.cfg, !!kc.bias), { ...common, ph: kc.ph, pw: kc.pw, Hp: kc.Hin, Wp: kc.Win },
-      [kc.input, wp, ...bias, out], [ceilDiv(ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), kc.N]);
+    run(
+      key,
+      () => forwardRegblock(reg.cfg, !!kc.bias),
+      { ...common, ph: kc.ph, pw: kc.pw, Hp: kc.Hin, Wp: kc.Win },
+      [kc.input, wp, ...bias, out],
+      [ceilDiv(ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), kc.N],
+    );
   } else {
     const { TR, TP, WX } = rows!.cfg;
     // the padded, 4-aligned input
     const Hp = kc.Hin + 2 * kc.ph;
     const Wp = roundUp(kc.Win + 2 * kc.pw, 4);
-    const prePadded = Hp === kc.Hin && Wp === kc.Win;          // dgrad: dy was already padded
+    const prePadded = Hp === kc.Hin && Wp === kc.Win; // dgrad: dy was already padded
     const xp = prePadded ? kc.input : windowed(kc.input, kc.N * kc.Cin, kc.Hin, kc.Win, Hp, Wp, kc.ph, kc.pw);
-    const tilesW = ceilDiv(kc.OW, TP), tilesH = ceilDiv(kc.OH, TR);
+    const tilesW = ceilDiv(kc.OW, TP),
+      tilesH = ceilDiv(kc.OH, TR);
     const key = `conv:fwd:${version}:${geometryKey(kc.geo)}:${kc.bias ? 'b' : ''}`;
-    run(key, () => forwardRows(rows!.cfg, kc.geo, !!kc.bias), { ...common, Hp, Wp, tilesW, tilesH },
-      [xp, wp, ...bias, out], [ceilDiv(tilesW * tilesH, WX), kc.G * (OgP / TO), kc.N]);
+    run(
+      key,
+      () => forwardRows(rows!.cfg, kc.geo, !!kc.bias),
+      { ...common, Hp, Wp, tilesW, tilesH },
+      [xp, wp, ...bias, out],
+      [ceilDiv(tilesW * tilesH, WX), kc.G * (OgP / TO), kc.N],
+    );
     if (!prePadded) xp.dispose();
   }
   wp.dispose();
@@ -247,11 +432,19 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
 // ---------------------------------------------------------------- raw kernels (no autograd)
 
 /** y = conv2d(x, w) + bias, no autograd. `version` forces a kernel version. */
-export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | undefined, opts: Conv2dOptions = {}, version?: string): Tensor {
+export function conv2dKernel(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  opts: Conv2dOptions = {},
+  version?: string,
+): Tensor {
   requireF32('conv2d', x, w, ...(bias ? [bias] : []));
   const g = convGeometry('conv2d', x.shape, w.shape, opts);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.O)) {
-    throw new RangeError(`conv2d: bias must have shape [${g.O}] (the weight [${w.shape}] has ${g.O} output channels), got [${bias.shape}]`);
+    throw new RangeError(
+      `conv2d: bias must have shape [${g.O}] (the weight [${w.shape}] has ${g.O} output channels), got [${bias.shape}]`,
+    );
   }
   if (g.N === 0 || g.C === 0) {
     if (g.C === 0 && g.N > 0) throw new RangeError(`conv2d: input [${x.shape}] has no channels`);
@@ -262,13 +455,25 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | undefined, opt
     const y = conv2dIm2col(x, w, g);
     if (!bias) return y;
     const withBias = Tensor.empty(y.shape);
-    run('conv:bias', biasAdd, { N: g.N, O: g.O, OH: g.OH, OW: g.OW, total: y.size }, [y, bias, withBias], flat(y.size));
+    run(
+      'conv:bias',
+      biasAdd,
+      { N: g.N, O: g.O, OH: g.OH, OW: g.OW, total: y.size },
+      [y, bias, withBias],
+      flat(y.size),
+    );
     y.dispose();
     return withBias;
   }
   if (v === 'v1-direct') {
     const out = Tensor.empty([g.N, g.O, g.OH, g.OW]);
-    run(`conv:fwd:v1:${bias ? 'b' : ''}`, () => forwardDirect(!!bias), { ...geoParams(g), total: out.size }, [x, w, ...(bias ? [bias] : []), out], flat(out.size));
+    run(
+      `conv:fwd:v1:${bias ? 'b' : ''}`,
+      () => forwardDirect(!!bias),
+      { ...geoParams(g), total: out.size },
+      [x, w, ...(bias ? [bias] : []), out],
+      flat(out.size),
+    );
     return out;
   }
   if (v === 'mm') {
@@ -276,19 +481,52 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | undefined, opt
     const out = viewMatmul(w, [g.O, g.C], x, [g.N, g.C, g.H * g.W], {}, [g.N, g.O, g.OH, g.OW]);
     if (!bias) return out;
     const withBias = Tensor.empty(out.shape);
-    run('conv:bias', biasAdd, { N: g.N, O: g.O, OH: g.OH, OW: g.OW, total: out.size }, [out, bias, withBias], flat(out.size));
+    run(
+      'conv:bias',
+      biasAdd,
+      { N: g.N, O: g.O, OH: g.OH, OW: g.OW, total: out.size },
+      [out, bias, withBias],
+      flat(out.size),
+    );
     out.dispose();
     return withBias;
   }
-  return runForwardKernel({
-    input: x, Cin: g.C, Hin: g.H, Win: g.W, Cout: g.O, Cgi: g.Cg, Ogo: g.Og, G: g.G, OH: g.OH, OW: g.OW, N: g.N,
-    ph: g.ph, pw: g.pw, geo: geoOf(g), weight: w, flip: false, bias,
-  }, v, g);
+  return runForwardKernel(
+    {
+      input: x,
+      Cin: g.C,
+      Hin: g.H,
+      Win: g.W,
+      Cout: g.O,
+      Cgi: g.Cg,
+      Ogo: g.Og,
+      G: g.G,
+      OH: g.OH,
+      OW: g.OW,
+      N: g.N,
+      ph: g.ph,
+      pw: g.pw,
+      geo: geoOf(g),
+      weight: w,
+      flip: false,
+      bias,
+    },
+    v,
+    g,
+  );
 }
 
 /** matmulKernel on reshaped views of a and b; the result viewed as outShape. */
-function viewMatmul(a: Tensor, aShape: number[], b: Tensor, bShape: number[], o: { transA?: boolean; transB?: boolean }, outShape: readonly number[]): Tensor {
-  const av = Tensor.view(a, aShape), bv = Tensor.view(b, bShape);
+function viewMatmul(
+  a: Tensor,
+  aShape: number[],
+  b: Tensor,
+  bShape: number[],
+  o: { transA?: boolean; transB?: boolean },
+  outShape: readonly number[],
+): Tensor {
+  const av = Tensor.view(a, aShape),
+    bv = Tensor.view(b, bShape);
   const y = matmulKernel(av, bv, o);
   av.dispose();
   bv.dispose();
@@ -309,7 +547,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 
 /** dx from dy (N, O, OH, OW) and w, for an input of shape xShape; no autograd. */
-export function conv2dInputGradKernel(dy: Tensor, w: Tensor, xShape: readonly number[], opts: Conv2dOptions = {}, version?: string): Tensor {
+export function conv2dInputGradKernel(
+  dy: Tensor,
+  w: Tensor,
+  xShape: readonly number[],
+  opts: Conv2dOptions = {},
+  version?: string,
+): Tensor {
   requireF32('conv2dInputGrad', dy, w);
   const g = convGeometry('conv2dInputGrad', xShape, w.shape, opts);
   checkDy('conv2dInputGrad', dy, g);
@@ -327,14 +571,33 @@ export function conv2dInputGradKernel(dy: Tensor, w: Tensor, xShape: readonly nu
   }
   // stride-1 convolution of the zero-dilated dy, padded by dh (KH-1) - ph (negative = crop),
   // sized so that the valid convolution yields exactly H x W.
-  const topH = g.dh * (g.KH - 1) - g.ph, topW = g.dw * (g.KW - 1) - g.pw;
+  const topH = g.dh * (g.KH - 1) - g.ph,
+    topW = g.dw * (g.KW - 1) - g.pw;
   const Hp = g.H + g.dh * (g.KH - 1);
   const Wp = roundUp(g.W + g.dw * (g.KW - 1), 4);
   const dyp = windowed(dy, g.N * g.O, g.OH, g.OW, Hp, Wp, topH, topW, g.sh, g.sw);
-  const out = runForwardKernel({
-    input: dyp, Cin: g.O, Hin: Hp, Win: Wp, Cout: g.C, Cgi: g.Og, Ogo: g.Cg, G: g.G, OH: g.H, OW: g.W, N: g.N,
-    ph: 0, pw: 0, geo: { KH: g.KH, KW: g.KW, sh: 1, sw: 1, dh: g.dh, dw: g.dw }, weight: w, flip: true,
-  }, v, g);
+  const out = runForwardKernel(
+    {
+      input: dyp,
+      Cin: g.O,
+      Hin: Hp,
+      Win: Wp,
+      Cout: g.C,
+      Cgi: g.Og,
+      Ogo: g.Cg,
+      G: g.G,
+      OH: g.H,
+      OW: g.W,
+      N: g.N,
+      ph: 0,
+      pw: 0,
+      geo: { KH: g.KH, KW: g.KW, sh: 1, sw: 1, dh: g.dh, dw: g.dw },
+      weight: w,
+      flip: true,
+    },
+    v,
+    g,
+  );
   dyp.dispose();
   return out;
 }
@@ -342,7 +605,9 @@ export function conv2dInputGradKernel(dy: Tensor, w: Tensor, xShape: readonly nu
 function checkDy(op: string, dy: Tensor, g: ConvGeometry): void {
   const want = [g.N, g.O, g.OH, g.OW];
   if (dy.rank !== 4 || dy.shape.some((d, i) => d !== want[i])) {
-    throw new RangeError(`${op}: output gradient has shape [${dy.shape}], expected [${want}] for input [${g.N},${g.C},${g.H},${g.W}] and weight [${g.O},${g.Cg},${g.KH},${g.KW}]`);
+    throw new RangeError(
+      `${op}: output gradient has shape [${dy.shape}], expected [${want}] for input [${g.N},${g.C},${g.H},${g.W}] and weight [${g.O},${g.Cg},${g.KH},${g.KW}]`,
+    );
   }
 }
 
@@ -363,7 +628,14 @@ function splitCount(g: ConvGeometry, cfg: WgradConfig): number {
 }
 
 /** dw (wShape) from x and dy; no autograd. */
-export function conv2dWeightGradKernel(x: Tensor, dy: Tensor, wShape: readonly number[], opts: Conv2dOptions = {}, version?: string, split?: number): Tensor {
+export function conv2dWeightGradKernel(
+  x: Tensor,
+  dy: Tensor,
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+  version?: string,
+  split?: number,
+): Tensor {
   requireF32('conv2dWeightGrad', x, dy);
   const g = convGeometry('conv2dWeightGrad', x.shape, wShape, opts);
   checkDy('conv2dWeightGrad', dy, g);
@@ -381,7 +653,10 @@ export function conv2dWeightGradKernel(x: Tensor, dy: Tensor, wShape: readonly n
   if (v === 'im2col') return conv2dWeightGradIm2col(x, dy, g);
   if (v === 'mm') {
     // dw (O, C) = sum_n dy[n] (O, HW) @ x[n]^T (HW, C)
-    const per = viewMatmul(dy, [g.N, g.O, g.OH * g.OW], x, [g.N, g.C, g.H * g.W], { transB: true }, [g.N, g.O * g.C]);
+    const per = viewMatmul(dy, [g.N, g.O, g.OH * g.OW], x, [g.N, g.C, g.H * g.W], { transB: true }, [
+      g.N,
+      g.O * g.C,
+    ]);
     const out = Tensor.empty([...wShape]);
     run('conv:splitsum', splitReduce, { S: g.N, total: g.O * g.C }, [per, out], flat(g.O * g.C));
     per.dispose();
@@ -398,13 +673,18 @@ export function conv2dWeightGradKernel(x: Tensor, dy: Tensor, wShape: readonly n
   const xp = windowed(x, g.N * g.C, g.H, g.W, Hp, Wp, g.ph, g.pw);
   const OWp = roundUp(g.OW, cfg.TP);
   const dyp = g.OW === OWp ? dy : windowed(dy, g.N * g.O, g.OH, g.OW, g.OH, OWp, 0, 0);
-  const oTiles = ceilDiv(g.Og, cfg.TO), cTiles = ceilDiv(g.Cg, cfg.TC);
+  const oTiles = ceilDiv(g.Og, cfg.TO),
+    cTiles = ceilDiv(g.Cg, cfg.TC);
   const wSize = g.O * g.Cg * g.KH * g.KW;
   const out = Tensor.empty([...wShape]);
   const part = S2 > 1 ? Tensor.empty([S2, wSize]) : out;
-  run(`conv:wgrad:${v}:${cfg.TO}x${cfg.TC}:${geometryKey(geoOf(g))}`, () => wgradRows(cfg, geoOf(g)),
+  run(
+    `conv:wgrad:${v}:${cfg.TO}x${cfg.TC}:${geometryKey(geoOf(g))}`,
+    () => wgradRows(cfg, geoOf(g)),
     { ...geoParams(g), Hp, Wp, OWp, oTiles, cTiles, rowsPerSplit, S: S2 },
-    [xp, dyp, part], [ceilDiv(g.G * oTiles * cTiles, cfg.WX), S2, 1]);
+    [xp, dyp, part],
+    [ceilDiv(g.G * oTiles * cTiles, cfg.WX), S2, 1],
+  );
   if (S2 > 1) {
     run('conv:splitsum', splitReduce, { S: S2, total: wSize }, [part, out], flat(wSize));
     part.dispose();
@@ -437,7 +717,12 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
 }
 
 /** Gradient of conv2d wrt its input: dx (xShape) from dy and w. Differentiable in dy and w. */
-export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dInputGrad(
+  dy: Tensor,
+  w: Tensor,
+  xShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const out = conv2dInputGradKernel(dy, w, xShape, opts);
   return record(out, 'conv2d_input_grad', [dy, w], (gg) => [
     dy.requiresGrad ? conv2d(gg, w, null, opts) : null,
@@ -446,7 +731,12 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[]
 }
 
 /** Gradient of conv2d wrt its weight: dw (wShape) from x and dy. Differentiable in x and dy. */
-export function conv2dWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dWeightGrad(
+  x: Tensor,
+  dy: Tensor,
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const out = conv2dWeightGradKernel(x, dy, wShape, opts);
   return record(out, 'conv2d_weight_grad', [x, dy], (gg) => [
     x.requiresGrad ? conv2dInputGrad(dy, gg, x.shape, opts) : null,
@@ -471,9 +761,14 @@ function visitTaps(g: ConvGeometry, f: (yi: number, xi: number, wi: number) => v
           for (let c = 0; c < g.Cg; c++)
             for (let kh = 0; kh < g.KH; kh++)
               for (let kw = 0; kw < g.KW; kw++) {
-                const ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
+                const ih = oh * g.sh - g.ph + kh * g.dh,
+                  iw = ow * g.sw - g.pw + kw * g.dw;
                 if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                f(yi, ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw, ((o * g.Cg + c) * g.KH + kh) * g.KW + kw);
+                f(
+                  yi,
+                  ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw,
+                  ((o * g.Cg + c) * g.KH + kh) * g.KW + kw,
+                );
               }
         }
     }
@@ -484,7 +779,8 @@ export const reference = {
   conv2d(x: NdArray, w: NdArray, bias?: NdArray | null, opts: Conv2dOptions = {}): NdArray {
     const g = convGeometry('conv2d', x.shape, w.shape, opts);
     const y = nd([g.N, g.O, g.OH, g.OW]);
-    if (bias) for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[Math.floor(i / (g.OH * g.OW)) % g.O];
+    if (bias)
+      for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[Math.floor(i / (g.OH * g.OW)) % g.O];
     visitTaps(g, (yi, xi, wi) => (y.data[yi] += x.data[xi] * w.data[wi]));
     return y;
   },

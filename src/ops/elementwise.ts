@@ -66,7 +66,9 @@ export function step(x: Tensor): Tensor {
 /** max(x, 0) + slope * min(x, 0), times gain (StyleGAN2 uses slope 0.2, gain sqrt 2). */
 export function leakyRelu(x: Tensor, slope = 0.01, gain = 1): Tensor {
   const y = elementwise('leaky_relu', 'select(a * alpha, a, a > 0.0) * beta', [x], slope, gain);
-  return record(y, 'leaky_relu', [x], (g) => [mul(g, elementwise('leaky_relu_slope', 'select(alpha, 1.0, a > 0.0) * beta', [x], slope, gain))]);
+  return record(y, 'leaky_relu', [x], (g) => [
+    mul(g, elementwise('leaky_relu_slope', 'select(alpha, 1.0, a > 0.0) * beta', [x], slope, gain)),
+  ]);
 }
 
 export function sigmoid(x: Tensor): Tensor {
@@ -87,12 +89,16 @@ export function square(x: Tensor): Tensor {
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (lo > hi) throw new RangeError(`clamp: lo ${lo} > hi ${hi}`);
   const y = elementwise('clamp', 'clamp(a, alpha, beta)', [x], lo, hi);
-  return record(y, 'clamp', [x], (g) => [mul(g, elementwise('clamp_mask', 'select(0.0, 1.0, a >= alpha && a <= beta)', [x], lo, hi))]);
+  return record(y, 'clamp', [x], (g) => [
+    mul(g, elementwise('clamp_mask', 'select(0.0, 1.0, a >= alpha && a <= beta)', [x], lo, hi)),
+  ]);
 }
 
 /** alpha * x + beta in one kernel (scale, shift, 1 - x, ...). */
 export function affine(x: Tensor, alpha: number, beta: number): Tensor {
-  return record(elementwise('affine', 'a * alpha + beta', [x], alpha, beta), 'affine', [x], (g) => [scale(g, alpha)]);
+  return record(elementwise('affine', 'a * alpha + beta', [x], alpha, beta), 'affine', [x], (g) => [
+    scale(g, alpha),
+  ]);
 }
 
 export const scale = (x: Tensor, s: number): Tensor => affine(x, s, 0);
@@ -113,11 +119,17 @@ const POW = POW_OF('a', 'alpha');
 // ---------------------------------------------------------------- binary (broadcasting)
 
 export function add(a: Tensor, b: Tensor): Tensor {
-  return record(elementwise('add', 'a + b', [a, b]), 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+  return record(elementwise('add', 'a + b', [a, b]), 'add', [a, b], (g) => [
+    sumTo(g, a.shape),
+    sumTo(g, b.shape),
+  ]);
 }
 
 export function sub(a: Tensor, b: Tensor): Tensor {
-  return record(elementwise('sub', 'a - b', [a, b]), 'sub', [a, b], (g) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)]);
+  return record(elementwise('sub', 'a - b', [a, b]), 'sub', [a, b], (g) => [
+    sumTo(g, a.shape),
+    sumTo(neg(g), b.shape),
+  ]);
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
@@ -161,9 +173,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 
 // comparisons: 1.0 or 0.0, no gradient
 export const greater = (a: Tensor, b: Tensor) => elementwise('greater', 'select(0.0, 1.0, a > b)', [a, b]);
-export const greaterEqual = (a: Tensor, b: Tensor) => elementwise('greater_equal', 'select(0.0, 1.0, a >= b)', [a, b]);
+export const greaterEqual = (a: Tensor, b: Tensor) =>
+  elementwise('greater_equal', 'select(0.0, 1.0, a >= b)', [a, b]);
 export const less = (a: Tensor, b: Tensor) => elementwise('less', 'select(0.0, 1.0, a < b)', [a, b]);
-export const lessEqual = (a: Tensor, b: Tensor) => elementwise('less_equal', 'select(0.0, 1.0, a <= b)', [a, b]);
+export const lessEqual = (a: Tensor, b: Tensor) =>
+  elementwise('less_equal', 'select(0.0, 1.0, a <= b)', [a, b]);
 export const equal = (a: Tensor, b: Tensor) => elementwise('equal', 'select(0.0, 1.0, a == b)', [a, b]);
 
 /** cond != 0 ? a : b, broadcasting all three. */
@@ -171,7 +185,11 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const y = elementwise('where', 'select(c, b, a != 0.0)', [cond, a, b]);
   return record(y, 'where', [cond, a, b], (g) => {
     const zero = elementwise('fill', 'alpha', [], 0, 0, []);
-    return [null, a.requiresGrad ? sumTo(where(cond, g, zero), a.shape) : null, b.requiresGrad ? sumTo(where(cond, zero, g), b.shape) : null];
+    return [
+      null,
+      a.requiresGrad ? sumTo(where(cond, g, zero), a.shape) : null,
+      b.requiresGrad ? sumTo(where(cond, zero, g), b.shape) : null,
+    ];
   });
 }
 

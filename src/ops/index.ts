@@ -5,23 +5,63 @@ import { add, copy } from './elementwise.js';
 
 export * from './elementwise.js';
 export { sum, mean, max, logsumexp, softmax, logSoftmax, sumTo, type Axes } from './reduce.js';
-export { reshape, flatten, permute, transpose, slice, pad, concat, stack, broadcastTo, assign } from './shape.js';
+export {
+  reshape,
+  flatten,
+  permute,
+  transpose,
+  slice,
+  pad,
+  concat,
+  stack,
+  broadcastTo,
+  assign,
+} from './shape.js';
 export { matmul, linear, type MatmulOptions } from './matmul.js';
 
 provideAutogradOps({ ones, add, copy });
 export {
-  crossEntropy, softCrossEntropy, oneHot, pick, gatherRows, checkLabels, labelTensor, arcfaceLogits, ARC_SIN_EPS,
-  synfaceLoss, synfaceLogits, softplus, ganLossG, ganLossD,
-  type Labels, type Reduction, type ArcfaceOptions, type SynfaceLossOptions,
+  crossEntropy,
+  softCrossEntropy,
+  oneHot,
+  pick,
+  gatherRows,
+  checkLabels,
+  labelTensor,
+  arcfaceLogits,
+  ARC_SIN_EPS,
+  synfaceLoss,
+  synfaceLogits,
+  softplus,
+  ganLossG,
+  ganLossD,
+  type Labels,
+  type Reduction,
+  type ArcfaceOptions,
+  type SynfaceLossOptions,
 } from './loss.js';
 export { batchNorm, l2Normalize, pixelNorm, type BatchNormOptions } from './norm.js';
 export { prelu, dropout, type DropoutOptions } from './activation.js';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, globalAvgPool, type Size2 } from './pool.js';
-export { upfirdn2d, upsample2d, downsample2d, resizeBilinear, type Filter, type Upfirdn2dOptions, type ResizeOptions } from './resample.js';
+export {
+  upfirdn2d,
+  upsample2d,
+  downsample2d,
+  resizeBilinear,
+  type Filter,
+  type Upfirdn2dOptions,
+  type ResizeOptions,
+} from './resample.js';
 export { minibatchStd, noiseInjection, biasAct, type BiasActOptions } from './stylegan.js';
 export { conv2d, conv2dInputGrad, conv2dWeightGrad, type Conv2dOptions } from './conv.js';
 export { modulatedConv2d, type ModConvOptions } from './modconv.js';
 export {
-  sampleAugmentParams, identityAugmentParams, uploadU8Images, augmentImages, flipHorizontal, AUGMENT_DRAWS_PER_SAMPLE,
-  type AugmentOptions, type AugmentParams,
+  sampleAugmentParams,
+  identityAugmentParams,
+  uploadU8Images,
+  augmentImages,
+  flipHorizontal,
+  AUGMENT_DRAWS_PER_SAMPLE,
+  type AugmentOptions,
+  type AugmentParams,
 } from './augment.js';

@@ -22,7 +22,13 @@ import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
 import { flatGrid } from '../../shaders/common.js';
-import { arcMarginWgsl, crossEntropyBackwardWgsl, crossEntropyForwardWgsl, gatherRowsWgsl, oneHotWgsl } from '../../shaders/loss.js';
+import {
+  arcMarginWgsl,
+  crossEntropyBackwardWgsl,
+  crossEntropyForwardWgsl,
+  gatherRowsWgsl,
+  oneHotWgsl,
+} from '../../shaders/loss.js';
 import { add, mul, neg, scale, sigmoid, sub } from './elementwise.js';
 import { elementwise, requireF32 } from './kernel.js';
 import { matmul } from './matmul.js';
@@ -45,14 +51,19 @@ function requireMatrix(op: string, x: Tensor, what = 'input'): [number, number] 
 /** Labels as an i32 GPU tensor of shape (B); CPU arrays are range-checked and uploaded. */
 export function labelTensor(op: string, labels: Labels, B: number, K: number): Tensor {
   if (labels instanceof Tensor) {
-    if (labels.dtype !== 'i32') throw new TypeError(`${op}: labels must be an i32 tensor, got ${labels.dtype} of shape [${labels.shape}]`);
-    if (labels.rank !== 1 || labels.shape[0] !== B) throw new RangeError(`${op}: labels of shape [${labels.shape}] for a batch of ${B} (expected [${B}])`);
+    if (labels.dtype !== 'i32')
+      throw new TypeError(
+        `${op}: labels must be an i32 tensor, got ${labels.dtype} of shape [${labels.shape}]`,
+      );
+    if (labels.rank !== 1 || labels.shape[0] !== B)
+      throw new RangeError(`${op}: labels of shape [${labels.shape}] for a batch of ${B} (expected [${B}])`);
     return labels;
   }
   if (labels.length !== B) throw new RangeError(`${op}: ${labels.length} labels for a batch of ${B}`);
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
-    if (!Number.isInteger(v) || v < 0 || v >= K) throw new RangeError(`${op}: label ${v} at index ${i} is out of range [0, ${K})`);
+    if (!Number.isInteger(v) || v < 0 || v >= K)
+      throw new RangeError(`${op}: label ${v} at index ${i} is out of range [0, ${K})`);
   }
   return tensor(Int32Array.from(labels), [B], 'i32');
 }
@@ -62,7 +73,8 @@ export async function checkLabels(labels: Tensor, K: number, op = 'checkLabels')
   if (labels.dtype !== 'i32') throw new TypeError(`${op}: labels must be an i32 tensor, got ${labels.dtype}`);
   const v = await labels.toArray();
   for (let i = 0; i < v.length; i++) {
-    if (v[i] < 0 || v[i] >= K) throw new RangeError(`${op}: label ${v[i]} at index ${i} is out of range [0, ${K})`);
+    if (v[i] < 0 || v[i] >= K)
+      throw new RangeError(`${op}: label ${v[i]} at index ${i} is out of range [0, ${K})`);
   }
 }
 
@@ -78,7 +90,13 @@ export function oneHot(labels: Labels, K: number): Tensor {
   const B = labels instanceof Tensor ? labels.shape[0] : labels.length;
   const lab = labelTensor('oneHot', labels, B, K);
   const out = Tensor.empty([B, K]);
-  if (out.size > 0) getDevice().dispatch({ key: 'loss:one_hot', code: oneHotWgsl }, indexParams(B, K, 1), [lab.binding(), out.binding()], flatGrid(out.size));
+  if (out.size > 0)
+    getDevice().dispatch(
+      { key: 'loss:one_hot', code: oneHotWgsl },
+      indexParams(B, K, 1),
+      [lab.binding(), out.binding()],
+      flatGrid(out.size),
+    );
   if (lab !== labels) lab.dispose();
   return out;
 }
@@ -88,7 +106,13 @@ export function pick(x: Tensor, labels: Labels): Tensor {
   const [B, K] = requireMatrix('pick', x);
   const lab = labelTensor('pick', labels, B, K);
   const out = Tensor.empty([B]);
-  if (B > 0) getDevice().dispatch({ key: 'loss:pick', code: () => gatherRowsWgsl(true) }, indexParams(B, K, 1), [x.binding(), lab.binding(), out.binding()], flatGrid(B));
+  if (B > 0)
+    getDevice().dispatch(
+      { key: 'loss:pick', code: () => gatherRowsWgsl(true) },
+      indexParams(B, K, 1),
+      [x.binding(), lab.binding(), out.binding()],
+      flatGrid(B),
+    );
   return record(out, 'pick', [x], (g) => [mul(oneHot(lab, K), reshape(g, [B, 1]))]);
 }
 
@@ -98,7 +122,13 @@ export function gatherRows(x: Tensor, idx: Labels): Tensor {
   const B = idx instanceof Tensor ? idx.shape[0] : idx.length;
   const ix = labelTensor('gatherRows', idx, B, N);
   const out = Tensor.empty([B, D]);
-  if (out.size > 0) getDevice().dispatch({ key: 'loss:gather_rows', code: () => gatherRowsWgsl(false) }, indexParams(B, N, D), [x.binding(), ix.binding(), out.binding()], flatGrid(out.size));
+  if (out.size > 0)
+    getDevice().dispatch(
+      { key: 'loss:gather_rows', code: () => gatherRowsWgsl(false) },
+      indexParams(B, N, D),
+      [x.binding(), ix.binding(), out.binding()],
+      flatGrid(out.size),
+    );
   // duplicates in idx add up: matmul with the transposed one-hot matrix does exactly that
   return record(out, 'gather_rows', [x], (g) => [matmul(oneHot(ix, N), g, { transA: true })]);
 }
@@ -123,8 +153,12 @@ function crossEntropyGrad(x: Tensor, lab: Tensor, lse: Tensor, g: Tensor): Tenso
   const [B, K] = x.shape;
   const dx = Tensor.empty([B, K]);
   if (dx.size > 0) {
-    getDevice().dispatch({ key: 'loss:ce_backward', code: crossEntropyBackwardWgsl }, indexParams(B, K, 1),
-      [x.binding(), lab.binding(), lse.binding(), g.binding(), dx.binding()], flatGrid(dx.size));
+    getDevice().dispatch(
+      { key: 'loss:ce_backward', code: crossEntropyBackwardWgsl },
+      indexParams(B, K, 1),
+      [x.binding(), lab.binding(), lse.binding(), g.binding(), dx.binding()],
+      flatGrid(dx.size),
+    );
   }
   return record(dx, 'cross_entropy_grad', [x, g], (u) => {
     const p = softmax(x, 1);
@@ -147,11 +181,16 @@ export function crossEntropy(logits: Tensor, labels: Labels, reduction: Reductio
   const nll = Tensor.empty([B]);
   const lse = Tensor.empty([B]);
   if (B > 0) {
-    getDevice().dispatch({ key: 'loss:ce_forward', code: crossEntropyForwardWgsl }, indexParams(B, K, 1),
-      [logits.binding(), lab.binding(), nll.binding(), lse.binding()], flatGrid(B));
+    getDevice().dispatch(
+      { key: 'loss:ce_forward', code: crossEntropyForwardWgsl },
+      indexParams(B, K, 1),
+      [logits.binding(), lab.binding(), nll.binding(), lse.binding()],
+      flatGrid(B),
+    );
   }
   const rows = record(nll, 'cross_entropy', [logits], (g) => [crossEntropyGrad(logits, lab, lse, g)]);
-  if (!rows.node) { // no backward will need them
+  if (!rows.node) {
+    // no backward will need them
     lse.dispose();
     if (lab !== labels) lab.dispose();
   }
@@ -191,22 +230,51 @@ export interface ArcfaceOptions {
 export const ARC_SIN_EPS = 1e-4;
 
 function arcConstants(op: string, o: ArcfaceOptions) {
-  const s = o.s ?? 64, m = o.m ?? 0.5, easy = !!o.easyMargin;
-  if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`${op}: scale s must be a positive number, got ${s}`);
+  const s = o.s ?? 64,
+    m = o.m ?? 0.5,
+    easy = !!o.easyMargin;
+  if (!(s > 0) || !Number.isFinite(s))
+    throw new RangeError(`${op}: scale s must be a positive number, got ${s}`);
   if (!(m >= 0 && m < Math.PI / 2)) throw new RangeError(`${op}: margin m must be in [0, pi/2), got ${m}`);
   // insightface's th and mm: below th = cos(pi - m), theta + m would pass pi and cos(theta + m)
   // would turn back up; there the logit is continued as cos - mm, mm = m sin(pi - m), instead.
-  return { s, m, easy, cosm: Math.cos(m), sinm: Math.sin(m), th: Math.cos(Math.PI - m), mm: Math.sin(Math.PI - m) * m };
+  return {
+    s,
+    m,
+    easy,
+    cosm: Math.cos(m),
+    sinm: Math.sin(m),
+    th: Math.cos(Math.PI - m),
+    mm: Math.sin(Math.PI - m) * m,
+  };
 }
 
 /** The order-th derivative (0: the value) of the per-element margin function; see shaders/loss.ts. */
-function arcMarginKernel(cos: Tensor, lab: Tensor, c: ReturnType<typeof arcConstants>, order: 0 | 1 | 2): Tensor {
+function arcMarginKernel(
+  cos: Tensor,
+  lab: Tensor,
+  c: ReturnType<typeof arcConstants>,
+  order: 0 | 1 | 2,
+): Tensor {
   const [B, K] = cos.shape;
   const out = Tensor.empty([B, K]);
   if (out.size > 0) {
-    const params = new Params().u32(B).u32(K).f32(c.s).f32(c.cosm).f32(c.sinm).f32(c.th).f32(c.mm).f32(ARC_SIN_EPS).bytes();
-    getDevice().dispatch({ key: `loss:arc_margin:${order}:${c.easy ? 'easy' : 'th'}`, code: () => arcMarginWgsl(order, c.easy) },
-      params, [cos.binding(), lab.binding(), out.binding()], flatGrid(out.size));
+    const params = new Params()
+      .u32(B)
+      .u32(K)
+      .f32(c.s)
+      .f32(c.cosm)
+      .f32(c.sinm)
+      .f32(c.th)
+      .f32(c.mm)
+      .f32(ARC_SIN_EPS)
+      .bytes();
+    getDevice().dispatch(
+      { key: `loss:arc_margin:${order}:${c.easy ? 'easy' : 'th'}`, code: () => arcMarginWgsl(order, c.easy) },
+      params,
+      [cos.binding(), lab.binding(), out.binding()],
+      flatGrid(out.size),
+    );
   }
   return out;
 }
@@ -256,31 +324,45 @@ export interface SynfaceLossOptions {
 function weightTensor(op: string, w: Tensor | ArrayLike<number>, B: number, what: string): Tensor {
   const t = w instanceof Tensor ? w : tensor(Float32Array.from(w), [w.length]);
   requireF32(op, t);
-  if (t.rank !== 1 || t.shape[0] !== B) throw new RangeError(`${op}: ${what} of shape [${t.shape}] for a batch of ${B} (expected [${B}])`);
+  if (t.rank !== 1 || t.shape[0] !== B)
+    throw new RangeError(`${op}: ${what} of shape [${t.shape}] for a batch of ${B} (expected [${B}])`);
   return t;
 }
 
-interface SynfaceParts { A: Tensor; Bl: Tensor; R: Tensor | null; lab: { a: Tensor; b: Tensor; r: Tensor | null }; wA: Tensor; wB: Tensor; psi: number }
+interface SynfaceParts {
+  A: Tensor;
+  Bl: Tensor;
+  R: Tensor | null;
+  lab: { a: Tensor; b: Tensor; r: Tensor | null };
+  wA: Tensor;
+  wB: Tensor;
+  psi: number;
+}
 
 function synfaceParts(cosine: Tensor, o: SynfaceLossOptions): SynfaceParts {
   const op = 'synfaceLoss';
   const [B, K] = requireMatrix(op, cosine, 'cosine');
   const psi = o.psi;
   if (!(psi >= 0 && psi <= 1)) throw new RangeError(`${op}: psi must be in [0, 1], got ${psi}`);
-  if (o.r === undefined && psi !== 1) throw new RangeError(`${op}: real labels r are needed when psi = ${psi} < 1`);
+  if (o.r === undefined && psi !== 1)
+    throw new RangeError(`${op}: real labels r are needed when psi = ${psi} < 1`);
   const arc = { s: o.s ?? 30, m: o.m ?? 0.5, easyMargin: o.easyMargin };
   const lab = {
     a: labelTensor(op, o.a, B, K),
     b: labelTensor(op, o.b, B, K),
     r: o.r === undefined ? null : labelTensor(op, o.r, B, K),
   };
-  const wA = weightTensor(op, o.wA, B, 'wA'), wB = weightTensor(op, o.wB, B, 'wB');
+  const wA = weightTensor(op, o.wA, B, 'wA'),
+    wB = weightTensor(op, o.wB, B, 'wB');
   // with psi = 1 the real branch has weight 0 and is skipped (r may then be omitted)
   return {
     A: arcfaceLogits(cosine, lab.a, arc),
     Bl: arcfaceLogits(cosine, lab.b, arc),
     R: lab.r && psi < 1 ? arcfaceLogits(cosine, lab.r, arc) : null,
-    lab, wA, wB, psi,
+    lab,
+    wA,
+    wB,
+    psi,
   };
 }
 
@@ -314,7 +396,10 @@ export function synfaceLogits(cosine: Tensor, o: SynfaceLossOptions): Tensor {
 export function synfaceLoss(cosine: Tensor, o: SynfaceLossOptions): { loss: Tensor; logits: Tensor } {
   const p = synfaceParts(cosine, o);
   const logits = mixLogits(p);
-  let loss = add(mean(mul(p.wA, crossEntropy(logits, p.lab.a, 'none'))), mean(mul(p.wB, crossEntropy(logits, p.lab.b, 'none'))));
+  let loss = add(
+    mean(mul(p.wA, crossEntropy(logits, p.lab.a, 'none'))),
+    mean(mul(p.wB, crossEntropy(logits, p.lab.b, 'none'))),
+  );
   if (p.psi < 1) loss = add(scale(loss, p.psi), scale(crossEntropy(logits, p.lab.r!, 'mean'), 1 - p.psi));
   return { loss, logits };
 }
@@ -326,7 +411,8 @@ export function synfaceLoss(cosine: Tensor, o: SynfaceLossOptions): { loss: Tens
  * u = e^-|x| < 0.01 a 5-term series (relative error < 1e-9), else log(1 + u) (relative error
  * below 1e-5 there). The gradient is sigmoid(x), itself differentiable (second order works).
  */
-const SOFTPLUS = 'max(a, 0.0) + select(log(1.0 + exp(-abs(a))), exp(-abs(a)) * (1.0 - exp(-abs(a)) * (0.5 - exp(-abs(a)) * (0.33333334 - exp(-abs(a)) * (0.25 - exp(-abs(a)) * 0.2)))), exp(-abs(a)) < 0.01)';
+const SOFTPLUS =
+  'max(a, 0.0) + select(log(1.0 + exp(-abs(a))), exp(-abs(a)) * (1.0 - exp(-abs(a)) * (0.5 - exp(-abs(a)) * (0.33333334 - exp(-abs(a)) * (0.25 - exp(-abs(a)) * 0.2)))), exp(-abs(a)) < 0.01)';
 
 export function softplus(x: Tensor): Tensor {
   return record(elementwise('softplus', SOFTPLUS, [x]), 'softplus', [x], (g) => [mul(g, sigmoid(x))]);
@@ -377,22 +463,35 @@ function nll64(x: NdArray, labels: number[]): number[] {
   return out;
 }
 
-export interface SynfaceReferenceOptions { a: ArrayLike<number>; b: ArrayLike<number>; r?: ArrayLike<number>; psi: number; s?: number; m?: number; easyMargin?: boolean }
+export interface SynfaceReferenceOptions {
+  a: ArrayLike<number>;
+  b: ArrayLike<number>;
+  r?: ArrayLike<number>;
+  psi: number;
+  s?: number;
+  m?: number;
+  easyMargin?: boolean;
+}
 
 export const reference = {
   oneHot(labels: ArrayLike<number>, K: number): NdArray {
     const out = nd([labels.length, K]);
-    for (let b = 0; b < labels.length; b++) if (labels[b] >= 0 && labels[b] < K) out.data[b * K + labels[b]] = 1;
+    for (let b = 0; b < labels.length; b++)
+      if (labels[b] >= 0 && labels[b] < K) out.data[b * K + labels[b]] = 1;
     return out;
   },
   pick(x: NdArray, labels: ArrayLike<number>): NdArray {
     const [B, K] = rowsOf(x);
-    return nd([B], labelsOf(labels).map((l, b) => x.data[b * K + l]));
+    return nd(
+      [B],
+      labelsOf(labels).map((l, b) => x.data[b * K + l]),
+    );
   },
   gatherRows(x: NdArray, idx: ArrayLike<number>): NdArray {
     const D = x.shape[1];
     const out = nd([idx.length, D]);
-    for (let b = 0; b < idx.length; b++) for (let d = 0; d < D; d++) out.data[b * D + d] = x.data[idx[b] * D + d];
+    for (let b = 0; b < idx.length; b++)
+      for (let d = 0; d < D; d++) out.data[b * D + d] = x.data[idx[b] * D + d];
     return out;
   },
   crossEntropy(x: NdArray, labels: ArrayLike<number>, reduction: Reduction = 'mean'): NdArray {
@@ -423,7 +522,8 @@ export const reference = {
   },
   synfaceLogits(cos: NdArray, wA: NdArray, wB: NdArray, o: SynfaceReferenceOptions): NdArray {
     const arc = { s: o.s ?? 30, m: o.m ?? 0.5, easyMargin: o.easyMargin };
-    const A = reference.arcfaceLogits(cos, o.a, arc), Bl = reference.arcfaceLogits(cos, o.b, arc);
+    const A = reference.arcfaceLogits(cos, o.a, arc),
+      Bl = reference.arcfaceLogits(cos, o.b, arc);
     const R = o.psi < 1 ? reference.arcfaceLogits(cos, o.r!, arc) : null;
     const K = cos.shape[1];
     const out = nd(cos.shape);
@@ -437,7 +537,8 @@ export const reference = {
   synfaceLoss(cos: NdArray, wA: NdArray, wB: NdArray, o: SynfaceReferenceOptions): NdArray {
     const out = reference.synfaceLogits(cos, wA, wB, o);
     const B = cos.shape[0];
-    const ceA = nll64(out, labelsOf(o.a)), ceB = nll64(out, labelsOf(o.b));
+    const ceA = nll64(out, labelsOf(o.a)),
+      ceB = nll64(out, labelsOf(o.b));
     let syn = 0;
     for (let i = 0; i < B; i++) syn += (wA.data[i] * ceA[i]) / B + (wB.data[i] * ceB[i]) / B;
     if (o.psi === 1) return nd([], [syn]);
@@ -445,7 +546,14 @@ export const reference = {
     return nd([], [o.psi * syn + (1 - o.psi) * real]);
   },
   softplus: (x: NdArray): NdArray => ({ shape: [...x.shape], data: x.data.map(softplus64) }),
-  ganLossG: (fake: NdArray): NdArray => nd([], [fake.data.reduce((a, v) => a + softplus64(-v), 0) / fake.data.length]),
+  ganLossG: (fake: NdArray): NdArray =>
+    nd([], [fake.data.reduce((a, v) => a + softplus64(-v), 0) / fake.data.length]),
   ganLossD: (real: NdArray, fake: NdArray): NdArray =>
-    nd([], [fake.data.reduce((a, v) => a + softplus64(v), 0) / fake.data.length + real.data.reduce((a, v) => a + softplus64(-v), 0) / real.data.length]),
+    nd(
+      [],
+      [
+        fake.data.reduce((a, v) => a + softplus64(v), 0) / fake.data.length +
+          real.data.reduce((a, v) => a + softplus64(-v), 0) / real.data.length,
+      ],
+    ),
 };

@@ -27,7 +27,9 @@ export interface TuneResult {
   cached: boolean;
 }
 
-export async function autotuneMatmul(options: { size?: number; reps?: number; cache?: TuneCache } = {}): Promise<TuneResult> {
+export async function autotuneMatmul(
+  options: { size?: number; reps?: number; cache?: TuneCache } = {},
+): Promise<TuneResult> {
   const { size = 512, reps = 3, cache } = options;
   const device = getDevice();
   const key = `matmul:${size}:${device.adapter.name}:${matmulVariants.map((v) => v.name).join(',')}`;
@@ -37,7 +39,8 @@ export async function autotuneMatmul(options: { size?: number; reps?: number; ca
     return { ranking: known, gflops: {}, cached: true };
   }
   const gen = new Generator(0);
-  const a = keep(randn([size, size], 0, 1, gen)), b = keep(randn([size, size], 0, 1, gen));
+  const a = keep(randn([size, size], 0, 1, gen)),
+    b = keep(randn([size, size], 0, 1, gen));
   const gflops: Record<string, number> = {};
   // Every version is waited for the same way: the wait predictor (gpu/wait.ts) would carry
   // one version's timing into the next one's sleep.

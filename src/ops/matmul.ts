@@ -33,11 +33,22 @@ export interface MatmulOptions {
  * Versions in order of preference (autotune reorders them); the general (all-shapes) ones
  * stay as fallbacks. Before tuning: the lab's measured order on lavapipe, fast paths first.
  */
-const MEASURED_ORDER = ['v9-reg8x8-vec4-wg4x4', 'v8-reg8x8-vec4', 'v7-reg8x4-vec4', 'v6-reg4x4-vec4', 'v4-reg8x4', 'v3-reg4x4', 'v5-reg8x4-unroll4', 'v1-naive', 'v2-tiled-shared'];
+const MEASURED_ORDER = [
+  'v9-reg8x8-vec4-wg4x4',
+  'v8-reg8x8-vec4',
+  'v7-reg8x4-vec4',
+  'v6-reg4x4-vec4',
+  'v4-reg8x4',
+  'v3-reg4x4',
+  'v5-reg8x4-unroll4',
+  'v1-naive',
+  'v2-tiled-shared',
+];
 let ranking: MatmulVariant[] = defaultRanking();
 
 function defaultRanking(): MatmulVariant[] {
-  const rank = (v: MatmulVariant) => (MEASURED_ORDER.includes(v.name) ? MEASURED_ORDER.indexOf(v.name) : MEASURED_ORDER.length);
+  const rank = (v: MatmulVariant) =>
+    MEASURED_ORDER.includes(v.name) ? MEASURED_ORDER.indexOf(v.name) : MEASURED_ORDER.length;
   return [...matmulVariants].sort((a, b) => rank(a) - rank(b));
 }
 
@@ -49,7 +60,8 @@ export function setMatmulRanking(names: readonly string[]): void {
   const byName = new Map(matmulVariants.map((v) => [v.name, v]));
   const chosen = names.map((n) => {
     const v = byName.get(n);
-    if (!v) throw new Error(`matmul: unknown kernel version '${n}' (known: ${[...byName.keys()].join(', ')})`);
+    if (!v)
+      throw new Error(`matmul: unknown kernel version '${n}' (known: ${[...byName.keys()].join(', ')})`);
     return v;
   });
   ranking = [...chosen, ...defaultRanking().filter((v) => !chosen.includes(v))];
@@ -59,7 +71,8 @@ export function pickVariant(M: number, N: number, K: number, force?: string): Ma
   if (force) {
     const v = matmulVariants.find((x) => x.name === force);
     if (!v) throw new Error(`matmul: unknown kernel version '${force}'`);
-    if (v.supports && !v.supports(M, N, K)) throw new Error(`matmul: version '${force}' does not support ${M}x${K} @ ${K}x${N}`);
+    if (v.supports && !v.supports(M, N, K))
+      throw new Error(`matmul: version '${force}' does not support ${M}x${K} @ ${K}x${N}`);
     return v;
   }
   const v = ranking.find((x) => !x.supports || x.supports(M, N, K));
@@ -68,21 +81,29 @@ export function pickVariant(M: number, N: number, K: number, force?: string): Ma
 }
 
 function matrixDims(t: Tensor, trans: boolean, which: string): [number, number] {
-  if (t.rank < 2) throw new RangeError(`matmul: ${which} must have at least 2 dimensions, got [${t.shape}] (reshape a vector to [1, n] or [n, 1])`);
-  const r = t.shape[t.rank - 2], c = t.shape[t.rank - 1];
+  if (t.rank < 2)
+    throw new RangeError(
+      `matmul: ${which} must have at least 2 dimensions, got [${t.shape}] (reshape a vector to [1, n] or [n, 1])`,
+    );
+  const r = t.shape[t.rank - 2],
+    c = t.shape[t.rank - 1];
   return trans ? [c, r] : [r, c];
 }
 
 /** The raw kernel launch (no autograd): `version` forces a kernel version (tests, benchmarks). */
 export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}, version?: string): Tensor {
   requireF32('matmul', a, b);
-  const transA = !!opts.transA, transB = !!opts.transB;
+  const transA = !!opts.transA,
+    transB = !!opts.transB;
   const [M, K] = matrixDims(a, transA, 'a');
   const [K2, N] = matrixDims(b, transB, 'b');
   if (K !== K2) {
-    throw new RangeError(`matmul: inner dimensions differ: a [${a.shape}]${transA ? 'ᵀ' : ''} has K=${K}, b [${b.shape}]${transB ? 'ᵀ' : ''} has K=${K2}`);
+    throw new RangeError(
+      `matmul: inner dimensions differ: a [${a.shape}]${transA ? 'ᵀ' : ''} has K=${K}, b [${b.shape}]${transB ? 'ᵀ' : ''} has K=${K2}`,
+    );
   }
-  const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+  const batchA = a.shape.slice(0, -2),
+    batchB = b.shape.slice(0, -2);
   const batchShape = broadcastShapes([batchA, batchB], 'matmul (batch dimensions)');
   const batch = batchShape.reduce((x, y) => x * y, 1);
   // Each operand either has the full batch (stride = one matrix) or a single matrix (stride 0);
@@ -90,7 +111,8 @@ export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}, ver
   const operand = (t: Tensor, own: readonly number[]): [Tensor, number] => {
     const n = own.reduce((x, y) => x * y, 1);
     if (n === 1) return [t, 0];
-    if (own.length === batchShape.length && own.every((d, i) => d === batchShape[i])) return [t, t.shape.at(-1)! * t.shape.at(-2)!];
+    if (own.length === batchShape.length && own.every((d, i) => d === batchShape[i]))
+      return [t, t.shape.at(-1)! * t.shape.at(-2)!];
     const full = broadcastTo(t, [...batchShape, ...t.shape.slice(-2)]);
     return [full, t.shape.at(-1)! * t.shape.at(-2)!];
   };
@@ -98,11 +120,28 @@ export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}, ver
   const [B, strideB] = operand(b, batchB);
   const out = Tensor.empty([...batchShape, M, N]);
   if (out.size > 0) {
-    if (K === 0) throw new RangeError(`matmul: K = 0 (a [${a.shape}], b [${b.shape}]): use zeros() for an empty product`);
+    if (K === 0)
+      throw new RangeError(
+        `matmul: K = 0 (a [${a.shape}], b [${b.shape}]): use zeros() for an empty product`,
+      );
     const v = pickVariant(M, N, K, version);
-    const params = new Params().u32(M).u32(N).u32(K).u32(batch).u32(strideA).u32(strideB).u32(M * N).u32(0).bytes();
+    const params = new Params()
+      .u32(M)
+      .u32(N)
+      .u32(K)
+      .u32(batch)
+      .u32(strideA)
+      .u32(strideB)
+      .u32(M * N)
+      .u32(0)
+      .bytes();
     const key = `matmul:${v.name}:${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
-    getDevice().dispatch({ key, code: () => v.code({ transA, transB }) }, params, [A.binding(), B.binding(), out.binding()], v.workgroups(M, N, batch));
+    getDevice().dispatch(
+      { key, code: () => v.code({ transA, transB }) },
+      params,
+      [A.binding(), B.binding(), out.binding()],
+      v.workgroups(M, N, batch),
+    );
   }
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
@@ -110,14 +149,21 @@ export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}, ver
 }
 
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const transA = !!opts.transA, transB = !!opts.transB;
+  const transA = !!opts.transA,
+    transB = !!opts.transB;
   const out = matmulKernel(a, b, opts);
   return record(out, 'matmul', [a, b], (g) => [
     a.requiresGrad
-      ? sumTo(transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }), a.shape)
+      ? sumTo(
+          transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB }),
+          a.shape,
+        )
       : null,
     b.requiresGrad
-      ? sumTo(transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }), b.shape)
+      ? sumTo(
+          transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA }),
+          b.shape,
+        )
       : null,
   ]);
 }
@@ -140,12 +186,14 @@ export const reference = {
     const bBatch = b.shape.length === 3 ? b.shape[0] : 1;
     const batched = a.shape.length === 3 || b.shape.length === 3;
     const batch = Math.max(aBatch, bBatch);
-    const [ra, ca] = a.shape.slice(-2), [rb, cb] = b.shape.slice(-2);
+    const [ra, ca] = a.shape.slice(-2),
+      [rb, cb] = b.shape.slice(-2);
     const [M, K] = opts.transA ? [ca, ra] : [ra, ca];
     const N = opts.transB ? rb : cb;
     const out = nd(batched ? [batch, M, N] : [M, N]);
     for (let p = 0; p < batch; p++) {
-      const ao = (aBatch === 1 ? 0 : p) * ra * ca, bo = (bBatch === 1 ? 0 : p) * rb * cb;
+      const ao = (aBatch === 1 ? 0 : p) * ra * ca,
+        bo = (bBatch === 1 ? 0 : p) * rb * cb;
       for (let i = 0; i < M; i++)
         for (let j = 0; j < N; j++) {
           let s = 0;

@@ -35,11 +35,26 @@ export interface ModConvOptions {
  * x: (N, C, H, W); weight: (O, C, KH, KW); styles: (N, C)  ->  (N, O, H', W').
  * The weight's equalized-lr gain, if any, is the caller's (multiply it in first).
  */
-export function modulatedConv2d(x: Tensor, weight: Tensor, styles: Tensor, options: ModConvOptions = {}): Tensor {
+export function modulatedConv2d(
+  x: Tensor,
+  weight: Tensor,
+  styles: Tensor,
+  options: ModConvOptions = {},
+): Tensor {
   const { demodulate = true, padding = Math.floor(weight.shape[2] / 2), eps = 1e-8 } = options;
-  const [N, C] = x.shape, [O, Cw] = weight.shape;
-  if (x.rank !== 4 || weight.rank !== 4 || styles.rank !== 2 || Cw !== C || styles.shape[0] !== N || styles.shape[1] !== C) {
-    throw new RangeError(`modulatedConv2d: x [${x.shape}], weight [${weight.shape}] and styles [${styles.shape}] do not fit (x (N,C,H,W), weight (O,C,KH,KW), styles (N,C))`);
+  const [N, C] = x.shape,
+    [O, Cw] = weight.shape;
+  if (
+    x.rank !== 4 ||
+    weight.rank !== 4 ||
+    styles.rank !== 2 ||
+    Cw !== C ||
+    styles.shape[0] !== N ||
+    styles.shape[1] !== C
+  ) {
+    throw new RangeError(
+      `modulatedConv2d: x [${x.shape}], weight [${weight.shape}] and styles [${styles.shape}] do not fit (x (N,C,H,W), weight (O,C,KH,KW), styles (N,C))`,
+    );
   }
   const modulated = mul(x, reshape(styles, [N, C, 1, 1]));
   let y = conv2d(modulated, weight, undefined, { padding });
@@ -57,7 +72,8 @@ export const reference = {
   /** The definition itself: a per-sample modulated (and demodulated) weight, then a conv. */
   modulatedConv2d(x: NdArray, weight: NdArray, styles: NdArray, options: ModConvOptions = {}): NdArray {
     const { demodulate = true, padding = Math.floor(weight.shape[2] / 2), eps = 1e-8 } = options;
-    const [N, C, H, W] = x.shape, [O, , KH, KW] = weight.shape;
+    const [N, C, H, W] = x.shape,
+      [O, , KH, KW] = weight.shape;
     const outs: NdArray[] = [];
     for (let n = 0; n < N; n++) {
       const w = nd(weight.shape);
@@ -69,7 +85,8 @@ export const reference = {
             w.data[i] = weight.data[i] * styles.data[n * C + c];
             ss += w.data[i] ** 2;
           }
-        if (demodulate) for (let i = o * C * KH * KW; i < (o + 1) * C * KH * KW; i++) w.data[i] /= Math.sqrt(ss + eps);
+        if (demodulate)
+          for (let i = o * C * KH * KW; i < (o + 1) * C * KH * KW; i++) w.data[i] /= Math.sqrt(ss + eps);
       }
       const xn = nd([1, C, H, W], x.data.subarray(n * C * H * W, (n + 1) * C * H * W));
       outs.push(convReference.conv2d(xn, w, undefined, { padding }));

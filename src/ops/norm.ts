@@ -42,20 +42,36 @@ export interface BatchNormOptions {
 }
 
 export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
-  const { weight = null, bias = null, runningMean = null, runningVar = null, training, momentum = 0.1, eps = 1e-5 } = opts;
+  const {
+    weight = null,
+    bias = null,
+    runningMean = null,
+    runningVar = null,
+    training,
+    momentum = 0.1,
+    eps = 1e-5,
+  } = opts;
   requireF32('batchNorm', x);
   const [N, C, S] = channelView(x, 'batchNorm');
   checkChannelVector(weight, C, 'batchNorm', 'weight');
   checkChannelVector(bias, C, 'batchNorm', 'bias');
   checkChannelVector(runningMean, C, 'batchNorm', 'runningMean');
   checkChannelVector(runningVar, C, 'batchNorm', 'runningVar');
-  if (!runningMean !== !runningVar) throw new RangeError('batchNorm: give both runningMean and runningVar, or neither');
-  if (!training && !runningMean) throw new RangeError('batchNorm: eval mode (training: false) needs runningMean and runningVar');
+  if (!runningMean !== !runningVar)
+    throw new RangeError('batchNorm: give both runningMean and runningVar, or neither');
+  if (!training && !runningMean)
+    throw new RangeError('batchNorm: eval mode (training: false) needs runningMean and runningVar');
   if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`);
-  if (!(momentum >= 0 && momentum <= 1)) throw new RangeError(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+  if (!(momentum >= 0 && momentum <= 1))
+    throw new RangeError(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   const M = N * S;
-  if (training && M <= 1) throw new RangeError(`batchNorm: expected more than 1 value per channel when training, got input of shape [${x.shape}]`);
-  for (const t of [runningMean, runningVar]) if (t?.requiresGrad) throw new Error('batchNorm: running statistics must not require grad (they are updated in place)');
+  if (training && M <= 1)
+    throw new RangeError(
+      `batchNorm: expected more than 1 value per channel when training, got input of shape [${x.shape}]`,
+    );
+  for (const t of [runningMean, runningVar])
+    if (t?.requiresGrad)
+      throw new Error('batchNorm: running statistics must not require grad (they are updated in place)');
 
   let mu: Tensor, rstd: Tensor;
   if (training) {
@@ -63,12 +79,18 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
     rstd = Tensor.empty([C]);
     const update = runningMean !== null;
     const params = new Params().u32(N).u32(C).u32(S).u32(0).f32(eps).f32(momentum).u32(0).u32(0);
-    if (C > 65535) throw new RangeError(`batchNorm: ${C} channels exceed the 65535 workgroups of the statistics kernel`);
+    if (C > 65535)
+      throw new RangeError(`batchNorm: ${C} channels exceed the 65535 workgroups of the statistics kernel`);
     if (C > 0) {
       getDevice().dispatch(
         { key: `bn-stats${update ? ':update' : ''}`, code: () => bnStatsWgsl(update) },
         params.bytes(),
-        [x.binding(), mu.binding(), rstd.binding(), ...(update ? [runningMean!.binding(), runningVar!.binding()] : [])],
+        [
+          x.binding(),
+          mu.binding(),
+          rstd.binding(),
+          ...(update ? [runningMean!.binding(), runningVar!.binding()] : []),
+        ],
         [C, 1, 1],
       );
     }
@@ -83,7 +105,9 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   const y = channelMap('bn_apply', expr, x.shape, { elems: { x }, chans });
 
   return record(y, 'batch_norm', [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])], (g) => {
-    const grads = isGradEnabled() ? bnBackwardGraph(g, x, weight, bias, mu, rstd, training, eps) : bnBackwardFused(g, x, weight, bias, mu, rstd, training, M);
+    const grads = isGradEnabled()
+      ? bnBackwardGraph(g, x, weight, bias, mu, rstd, training, eps)
+      : bnBackwardFused(g, x, weight, bias, mu, rstd, training, M);
     return [grads.dx, ...(weight ? [grads.dw] : []), ...(bias ? [grads.db] : [])];
   });
 }
@@ -94,9 +118,20 @@ interface BnGrads {
   db: Tensor | null;
 }
 
-function bnBackwardFused(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, mu: Tensor, rstd: Tensor, training: boolean, M: number): BnGrads {
+function bnBackwardFused(
+  g: Tensor,
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  mu: Tensor,
+  rstd: Tensor,
+  training: boolean,
+  M: number,
+): BnGrads {
   const needSums = training || !!weight?.requiresGrad || !!bias?.requiresGrad;
-  const [sg, sgx] = needSums ? channelReduce('bn_bwd_sums', ['g', 'g * (x - mean) * rstd'], x.shape, { g, x }, { mean: mu, rstd }) : [null, null];
+  const [sg, sgx] = needSums
+    ? channelReduce('bn_bwd_sums', ['g', 'g * (x - mean) * rstd'], x.shape, { g, x }, { mean: mu, rstd })
+    : [null, null];
   let dx: Tensor | null = null;
   if (x.requiresGrad) {
     const chans: Record<string, Tensor> = { mean: mu, rstd };
@@ -105,7 +140,11 @@ function bnBackwardFused(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tens
     if (training) {
       chans.sg = sg!;
       chans.sgx = sgx!;
-      dx = channelMap('bn_dx_train', `${k} * (g - sg / M - (x - mean) * (rstd * sgx / M))`, x.shape, { elems: { g, x }, chans, M });
+      dx = channelMap('bn_dx_train', `${k} * (g - sg / M - (x - mean) * (rstd * sgx / M))`, x.shape, {
+        elems: { g, x },
+        chans,
+        M,
+      });
     } else {
       delete chans.mean;
       dx = channelMap('bn_dx_eval', `g * ${k}`, x.shape, { elems: { g }, chans });
@@ -115,7 +154,16 @@ function bnBackwardFused(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tens
 }
 
 /** The same gradients from differentiable engine ops (used when the backward is recorded). */
-function bnBackwardGraph(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, runMean: Tensor, rstd: Tensor, training: boolean, eps: number): BnGrads {
+function bnBackwardGraph(
+  g: Tensor,
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  runMean: Tensor,
+  rstd: Tensor,
+  training: boolean,
+  eps: number,
+): BnGrads {
   const C = x.shape[1];
   const axes = x.shape.map((_, d) => d).filter((d) => d !== 1);
   const kept = x.shape.map((s, d) => (d === 1 ? s : 1));
@@ -131,7 +179,9 @@ function bnBackwardGraph(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tens
   const dxhat = weight ? mul(g, reshape(weight, kept)) : g;
   let dx: Tensor | null = null;
   if (x.requiresGrad) {
-    dx = training ? mul(r, sub(sub(dxhat, mean(dxhat, axes, true)), mul(xhat, mean(mul(dxhat, xhat), axes, true)))) : mul(dxhat, r);
+    dx = training
+      ? mul(r, sub(sub(dxhat, mean(dxhat, axes, true)), mul(xhat, mean(mul(dxhat, xhat), axes, true))))
+      : mul(dxhat, r);
   }
   return {
     dx,
@@ -149,7 +199,12 @@ function axisNormKernel(mode: AxisNormMode, x: Tensor, axis: number, eps: number
   const out = Tensor.empty(x.shape);
   if (out.size === 0) return out;
   const params = new Params().u32(outer).u32(R).u32(inner).f32(eps);
-  getDevice().dispatch({ key: `axis-norm:${mode}`, code: () => axisNormWgsl(mode) }, params.bytes(), [x.binding(), out.binding()], flatGrid(outer * inner));
+  getDevice().dispatch(
+    { key: `axis-norm:${mode}`, code: () => axisNormWgsl(mode) },
+    params.bytes(),
+    [x.binding(), out.binding()],
+    flatGrid(outer * inner),
+  );
   return out;
 }
 
@@ -159,7 +214,8 @@ function axisNormKernel(mode: AxisNormMode, x: Tensor, axis: number, eps: number
  */
 export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
   requireF32('l2Normalize', x);
-  if (x.rank === 0) throw new RangeError('l2Normalize: expected a tensor with at least one axis, got a scalar');
+  if (x.rank === 0)
+    throw new RangeError('l2Normalize: expected a tensor with at least one axis, got a scalar');
   const [ax] = normalizeAxes(axis, x.rank, 'l2Normalize');
   if (!(eps > 0)) throw new RangeError(`l2Normalize: eps must be positive, got ${eps}`);
   const y = axisNormKernel('l2', x, ax, eps);
@@ -186,10 +242,14 @@ export function pixelNorm(x: Tensor, eps = 1e-8): Tensor {
 // ---------------------------------------------------------------- CPU reference (float64)
 
 /** Calls f(n, c, s, flat) for every element of x viewed as (N, C, S). */
-function forEachNCS(shape: readonly number[], f: (n: number, c: number, s: number, flat: number) => void): void {
+function forEachNCS(
+  shape: readonly number[],
+  f: (n: number, c: number, s: number, flat: number) => void,
+): void {
   const [N, C] = shape;
   const S = shape.slice(2).reduce((a, b) => a * b, 1);
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) f(n, c, s, (n * C + c) * S + s);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) f(n, c, s, (n * C + c) * S + s);
 }
 
 function axisNormRef(x: NdArray, axis: number, factor: (ss: number, R: number) => number): NdArray {
@@ -213,12 +273,22 @@ export const reference = {
   /** Returns y and the updated running statistics (new arrays; the inputs are not changed). */
   batchNorm(
     x: NdArray,
-    o: { weight?: NdArray | null; bias?: NdArray | null; runningMean?: NdArray | null; runningVar?: NdArray | null; training: boolean; momentum?: number; eps?: number },
+    o: {
+      weight?: NdArray | null;
+      bias?: NdArray | null;
+      runningMean?: NdArray | null;
+      runningVar?: NdArray | null;
+      training: boolean;
+      momentum?: number;
+      eps?: number;
+    },
   ): { y: NdArray; runningMean: NdArray | null; runningVar: NdArray | null } {
     const C = x.shape[1];
     const M = x.data.length / C;
-    const eps = o.eps ?? 1e-5, momentum = o.momentum ?? 0.1;
-    const mu = new Float64Array(C), v = new Float64Array(C);
+    const eps = o.eps ?? 1e-5,
+      momentum = o.momentum ?? 0.1;
+    const mu = new Float64Array(C),
+      v = new Float64Array(C);
     if (o.training) {
       forEachNCS(x.shape, (_n, c, _s, i) => (mu[c] += x.data[i] / M));
       forEachNCS(x.shape, (_n, c, _s, i) => (v[c] += (x.data[i] - mu[c]) ** 2 / M));
@@ -228,15 +298,25 @@ export const reference = {
     }
     const y = nd(x.shape);
     forEachNCS(x.shape, (_n, c, _s, i) => {
-      y.data[i] = ((x.data[i] - mu[c]) / Math.sqrt(v[c] + eps)) * (o.weight ? o.weight.data[c] : 1) + (o.bias ? o.bias.data[c] : 0);
+      y.data[i] =
+        ((x.data[i] - mu[c]) / Math.sqrt(v[c] + eps)) * (o.weight ? o.weight.data[c] : 1) +
+        (o.bias ? o.bias.data[c] : 0);
     });
-    let rm = o.runningMean ? nd([C], o.runningMean.data) : null, rv = o.runningVar ? nd([C], o.runningVar.data) : null;
+    let rm = o.runningMean ? nd([C], o.runningMean.data) : null,
+      rv = o.runningVar ? nd([C], o.runningVar.data) : null;
     if (o.training && rm && rv) {
-      rm = nd([C], rm.data.map((r, c) => (1 - momentum) * r + momentum * mu[c]));
-      rv = nd([C], rv.data.map((r, c) => (1 - momentum) * r + momentum * v[c] * (M / (M - 1))));
+      rm = nd(
+        [C],
+        rm.data.map((r, c) => (1 - momentum) * r + momentum * mu[c]),
+      );
+      rv = nd(
+        [C],
+        rv.data.map((r, c) => (1 - momentum) * r + momentum * v[c] * (M / (M - 1))),
+      );
     }
     return { y, runningMean: rm, runningVar: rv };
   },
-  l2Normalize: (x: NdArray, axis = -1, eps = 1e-12) => axisNormRef(x, axis, (ss) => 1 / Math.max(Math.sqrt(ss), eps)),
+  l2Normalize: (x: NdArray, axis = -1, eps = 1e-12) =>
+    axisNormRef(x, axis, (ss) => 1 / Math.max(Math.sqrt(ss), eps)),
   pixelNorm: (x: NdArray, eps = 1e-8) => axisNormRef(x, 1, (ss, R) => 1 / Math.sqrt(ss / R + eps)),
 };

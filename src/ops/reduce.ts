@@ -22,7 +22,8 @@ export function normalizeAxes(axes: Axes, rank: number, op: string): number[] {
   const list = axes === undefined ? [...Array(rank).keys()] : typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => {
     const v = a < 0 ? a + rank : a;
-    if (!Number.isInteger(v) || v < 0 || v >= rank) throw new RangeError(`${op}: axis ${a} out of range for rank ${rank}`);
+    if (!Number.isInteger(v) || v < 0 || v >= rank)
+      throw new RangeError(`${op}: axis ${a} out of range for rank ${rank}`);
     return v;
   });
   if (new Set(out).size !== out.length) throw new RangeError(`${op}: repeated axis in [${list}]`);
@@ -44,7 +45,12 @@ function reduceKernel(op: ReduceOp, x: Tensor, axes: number[], factor: number): 
   if (!contiguous) {
     const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
     const moved = noGrad(() => permute(x, [...kept, ...axes]));
-    const r = reduceKernel(op, moved, axes.map((_, i) => kept.length + i), factor);
+    const r = reduceKernel(
+      op,
+      moved,
+      axes.map((_, i) => kept.length + i),
+      factor,
+    );
     moved.dispose();
     return r;
   }
@@ -55,13 +61,19 @@ function reduceKernel(op: ReduceOp, x: Tensor, axes: number[], factor: number): 
   const out = Tensor.empty(outShape);
   const outputs = outer * inner;
   if (outputs === 0) return out;
-  if (op === 'max' && R === 0) throw new RangeError(`max: cannot reduce an empty axis (shape [${x.shape}], axes [${axes}])`);
+  if (op === 'max' && R === 0)
+    throw new RangeError(`max: cannot reduce an empty axis (shape [${x.shape}], axes [${axes}])`);
   const params = new Params().u32(outer).u32(R).u32(inner).f32(factor).bytes();
   const useWorkgroup = outputs < 4096 && R >= 256;
   const def = useWorkgroup
     ? { key: `reduce-wg:${op}`, code: () => reduceWorkgroupWgsl(op) }
     : { key: `reduce-serial:${op}`, code: () => reduceSerialWgsl(op) };
-  getDevice().dispatch(def, params, [x.binding(), out.binding()], useWorkgroup ? flatGrid(outputs, 1) : flatGrid(outputs));
+  getDevice().dispatch(
+    def,
+    params,
+    [x.binding(), out.binding()],
+    useWorkgroup ? flatGrid(outputs, 1) : flatGrid(outputs),
+  );
   return out;
 }
 
@@ -102,7 +114,12 @@ export function logsumexp(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const ax = normalizeAxes(axes, x.rank, 'logsumexp');
   const m = noGrad(() => reshape(reduceKernel('max', x, ax, 1), keptShape(x.shape, ax)));
   const lse = add(log(sum(exp(sub(x, m)), ax, true)), m);
-  return keepDims ? lse : reshape(lse, x.shape.filter((_, d) => !ax.includes(d)));
+  return keepDims
+    ? lse
+    : reshape(
+        lse,
+        x.shape.filter((_, d) => !ax.includes(d)),
+      );
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -118,13 +135,21 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const lead = g.rank - shape.length;
   if (lead < 0) throw new RangeError(`sumTo: [${g.shape}] has fewer axes than [${shape}]`);
-  const axes = g.shape.map((_, d) => d).filter((d) => d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1));
+  const axes = g.shape
+    .map((_, d) => d)
+    .filter((d) => d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1));
   return reshape(sum(g, axes), shape);
 }
 
 // ---------------------------------------------------------------- CPU reference (float64)
 
-function reduceNd(x: NdArray, axes: Axes, keepDims: boolean, init: number, f: (acc: number, v: number) => number): NdArray {
+function reduceNd(
+  x: NdArray,
+  axes: Axes,
+  keepDims: boolean,
+  init: number,
+  f: (acc: number, v: number) => number,
+): NdArray {
   const ax = normalizeAxes(axes, x.shape.length, 'reduce');
   const kept = keptShape(x.shape, ax);
   const out = nd(kept).data.fill(init);

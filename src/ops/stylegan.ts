@@ -28,15 +28,22 @@ import { channelMap, channelReduce, channelView, checkChannelVector } from './ch
  */
 export function minibatchStd(x: Tensor, groupSize = 4, numChannels = 1): Tensor {
   requireF32('minibatchStd', x);
-  if (x.rank !== 4) throw new RangeError(`minibatchStd: expected an input of shape (N, C, H, W), got [${x.shape}]`);
+  if (x.rank !== 4)
+    throw new RangeError(`minibatchStd: expected an input of shape (N, C, H, W), got [${x.shape}]`);
   const [N, C, H, W] = x.shape;
-  if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`minibatchStd: groupSize must be a positive integer, got ${groupSize}`);
+  if (!Number.isInteger(groupSize) || groupSize < 1)
+    throw new RangeError(`minibatchStd: groupSize must be a positive integer, got ${groupSize}`);
   const G = Math.min(groupSize, N);
-  if (N % G) throw new RangeError(`minibatchStd: the batch size ${N} must be divisible by the group size ${G}`);
+  if (N % G)
+    throw new RangeError(`minibatchStd: the batch size ${N} must be divisible by the group size ${G}`);
   if (!Number.isInteger(numChannels) || numChannels < 1 || C % numChannels) {
-    throw new RangeError(`minibatchStd: numChannels ${numChannels} must be a positive divisor of the ${C} channels`);
+    throw new RangeError(
+      `minibatchStd: numChannels ${numChannels} must be a positive divisor of the ${C} channels`,
+    );
   }
-  const n = N / G, F = numChannels, P = (C / F) * H * W;
+  const n = N / G,
+    F = numChannels,
+    P = (C / F) * H * W;
   const sd = groupStd(x, G); // (n, C H W)
   const stat = mean(reshape(sd, [n, F, P]), 2); // (n, F)
   const maps = reshape(broadcastTo(reshape(stat, [1, n, F, 1, 1]), [G, n, F, H, W]), [N, F, H, W]);
@@ -47,11 +54,17 @@ const GROUP_STD_EPS = 1e-8;
 
 /** sqrt(biased var over the G members of each group + eps): (N, ...) -> (N / G, prod(...)). */
 function groupStd(x: Tensor, G: number): Tensor {
-  const n = x.shape[0] / G, Q = x.size / x.shape[0];
+  const n = x.shape[0] / G,
+    Q = x.size / x.shape[0];
   const out = Tensor.empty([n, Q]);
   if (out.size > 0) {
     const params = new Params().u32(out.size).u32(G).u32(n).u32(Q).f32(GROUP_STD_EPS).u32(0).u32(0).u32(0);
-    getDevice().dispatch({ key: 'group-std', code: groupStdWgsl }, params.bytes(), [x.binding(), out.binding()], flatGrid(out.size));
+    getDevice().dispatch(
+      { key: 'group-std', code: groupStdWgsl },
+      params.bytes(),
+      [x.binding(), out.binding()],
+      flatGrid(out.size),
+    );
   }
   // d sd / d x[g] = (x[g] - mean) / (G sd), in engine ops (x's mean recomputed, sd is this op's output)
   return record(out, 'group_std', [x], (g) => {
@@ -70,13 +83,23 @@ function groupStd(x: Tensor, G: number): Tensor {
  */
 export function noiseInjection(x: Tensor, noise: Tensor, strength: Tensor | number): Tensor {
   requireF32('noiseInjection', x, noise);
-  if (x.rank !== 4) throw new RangeError(`noiseInjection: expected an input of shape (N, C, H, W), got [${x.shape}]`);
+  if (x.rank !== 4)
+    throw new RangeError(`noiseInjection: expected an input of shape (N, C, H, W), got [${x.shape}]`);
   const [N, , H, W] = x.shape;
-  if (noise.rank !== 4 || noise.shape[1] !== 1 || (noise.shape[0] !== N && noise.shape[0] !== 1) || noise.shape[2] !== H || noise.shape[3] !== W) {
-    throw new RangeError(`noiseInjection: noise must have shape [${N}, 1, ${H}, ${W}] or [1, 1, ${H}, ${W}] for x [${x.shape}], got [${noise.shape}]`);
+  if (
+    noise.rank !== 4 ||
+    noise.shape[1] !== 1 ||
+    (noise.shape[0] !== N && noise.shape[0] !== 1) ||
+    noise.shape[2] !== H ||
+    noise.shape[3] !== W
+  ) {
+    throw new RangeError(
+      `noiseInjection: noise must have shape [${N}, 1, ${H}, ${W}] or [1, 1, ${H}, ${W}] for x [${x.shape}], got [${noise.shape}]`,
+    );
   }
   const s = typeof strength === 'number' ? full([], strength) : strength;
-  if (s.size !== 1) throw new RangeError(`noiseInjection: strength must have one element, got shape [${s.shape}]`);
+  if (s.size !== 1)
+    throw new RangeError(`noiseInjection: strength must have one element, got shape [${s.shape}]`);
   requireF32('noiseInjection', s);
   const y = elementwise('noise_injection', 'a + c * b', [x, noise, s], 0, 0, x.shape);
   return record(y, 'noise_injection', [x, noise, s], (g) => [
@@ -110,11 +133,13 @@ export interface BiasActOptions {
 export function biasAct(x: Tensor, bias: Tensor | null, opts: BiasActOptions = {}): Tensor {
   requireF32('biasAct', x);
   const act = opts.act ?? 'linear';
-  if (act !== 'linear' && act !== 'lrelu') throw new RangeError(`biasAct: unknown activation '${act}' (expected 'linear' or 'lrelu')`);
+  if (act !== 'linear' && act !== 'lrelu')
+    throw new RangeError(`biasAct: unknown activation '${act}' (expected 'linear' or 'lrelu')`);
   const slope = act === 'lrelu' ? (opts.slope ?? 0.2) : 1;
   const gain = opts.gain ?? (act === 'lrelu' ? Math.SQRT2 : 1);
   const clampV = opts.clamp ?? null;
-  if (clampV !== null && !(clampV >= 0)) throw new RangeError(`biasAct: clamp must be non-negative, got ${clampV}`);
+  if (clampV !== null && !(clampV >= 0))
+    throw new RangeError(`biasAct: clamp must be non-negative, got ${clampV}`);
   const [, C] = channelView(x, 'biasAct');
   checkChannelVector(bias, C, 'biasAct', 'bias');
   const z = bias ? '(x + b)' : 'x';
@@ -124,7 +149,11 @@ export function biasAct(x: Tensor, bias: Tensor | null, opts: BiasActOptions = {
   const maskExpr = clampV !== null ? `${slopeExpr} * select(zero, one, abs(${actExpr}) <= gamma)` : slopeExpr;
   const scalars = { alpha: slope, beta: gain, gamma: clampV ?? 0 };
   const chans: Record<string, Tensor> = bias ? { b: bias } : {};
-  const y = channelMap(`bias_act:${act}${clampV !== null ? ':clamp' : ''}`, fwd, x.shape, { elems: { x }, chans, ...scalars });
+  const y = channelMap(`bias_act:${act}${clampV !== null ? ':clamp' : ''}`, fwd, x.shape, {
+    elems: { x },
+    chans,
+    ...scalars,
+  });
   const inputs = bias ? [x, bias] : [x];
   return record(y, 'bias_act', inputs, (g) => {
     const needBias = !!bias?.requiresGrad;
@@ -134,11 +163,24 @@ export function biasAct(x: Tensor, bias: Tensor | null, opts: BiasActOptions = {
       const axes = x.shape.map((_, d) => d).filter((d) => d !== 1);
       return [x.requiresGrad ? dz : null, ...(bias ? [needBias ? reshape(sum(dz, axes), [C]) : null] : [])];
     }
-    const dx = x.requiresGrad ? channelMap('bias_act_grad', `g * ${maskExpr}`, x.shape, { elems: { g, x }, chans, ...scalars }) : null;
+    const dx = x.requiresGrad
+      ? channelMap('bias_act_grad', `g * ${maskExpr}`, x.shape, { elems: { g, x }, chans, ...scalars })
+      : null;
     if (!bias) return [dx];
     if (!needBias) return [dx, null];
     // the bias gradient in its own pass (a per-channel reduction of g m): x may not need one
-    const [db] = channelReduce('bias_act_db', [`g * ${maskExpr.replaceAll('alpha', `${f32(slope)}`).replaceAll('beta', `${f32(gain)}`).replaceAll('gamma', `${f32(clampV ?? 0)}`)}`], x.shape, { g, x }, chans);
+    const [db] = channelReduce(
+      'bias_act_db',
+      [
+        `g * ${maskExpr
+          .replaceAll('alpha', `${f32(slope)}`)
+          .replaceAll('beta', `${f32(gain)}`)
+          .replaceAll('gamma', `${f32(clampV ?? 0)}`)}`,
+      ],
+      x.shape,
+      { g, x },
+      chans,
+    );
     return [dx, db];
   });
 }
@@ -154,7 +196,10 @@ function f32(v: number): string {
 export const reference = {
   minibatchStd(x: NdArray, groupSize = 4, numChannels = 1): NdArray {
     const [N, C, H, W] = x.shape;
-    const G = Math.min(groupSize, N), n = N / G, F = numChannels, c = C / F;
+    const G = Math.min(groupSize, N),
+      n = N / G,
+      F = numChannels,
+      c = C / F;
     const at = (s: number, ch: number, h: number, w: number) => x.data[((s * C + ch) * H + h) * W + w];
     const stat = new Float64Array(n * F);
     for (let j = 0; j < n; j++)
@@ -175,7 +220,9 @@ export const reference = {
     for (let s = 0; s < N; s++)
       for (let ch = 0; ch < C + F; ch++)
         for (let h = 0; h < H; h++)
-          for (let w = 0; w < W; w++) out.data[((s * (C + F) + ch) * H + h) * W + w] = ch < C ? at(s, ch, h, w) : stat[(s % n) * F + (ch - C)];
+          for (let w = 0; w < W; w++)
+            out.data[((s * (C + F) + ch) * H + h) * W + w] =
+              ch < C ? at(s, ch, h, w) : stat[(s % n) * F + (ch - C)];
     return out;
   },
   noiseInjection(x: NdArray, noise: NdArray, strength: NdArray): NdArray {
@@ -191,8 +238,10 @@ export const reference = {
   },
   biasAct(x: NdArray, bias: NdArray | null, o: BiasActOptions = {}): NdArray {
     const act = o.act ?? 'linear';
-    const slope = o.slope ?? 0.2, gain = o.gain ?? (act === 'lrelu' ? Math.SQRT2 : 1);
-    const C = x.shape[1], S = x.shape.slice(2).reduce((a, b) => a * b, 1);
+    const slope = o.slope ?? 0.2,
+      gain = o.gain ?? (act === 'lrelu' ? Math.SQRT2 : 1);
+    const C = x.shape[1],
+      S = x.shape.slice(2).reduce((a, b) => a * b, 1);
     const out = nd(x.shape);
     x.data.forEach((v, i) => {
       const z = v + (bias ? bias.data[Math.floor(i / S) % C] : 0);

@@ -8,7 +8,13 @@ import { getDevice } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { flatGrid } from '../../shaders/common.js';
-import { clipFinalizeWgsl, scaleByKey, scaleByWgsl, sumSquaresWgsl, SUMSQ_CHUNK } from '../../shaders/optim.js';
+import {
+  clipFinalizeWgsl,
+  scaleByKey,
+  scaleByWgsl,
+  sumSquaresWgsl,
+  SUMSQ_CHUNK,
+} from '../../shaders/optim.js';
 
 /** Partial sums per gradient: enough to spread the work, at most 4096. */
 const partialCount = (n: number) => Math.min(Math.ceil(n / SUMSQ_CHUNK), 4096);
@@ -20,17 +26,38 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor 
   for (const g of grads) if (g.dtype !== 'f32') throw new TypeError(`clipGradNorm: gradient ${g} is not f32`);
   const device = getDevice();
   const counts = grads.map((g) => partialCount(g.size));
-  const partials = Tensor.empty([Math.max(1, counts.reduce((a, b) => a + b, 0))]);
-  const norm = Tensor.empty([]), coef = Tensor.empty([]);
+  const partials = Tensor.empty([
+    Math.max(
+      1,
+      counts.reduce((a, b) => a + b, 0),
+    ),
+  ]);
+  const norm = Tensor.empty([]),
+    coef = Tensor.empty([]);
   let base = 0;
   grads.forEach((g, k) => {
-    device.dispatch({ key: 'optim:sumsq', code: sumSquaresWgsl }, new Params().u32(g.size).u32(base).u32(counts[k]).bytes(), [g.binding(), partials.binding()], flatGrid(counts[k]));
+    device.dispatch(
+      { key: 'optim:sumsq', code: sumSquaresWgsl },
+      new Params().u32(g.size).u32(base).u32(counts[k]).bytes(),
+      [g.binding(), partials.binding()],
+      flatGrid(counts[k]),
+    );
     base += counts[k];
   });
-  device.dispatch({ key: 'optim:clip_finalize', code: clipFinalizeWgsl }, new Params().u32(base).f32(maxNorm).bytes(), [partials.binding(), norm.binding(), coef.binding()], [1, 1, 1]);
+  device.dispatch(
+    { key: 'optim:clip_finalize', code: clipFinalizeWgsl },
+    new Params().u32(base).f32(maxNorm).bytes(),
+    [partials.binding(), norm.binding(), coef.binding()],
+    [1, 1, 1],
+  );
   for (const g of grads) {
     const vec4 = g.size % 4 === 0;
-    device.dispatch({ key: scaleByKey(vec4), code: () => scaleByWgsl(vec4) }, new Params().u32(g.size).bytes(), [g.binding(), coef.binding()], flatGrid(vec4 ? g.size / 4 : g.size));
+    device.dispatch(
+      { key: scaleByKey(vec4), code: () => scaleByWgsl(vec4) },
+      new Params().u32(g.size).bytes(),
+      [g.binding(), coef.binding()],
+      flatGrid(vec4 ? g.size / 4 : g.size),
+    );
   }
   partials.dispose();
   coef.dispose();

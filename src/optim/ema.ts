@@ -19,7 +19,12 @@ export function lerpInto(target: Tensor, source: Tensor, beta: number): void {
   }
   if (target.size === 0) return;
   const vec4 = target.size % 4 === 0;
-  getDevice().dispatch({ key: emaKey(vec4), code: () => emaWgsl(vec4) }, new Params().u32(target.size).f32(beta).bytes(), [target.binding(), source.binding()], flatGrid(vec4 ? target.size / 4 : target.size));
+  getDevice().dispatch(
+    { key: emaKey(vec4), code: () => emaWgsl(vec4) },
+    new Params().u32(target.size).f32(beta).bytes(),
+    [target.binding(), source.binding()],
+    flatGrid(vec4 ? target.size / 4 : target.size),
+  );
 }
 
 /** Moves `ema`'s parameters towards `source`'s by 1 - beta and copies its buffers. */
@@ -30,7 +35,9 @@ export function updateEma(ema: Module, source: Module, beta: number): void {
     const dst = of(ema);
     if (dst.length !== src.size || dst.some(([n, t]) => src.get(n)?.shape.join() !== t.shape.join())) {
       const describe = (list: [string, Tensor][]) => list.map(([n, t]) => `${n}[${t.shape}]`).join(', ');
-      throw new Error(`updateEma: the models differ: ema has ${describe(dst)}; source has ${describe([...src])}`);
+      throw new Error(
+        `updateEma: the models differ: ema has ${describe(dst)}; source has ${describe([...src])}`,
+      );
     }
     return dst.map(([n, t]) => [t, src.get(n)!] as const);
   };

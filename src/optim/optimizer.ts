@@ -63,7 +63,9 @@ export abstract class Optimizer<O extends { lr: number }> {
       const g = p.grad;
       if (!g) return;
       if (g.shape.join() !== p.shape.join()) {
-        throw new RangeError(`${this.kind}.step: gradient of shape [${g.shape}] for parameter ${i}${p.name ? ` (${p.name})` : ''} of shape [${p.shape}]`);
+        throw new RangeError(
+          `${this.kind}.step: gradient of shape [${g.shape}] for parameter ${i}${p.name ? ` (${p.name})` : ''} of shape [${p.shape}]`,
+        );
       }
       this.steps[i]++;
       if (p.size > 0) this.update(p, g, i, this.steps[i]);
@@ -94,7 +96,12 @@ export abstract class Optimizer<O extends { lr: number }> {
   stateDict(): OptimizerState<Tensor> {
     const tensors: Record<string, Tensor> = {};
     this.buffers.forEach((b, i) => Object.entries(b).forEach(([name, t]) => (tensors[`${i}.${name}`] = t)));
-    return { kind: this.kind, options: structuredClone(this.options) as Record<string, OptionValue>, steps: [...this.steps], tensors };
+    return {
+      kind: this.kind,
+      options: structuredClone(this.options) as Record<string, OptionValue>,
+      steps: [...this.steps],
+      tensors,
+    };
   }
 
   /** Restores a state (checked completely before anything changes). */
@@ -102,10 +109,13 @@ export abstract class Optimizer<O extends { lr: number }> {
     const ctx = `${this.kind}.loadStateDict`;
     if (state.kind !== this.kind) throw new Error(`${ctx}: the state is of a ${state.kind} optimizer`);
     if (state.steps.length !== this.params.length) {
-      throw new Error(`${ctx}: the state has ${state.steps.length} parameters, this optimizer ${this.params.length}`);
+      throw new Error(
+        `${ctx}: the state has ${state.steps.length} parameters, this optimizer ${this.params.length}`,
+      );
     }
     state.steps.forEach((s, i) => {
-      if (!Number.isInteger(s) || s < 0) throw new Error(`${ctx}: step count ${s} of parameter ${i} is not a non-negative integer`);
+      if (!Number.isInteger(s) || s < 0)
+        throw new Error(`${ctx}: step count ${s} of parameter ${i} is not a non-negative integer`);
     });
     for (const [key, t] of Object.entries(state.tensors)) {
       const m = /^(\d+)\.(\w+)$/.exec(key);
@@ -114,7 +124,8 @@ export abstract class Optimizer<O extends { lr: number }> {
       const p = this.params[i];
       checkCompatible(p, t, key, ctx, 'in the state', `for parameter ${i}${p.name ? ` (${p.name})` : ''}`);
     }
-    for (const key of Object.keys(this.options)) if (!(key in state.options)) throw new Error(`${ctx}: option '${key}' is missing`);
+    for (const key of Object.keys(this.options))
+      if (!(key in state.options)) throw new Error(`${ctx}: option '${key}' is missing`);
     Object.assign(this.options, structuredClone(state.options));
     state.steps.forEach((s, i) => (this.steps[i] = s));
     this.buffers.forEach((b, i) => {

@@ -36,7 +36,14 @@ export interface WarmupPolyOptions {
  * minLr + (lr - minLr) (1 - (step - warmupSteps) / (totalSteps - warmupSteps))^power down to
  * minLr at totalSteps.
  */
-export function warmupPoly({ lr, warmupSteps, totalSteps, power = 1, warmupStart = 0, minLr = 0 }: WarmupPolyOptions): (step: number) => number {
+export function warmupPoly({
+  lr,
+  warmupSteps,
+  totalSteps,
+  power = 1,
+  warmupStart = 0,
+  minLr = 0,
+}: WarmupPolyOptions): (step: number) => number {
   if (!(warmupSteps >= 0 && totalSteps >= warmupSteps)) {
     throw new RangeError(`warmupPoly: need 0 <= warmupSteps (${warmupSteps}) <= totalSteps (${totalSteps})`);
   }

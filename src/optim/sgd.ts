@@ -22,10 +22,15 @@ export interface SgdOptions {
  *   p = p - lr * d
  */
 export class SGD extends Optimizer<Required<SgdOptions>> {
-  constructor(params: Iterable<Tensor>, { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false }: SgdOptions) {
+  constructor(
+    params: Iterable<Tensor>,
+    { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false }: SgdOptions,
+  ) {
     super(params, { lr, momentum, dampening, weightDecay, nesterov }, 'SGD');
-    if (momentum < 0 || weightDecay < 0) throw new RangeError(`SGD: momentum ${momentum} and weightDecay ${weightDecay} must be >= 0`);
-    if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError('SGD: Nesterov momentum needs momentum > 0 and dampening 0');
+    if (momentum < 0 || weightDecay < 0)
+      throw new RangeError(`SGD: momentum ${momentum} and weightDecay ${weightDecay} must be >= 0`);
+    if (nesterov && (momentum <= 0 || dampening !== 0))
+      throw new RangeError('SGD: Nesterov momentum needs momentum > 0 and dampening 0');
   }
 
   protected update(p: Tensor, g: Tensor, i: number): void {
@@ -34,9 +39,20 @@ export class SGD extends Optimizer<Required<SgdOptions>> {
     const buf = useMomentum ? this.slot(i, 'momentum') : null;
     const vec4 = p.size % 4 === 0;
     const spec = { momentum: useMomentum, nesterov: useMomentum && nesterov, vec4 };
-    const params = new Params().u32(p.size).f32(lr).f32(momentum).f32(1 - dampening).f32(weightDecay).u32(buf?.fresh ? 1 : 0);
+    const params = new Params()
+      .u32(p.size)
+      .f32(lr)
+      .f32(momentum)
+      .f32(1 - dampening)
+      .f32(weightDecay)
+      .u32(buf?.fresh ? 1 : 0);
     const bindings = [p.binding(), g.binding(), ...(buf ? [buf.tensor.binding()] : [])];
-    getDevice().dispatch({ key: sgdKey(spec), code: () => sgdWgsl(spec) }, params.bytes(), bindings, flatGrid(vec4 ? p.size / 4 : p.size));
+    getDevice().dispatch(
+      { key: sgdKey(spec), code: () => sgdWgsl(spec) },
+      params.bytes(),
+      bindings,
+      flatGrid(vec4 ? p.size / 4 : p.size),
+    );
   }
 }
 

@@ -37,7 +37,8 @@ export function pow10(k: number): number {
 
 /** The smallest step of the form {1, 2, 5} x 10^e with span / step <= maxIntervals. */
 export function niceStep(span: number, maxIntervals: number): number {
-  if (!(span > 0) || !Number.isFinite(span)) throw new Error(`niceStep: span must be positive and finite, got ${span}`);
+  if (!(span > 0) || !Number.isFinite(span))
+    throw new Error(`niceStep: span must be positive and finite, got ${span}`);
   if (!(maxIntervals >= 1)) throw new Error(`niceStep: maxIntervals must be >= 1, got ${maxIntervals}`);
   const raw = span / maxIntervals;
   const e = Math.floor(Math.log10(raw));
@@ -54,14 +55,16 @@ export function niceStep(span: number, maxIntervals: number): number {
  * is first widened to v +- 1 for v = 0, else v +- 10% of |v|.
  */
 export function niceTicks(min: number, max: number, maxIntervals = 6): number[] {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new Error(`niceTicks: bad range [${min}, ${max}]`);
+  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+    throw new Error(`niceTicks: bad range [${min}, ${max}]`);
   if (min === max) [min, max] = widen(min);
   const step = niceStep(max - min, maxIntervals);
   // write step = m 10^e so that tick k is k m / 10^-e: one rounding, so 0.3 prints as 0.3
   const e = Math.floor(Math.log10(step) + 1e-9);
   const m = Math.round(step / pow10(e));
   const value = (k: number) => (e >= 0 ? k * m * pow10(e) : (k * m) / pow10(-e));
-  const first = Math.floor(min / step + 1e-9), last = Math.ceil(max / step - 1e-9);
+  const first = Math.floor(min / step + 1e-9),
+    last = Math.ceil(max / step - 1e-9);
   const ticks: number[] = [];
   for (let k = first; k <= last; k++) ticks.push(value(k) + 0); // + 0 turns -0 into 0
   return ticks;
@@ -77,7 +80,8 @@ export function widen(v: number): [number, number] {
 export function logTicks(lo: number, hi: number): number[] {
   if (!(lo > 0) || !(hi >= lo)) throw new Error(`logTicks: bad range [${lo}, ${hi}]`);
   const ticks: number[] = [];
-  for (let k = Math.ceil(Math.log10(lo) - 1e-9); k <= Math.floor(Math.log10(hi) + 1e-9); k++) ticks.push(pow10(k));
+  for (let k = Math.ceil(Math.log10(lo) - 1e-9); k <= Math.floor(Math.log10(hi) + 1e-9); k++)
+    ticks.push(pow10(k));
   return ticks;
 }
 

@@ -20,7 +20,16 @@
  * the line; a point alone between breaks is drawn as a dot 3 pixels wider than the line. The
  * legend goes to the corner of the plot where the lines left the fewest pixels.
  */
-import { axisMap, formatLogTick, formatTick, logMinorTicks, logRange, logTicks, niceTicks, type Axis } from './axis.js';
+import {
+  axisMap,
+  formatLogTick,
+  formatTick,
+  logMinorTicks,
+  logRange,
+  logTicks,
+  niceTicks,
+  type Axis,
+} from './axis.js';
 import { Canvas, textWidth, type Color, type Point, type Rect, type RgbaImage } from './raster.js';
 
 export interface Series {
@@ -96,31 +105,49 @@ const MIN_PLOT = 20;
 export const INSET = 4;
 
 function checkSpec(spec: ChartSpec): { width: number; height: number } {
-  const width = spec.width ?? 640, height = spec.height ?? 400;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`lineChart: ${name} must be a positive integer, got ${v}`);
+  const width = spec.width ?? 640,
+    height = spec.height ?? 400;
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (!Number.isInteger(v) || v <= 0)
+      throw new Error(`lineChart: ${name} must be a positive integer, got ${v}`);
   }
-  for (const [name, r] of [['xRange', spec.xRange], ['yRange', spec.yRange]] as const) {
-    if (r && !(Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[0] < r[1])) throw new Error(`lineChart: ${name} must be finite [min, max] with min < max, got [${r}]`);
+  for (const [name, r] of [
+    ['xRange', spec.xRange],
+    ['yRange', spec.yRange],
+  ] as const) {
+    if (r && !(Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[0] < r[1]))
+      throw new Error(`lineChart: ${name} must be finite [min, max] with min < max, got [${r}]`);
   }
-  if (spec.xLog && spec.xRange && !(spec.xRange[0] > 0)) throw new Error(`lineChart: a log x axis needs xRange above 0, got [${spec.xRange}]`);
+  if (spec.xLog && spec.xRange && !(spec.xRange[0] > 0))
+    throw new Error(`lineChart: a log x axis needs xRange above 0, got [${spec.xRange}]`);
   return { width, height };
 }
 
 /** Whether a point can be drawn on these axes. */
-const usable = (p: Point, xLog: boolean) => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!xLog || p[0] > 0);
+const usable = (p: Point, xLog: boolean) =>
+  Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!xLog || p[0] > 0);
 
 /** [min, max] of coordinate `c` over the usable points, or null if there are none. */
 function dataExtent(series: readonly Series[], c: 0 | 1, xLog: boolean): [number, number] | null {
-  let lo = Infinity, hi = -Infinity;
-  for (const s of series) for (const p of s.points) if (usable(p, xLog)) [lo, hi] = [Math.min(lo, p[c]), Math.max(hi, p[c])];
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const s of series)
+    for (const p of s.points) if (usable(p, xLog)) [lo, hi] = [Math.min(lo, p[c]), Math.max(hi, p[c])];
   return lo <= hi ? [lo, hi] : null;
 }
 
 /** Linear ticks for a range that is fixed (ticks inside it) or automatic (ticks cover the data). */
-function linearTicks(fixed: readonly [number, number] | undefined, data: [number, number] | null, maxIntervals: number): number[] {
+function linearTicks(
+  fixed: readonly [number, number] | undefined,
+  data: [number, number] | null,
+  maxIntervals: number,
+): number[] {
   if (fixed) {
-    const [lo, hi] = fixed, eps = 1e-9 * (hi - lo);
+    const [lo, hi] = fixed,
+      eps = 1e-9 * (hi - lo);
     // a step up to 2.5x the range / maxIntervals may leave fewer than 2 ticks inside: refine
     for (let n = maxIntervals; ; n *= 2) {
       const inside = niceTicks(lo, hi, n).filter((t) => t >= lo - eps && t <= hi + eps);
@@ -143,24 +170,44 @@ export function chartLayout(spec: ChartSpec): ChartLayout {
   const plotH = height - top - bottom;
 
   // y: at most one tick interval per 35 pixels (1-2-5 steps give between 40% and 100% of that)
-  const yTicks = linearTicks(spec.yRange, dataExtent(spec.series, 1, xLog), Math.max(1, Math.floor(plotH / 35)));
+  const yTicks = linearTicks(
+    spec.yRange,
+    dataExtent(spec.series, 1, xLog),
+    Math.max(1, Math.floor(plotH / 35)),
+  );
   const yTickLabels = yTicks.map((t) => formatTick(t, stepOf(yTicks)));
-  const yLo = spec.yRange?.[0] ?? yTicks[0], yHi = spec.yRange?.[1] ?? yTicks[yTicks.length - 1];
-  const left = Math.max(spec.minLeft ?? 0, PAD + (spec.yLabel ? LINE + 6 : 0) + Math.max(...yTickLabels.map((l) => textWidth(l)), 0) + GAP + TICK);
+  const yLo = spec.yRange?.[0] ?? yTicks[0],
+    yHi = spec.yRange?.[1] ?? yTicks[yTicks.length - 1];
+  const left = Math.max(
+    spec.minLeft ?? 0,
+    PAD + (spec.yLabel ? LINE + 6 : 0) + Math.max(...yTickLabels.map((l) => textWidth(l)), 0) + GAP + TICK,
+  );
   const right = PAD + 10; // room for half of the last x tick label
   const plotW = width - left - right;
-  if (plotW < MIN_PLOT || plotH < MIN_PLOT) throw new Error(`lineChart: ${width}x${height} is too small: the plot area inside the labels would be ${plotW}x${plotH} pixels (need ${MIN_PLOT}x${MIN_PLOT})`);
+  if (plotW < MIN_PLOT || plotH < MIN_PLOT)
+    throw new Error(
+      `lineChart: ${width}x${height} is too small: the plot area inside the labels would be ${plotW}x${plotH} pixels (need ${MIN_PLOT}x${MIN_PLOT})`,
+    );
 
   // x: the most ticks whose labels still fit side by side with 12 pixels between them
   const xData = dataExtent(spec.series, 0, xLog);
-  let xTicks: number[] = [], xTickLabels: string[] = [], xMinorTicks: number[] = [];
-  let xLo = 0, xHi = 1;
-  const fits = (labels: string[], spacing: number) => labels.length < 2 || Math.max(...labels.map((l) => textWidth(l))) + 12 <= spacing;
+  let xTicks: number[] = [],
+    xTickLabels: string[] = [],
+    xMinorTicks: number[] = [];
+  let xLo = 0,
+    xHi = 1;
+  const fits = (labels: string[], spacing: number) =>
+    labels.length < 2 || Math.max(...labels.map((l) => textWidth(l))) + 12 <= spacing;
   if (xLog) {
-    [xLo, xHi] = spec.xRange ? [spec.xRange[0], spec.xRange[1]] : xData ? logRange(xData[0], xData[1]) : [0.1, 1];
+    [xLo, xHi] = spec.xRange
+      ? [spec.xRange[0], spec.xRange[1]]
+      : xData
+        ? logRange(xData[0], xData[1])
+        : [0.1, 1];
     const decades = logTicks(xLo, xHi);
     // less than a decade wide: label the 1..9 x 10^k values instead
-    const candidates = decades.length >= 2 ? decades : [...decades, ...logMinorTicks(xLo, xHi)].sort((a, b) => a - b);
+    const candidates =
+      decades.length >= 2 ? decades : [...decades, ...logMinorTicks(xLo, xHi)].sort((a, b) => a - b);
     const axisW = plotW - 2 * INSET - 1; // pixels from lo to hi
     const decadePx = axisW / Math.log10(xHi / xLo);
     for (let every = 1; ; every++) {
@@ -197,7 +244,8 @@ export function lineChart(spec: ChartSpec): RgbaImage {
   const L = chartLayout(spec);
   const { plot } = L;
   const canvas = new Canvas(spec.width ?? 640, spec.height ?? 400);
-  const px = (v: number) => axisMap(L.x, v), py = (v: number) => axisMap(L.y, v);
+  const px = (v: number) => axisMap(L.x, v),
+    py = (v: number) => axisMap(L.y, v);
   const bottom = plot.y + plot.h; // first row below the plot
 
   // grid, frame, ticks, tick labels
@@ -206,7 +254,8 @@ export function lineChart(spec: ChartSpec): RgbaImage {
     const col = Math.floor(px(t));
     canvas.fillRect(col, plot.y, 1, plot.h, GRID);
     canvas.fillRect(col, bottom + 1, 1, TICK, FRAME);
-    const label = L.xTickLabels[i], w = textWidth(label);
+    const label = L.xTickLabels[i],
+      w = textWidth(label);
     const x = Math.min(Math.max(col - Math.floor(w / 2), 0), canvas.width - w); // kept inside the image
     canvas.text(x, bottom + 1 + TICK + GAP, label, INK);
   });
@@ -244,7 +293,11 @@ export function lineChart(spec: ChartSpec): RgbaImage {
       const lone = (k: number) => !Number.isFinite(pts[k - 1]?.[0]) && !Number.isFinite(pts[k + 1]?.[0]);
       const dots = pts.filter((p, k) => Number.isFinite(p[0]) && (s.markers || lone(k)));
       // a NaN after each point makes it a lone point of the polyline: a dot
-      canvas.polyline(dots.flatMap((p) => [p, [NaN, NaN] as const]), color, { width: width + 3 });
+      canvas.polyline(
+        dots.flatMap((p) => [p, [NaN, NaN] as const]),
+        color,
+        { width: width + 3 },
+      );
       entries.push({ name: s.name, color, width, dash: s.dash, markers: s.markers });
     });
   });
@@ -259,12 +312,15 @@ export function lineChart(spec: ChartSpec): RgbaImage {
   // title and axis labels
   if (spec.title) {
     let title = spec.title;
-    while (title.length > 3 && textWidth(title, L.titleScale) > canvas.width - 2 * PAD) title = `${title.slice(0, -3)}..`; // too long even at scale 1
+    while (title.length > 3 && textWidth(title, L.titleScale) > canvas.width - 2 * PAD)
+      title = `${title.slice(0, -3)}..`; // too long even at scale 1
     const w = textWidth(title, L.titleScale);
     canvas.text(Math.max(PAD, plot.x + (plot.w - w) / 2), PAD, title, INK, { scale: L.titleScale });
   }
-  if (spec.xLabel) canvas.text(plot.x + (plot.w - textWidth(spec.xLabel)) / 2, canvas.height - PAD - LINE, spec.xLabel, INK);
-  if (spec.yLabel) canvas.text(PAD, plot.y + (plot.h - textWidth(spec.yLabel)) / 2, spec.yLabel, INK, { vertical: true });
+  if (spec.xLabel)
+    canvas.text(plot.x + (plot.w - textWidth(spec.xLabel)) / 2, canvas.height - PAD - LINE, spec.xLabel, INK);
+  if (spec.yLabel)
+    canvas.text(PAD, plot.y + (plot.h - textWidth(spec.yLabel)) / 2, spec.yLabel, INK, { vertical: true });
   return { width: canvas.width, height: canvas.height, rgba: canvas.rgba };
 }
 
@@ -278,7 +334,10 @@ interface LegendEntry {
 
 /** A boxed legend in the plot corner where the fewest pixels changed since `before`. */
 function drawLegend(canvas: Canvas, plot: Rect, entries: LegendEntry[], before: Uint8Array): void {
-  const pad = 5, sample = 20, rowH = LINE + 3, inset = 6;
+  const pad = 5,
+    sample = 20,
+    rowH = LINE + 3,
+    inset = 6;
   const w = pad + sample + 5 + Math.max(...entries.map((e) => textWidth(e.name))) + pad;
   const h = pad + entries.length * rowH - 3 + pad;
   const corners = [
@@ -292,7 +351,12 @@ function drawLegend(canvas: Canvas, plot: Rect, entries: LegendEntry[], before: 
     for (let j = Math.max(0, c.y); j < Math.min(canvas.height, c.y + h); j++) {
       for (let i = Math.max(0, c.x); i < Math.min(canvas.width, c.x + w); i++) {
         const k = (j * canvas.width + i) * 4;
-        if (canvas.rgba[k] !== before[k] || canvas.rgba[k + 1] !== before[k + 1] || canvas.rgba[k + 2] !== before[k + 2]) n++;
+        if (
+          canvas.rgba[k] !== before[k] ||
+          canvas.rgba[k + 1] !== before[k + 1] ||
+          canvas.rgba[k + 2] !== before[k + 2]
+        )
+          n++;
       }
     }
     return n;
@@ -306,7 +370,10 @@ function drawLegend(canvas: Canvas, plot: Rect, entries: LegendEntry[], before: 
       const top = at.y + pad + i * rowH;
       const mid = top + 3.5; // middle of the capitals
       canvas.line(at.x + pad, mid, at.x + pad + sample, mid, e.color, { width: e.width, dash: e.dash });
-      if (e.markers) canvas.line(at.x + pad + sample / 2, mid, at.x + pad + sample / 2, mid, e.color, { width: e.width + 3 });
+      if (e.markers)
+        canvas.line(at.x + pad + sample / 2, mid, at.x + pad + sample / 2, mid, e.color, {
+          width: e.width + 3,
+        });
       canvas.text(at.x + pad + sample + 5, top, e.name, INK);
     });
   });

@@ -30,10 +30,12 @@ const PALE_BLUE: Color = [160, 200, 226];
 const GREEN: Color = [0, 158, 115];
 const ORANGE: Color = [213, 94, 0];
 
-const PANEL_W = 640, PANEL_H = 300;
+const PANEL_W = 640,
+  PANEL_H = 300;
 
 /** 4 significant digits, without a trailing exponent mess for ordinary values. */
-const short = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(4))) : v.toExponential(2));
+const short = (v: number) =>
+  Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
 
 /** Mean of the last k values (fewer at the start). */
 function runningMean(points: Point[], k: number): Point[] {
@@ -47,12 +49,23 @@ function runningMean(points: Point[], k: number): Point[] {
 export function trainingCurves(log: readonly TrainingLogEntry[]): RgbaImage {
   const sorted = [...log].sort((a, b) => a.step - b.step);
   const column = (key: 'loss' | 'lr' | 'val_accuracy'): Point[] =>
-    sorted.flatMap((e) => (Number.isFinite(e.step) && Number.isFinite(e[key]) ? [[e.step, e[key] as number] as const] : []));
-  const loss = column('loss'), acc = column('val_accuracy'), lr = column('lr');
-  let first = Infinity, last = -Infinity; // a loop, not Math.min(...): logs can be long
-  for (const series of [loss, acc, lr]) for (const [step] of series) [first, last] = [Math.min(first, step), Math.max(last, step)];
+    sorted.flatMap((e) =>
+      Number.isFinite(e.step) && Number.isFinite(e[key]) ? [[e.step, e[key] as number] as const] : [],
+    );
+  const loss = column('loss'),
+    acc = column('val_accuracy'),
+    lr = column('lr');
+  let first = Infinity,
+    last = -Infinity; // a loop, not Math.min(...): logs can be long
+  for (const series of [loss, acc, lr])
+    for (const [step] of series) [first, last] = [Math.min(first, step), Math.max(last, step)];
   const ticks = first <= last ? niceTicks(first, last, 10) : undefined;
-  const common = { xLabel: 'step', width: PANEL_W, height: PANEL_H, xRange: ticks && ([ticks[0], ticks[ticks.length - 1]] as const) };
+  const common = {
+    xLabel: 'step',
+    width: PANEL_W,
+    height: PANEL_H,
+    xRange: ticks && ([ticks[0], ticks[ticks.length - 1]] as const),
+  };
 
   const lossSeries = [{ name: 'loss', points: loss, color: BLUE }];
   if (loss.length >= 100) {
@@ -63,13 +76,26 @@ export function trainingCurves(log: readonly TrainingLogEntry[]): RgbaImage {
   let best = acc[0];
   for (const p of acc) if (p[1] > best[1]) best = p;
   const specs: ChartSpec[] = [
-    { title: loss.length ? `Training loss (last ${short(loss[loss.length - 1][1])})` : 'Training loss', yLabel: 'loss', series: lossSeries, ...common },
+    {
+      title: loss.length ? `Training loss (last ${short(loss[loss.length - 1][1])})` : 'Training loss',
+      yLabel: 'loss',
+      series: lossSeries,
+      ...common,
+    },
     {
       title: best ? `Validation accuracy (best ${short(best[1])} at step ${best[0]})` : 'Validation accuracy',
-      yLabel: 'accuracy', series: [{ name: 'validation', points: acc, color: GREEN, markers: true }], ...common,
+      yLabel: 'accuracy',
+      series: [{ name: 'validation', points: acc, color: GREEN, markers: true }],
+      ...common,
     },
   ];
-  if (lr.length > 0) specs.push({ title: 'Learning rate', yLabel: 'lr', series: [{ name: 'lr', points: lr, color: ORANGE }], ...common });
+  if (lr.length > 0)
+    specs.push({
+      title: 'Learning rate',
+      yLabel: 'lr',
+      series: [{ name: 'lr', points: lr, color: ORANGE }],
+      ...common,
+    });
   const minLeft = Math.max(...specs.map((spec) => chartLayout(spec).plot.x));
   return stackImages(specs.map((spec) => lineChart({ ...spec, minLeft })));
 }
@@ -80,11 +106,14 @@ export interface RocCurve {
 }
 
 export function rocFigure(roc: RocCurve, label: string, auc: number): RgbaImage {
-  if (roc.far.length !== roc.tar.length) throw new Error(`rocFigure: ${roc.far.length} FAR values but ${roc.tar.length} TAR values`);
+  if (roc.far.length !== roc.tar.length)
+    throw new Error(`rocFigure: ${roc.far.length} FAR values but ${roc.tar.length} TAR values`);
   const points: Point[] = Array.from({ length: roc.far.length }, (_, i) => [roc.far[i], roc.tar[i]]);
   let minFar = Infinity;
   for (const [far] of points) if (far > 0 && far < minFar) minFar = far;
-  const lo = Number.isFinite(minFar) ? pow10(Math.min(-2, Math.max(-6, Math.floor(Math.log10(minFar) + 1e-9)))) : 1e-4;
+  const lo = Number.isFinite(minFar)
+    ? pow10(Math.min(-2, Math.max(-6, Math.floor(Math.log10(minFar) + 1e-9))))
+    : 1e-4;
   return lineChart({
     title: `ROC: ${label}`,
     xLabel: 'FAR (false accept rate, log scale)',
@@ -108,7 +137,8 @@ export function stackImages(images: readonly RgbaImage[]): RgbaImage {
   const rgba = new Uint8Array(width * height * 4).fill(255);
   let y = 0;
   for (const im of images) {
-    for (let j = 0; j < im.height; j++) rgba.set(im.rgba.subarray(j * im.width * 4, (j + 1) * im.width * 4), ((y + j) * width) * 4);
+    for (let j = 0; j < im.height; j++)
+      rgba.set(im.rgba.subarray(j * im.width * 4, (j + 1) * im.width * 4), (y + j) * width * 4);
     y += im.height;
   }
   return { width, height, rgba };

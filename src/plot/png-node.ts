@@ -11,8 +11,12 @@ import type { RgbaImage } from './raster.js';
 /** The PNG bytes of `image` (8-bit RGBA). */
 export function encodePng(image: RgbaImage): Uint8Array {
   const { width, height, rgba } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error(`encodePng: bad size ${width}x${height}`);
-  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${width}x${height} RGBA needs ${width * height * 4} bytes, got ${rgba.length}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
+    throw new Error(`encodePng: bad size ${width}x${height}`);
+  if (rgba.length !== width * height * 4)
+    throw new Error(
+      `encodePng: ${width}x${height} RGBA needs ${width * height * 4} bytes, got ${rgba.length}`,
+    );
   const png = new PNG({ width, height });
   png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.length);
   return PNG.sync.write(png);

@@ -67,7 +67,8 @@ export function textCapHeight(scale = 1): number {
 }
 
 function checkSize(what: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${what}: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new Error(`${what}: ${name} must be a positive integer, got ${v}`);
 }
 
 export class Canvas implements RgbaImage {
@@ -126,15 +127,23 @@ export class Canvas implements RgbaImage {
     const px = this.rgba;
     const da = px[i + 3] / 255;
     const oa = a + da * (1 - a); // resulting alpha
-    for (let c = 0; c < 3; c++) px[i + c] = Math.round(((color[c] as number) * a + px[i + c] * da * (1 - a)) / oa);
+    for (let c = 0; c < 3; c++)
+      px[i + c] = Math.round(((color[c] as number) * a + px[i + c] * da * (1 - a)) / oa);
     px[i + 3] = Math.round(oa * 255);
   }
 
   /** Fills pixels x..x+w-1 of rows y..y+h-1 (rounded to whole pixels). */
   fillRect(x: number, y: number, w: number, h: number, color: Color): void {
-    const x0 = Math.round(x), y0 = Math.round(y);
-    const r = intersect(this.bounds(), { x: x0, y: y0, w: Math.round(x + w) - x0, h: Math.round(y + h) - y0 });
-    for (let j = r.y; j < r.y + r.h; j++) for (let i = r.x; i < r.x + r.w; i++) this.blendAt((j * this.width + i) * 4, color, 1);
+    const x0 = Math.round(x),
+      y0 = Math.round(y);
+    const r = intersect(this.bounds(), {
+      x: x0,
+      y: y0,
+      w: Math.round(x + w) - x0,
+      h: Math.round(y + h) - y0,
+    });
+    for (let j = r.y; j < r.y + r.h; j++)
+      for (let i = r.x; i < r.x + r.w; i++) this.blendAt((j * this.width + i) * 4, color, 1);
   }
 
   /** A one-pixel outline on the border pixels of the rectangle fillRect(x, y, w, h) would fill. */
@@ -146,7 +155,14 @@ export class Canvas implements RgbaImage {
   }
 
   line(x0: number, y0: number, x1: number, y1: number, color: Color, style: LineStyle = {}): void {
-    this.polyline([[x0, y0], [x1, y1]], color, style);
+    this.polyline(
+      [
+        [x0, y0],
+        [x1, y1],
+      ],
+      color,
+      style,
+    );
   }
 
   /**
@@ -171,7 +187,8 @@ export class Canvas implements RgbaImage {
     const flush = () => {
       if (run.length === 1) run.push(run[0]);
       for (let k = 1; k < run.length; k++) {
-        const a = run[k - 1], b = run[k];
+        const a = run[k - 1],
+          b = run[k];
         if (style.antialias === false) plainSegment(a, b, width, dash, along, put);
         else smoothSegment(a, b, width, dash, along, region, put);
         along += Math.hypot(b[0] - a[0], b[1] - a[1]);
@@ -214,22 +231,27 @@ export class Canvas implements RgbaImage {
 }
 
 function intersect(a: Rect, b: Rect): Rect {
-  const x = Math.max(a.x, b.x), y = Math.max(a.y, b.y);
-  const w = Math.min(a.x + a.w, b.x + b.w) - x, h = Math.min(a.y + a.h, b.y + b.h) - y;
+  const x = Math.max(a.x, b.x),
+    y = Math.max(a.y, b.y);
+  const w = Math.min(a.x + a.w, b.x + b.w) - x,
+    h = Math.min(a.y + a.h, b.y + b.h) - y;
   return { x, y, w: Math.max(0, w), h: Math.max(0, h) };
 }
 
 type Put = (x: number, y: number, coverage: number) => void;
 
-const dashOn = (dash: readonly [number, number] | undefined, s: number) => !dash || s % (dash[0] + dash[1]) < dash[0];
+const dashOn = (dash: readonly [number, number] | undefined, s: number) =>
+  !dash || s % (dash[0] + dash[1]) < dash[0];
 
 /**
  * Liang-Barsky: the parameter interval [t0, t1] of the segment a + t (b - a), t in [0, 1],
  * inside rectangle r; null if none. Each border gives one inequality p t <= q.
  */
 export function clipSegment(a: Point, b: Point, r: Rect): [number, number] | null {
-  const dx = b[0] - a[0], dy = b[1] - a[1];
-  let t0 = 0, t1 = 1;
+  const dx = b[0] - a[0],
+    dy = b[1] - a[1];
+  let t0 = 0,
+    t1 = 1;
   const sides: [number, number][] = [
     [-dx, a[0] - r.x], // x >= r.x
     [dx, r.x + r.w - a[0]], // x <= r.x + r.w
@@ -241,7 +263,8 @@ export function clipSegment(a: Point, b: Point, r: Rect): [number, number] | nul
       if (q < 0) return null; // parallel to this border and outside it
     } else {
       const t = q / p;
-      if (p < 0) t0 = Math.max(t0, t); // entering
+      if (p < 0)
+        t0 = Math.max(t0, t); // entering
       else t1 = Math.min(t1, t); // leaving
     }
   }
@@ -249,19 +272,36 @@ export function clipSegment(a: Point, b: Point, r: Rect): [number, number] | nul
 }
 
 /** Anti-aliased segment: coverage from the distance of each nearby pixel centre to the segment. */
-function smoothSegment(a: Point, b: Point, width: number, dash: readonly [number, number] | undefined, along: number, region: Rect, put: Put): void {
+function smoothSegment(
+  a: Point,
+  b: Point,
+  width: number,
+  dash: readonly [number, number] | undefined,
+  along: number,
+  region: Rect,
+  put: Put,
+): void {
   const reach = width / 2 + 0.5; // beyond this distance coverage is 0
-  const grown = { x: region.x - reach, y: region.y - reach, w: region.w + 2 * reach, h: region.h + 2 * reach };
+  const grown = {
+    x: region.x - reach,
+    y: region.y - reach,
+    w: region.w + 2 * reach,
+    h: region.h + 2 * reach,
+  };
   const span = clipSegment(a, b, grown);
   if (!span) return;
-  const dx = b[0] - a[0], dy = b[1] - a[1];
+  const dx = b[0] - a[0],
+    dy = b[1] - a[1];
   const len2 = dx * dx + dy * dy;
   const ends = span.map((t) => [a[0] + t * dx, a[1] + t * dy]);
-  const i0 = Math.floor(Math.min(ends[0][0], ends[1][0]) - reach), i1 = Math.ceil(Math.max(ends[0][0], ends[1][0]) + reach);
-  const j0 = Math.floor(Math.min(ends[0][1], ends[1][1]) - reach), j1 = Math.ceil(Math.max(ends[0][1], ends[1][1]) + reach);
+  const i0 = Math.floor(Math.min(ends[0][0], ends[1][0]) - reach),
+    i1 = Math.ceil(Math.max(ends[0][0], ends[1][0]) + reach);
+  const j0 = Math.floor(Math.min(ends[0][1], ends[1][1]) - reach),
+    j1 = Math.ceil(Math.max(ends[0][1], ends[1][1]) + reach);
   for (let j = j0; j <= j1; j++) {
     for (let i = i0; i <= i1; i++) {
-      const cx = i + 0.5, cy = j + 0.5;
+      const cx = i + 0.5,
+        cy = j + 0.5;
       // t of the closest point of the segment to the pixel centre
       const t = len2 === 0 ? 0 : Math.min(1, Math.max(0, ((cx - a[0]) * dx + (cy - a[1]) * dy) / len2));
       const d = Math.hypot(cx - a[0] - t * dx, cy - a[1] - t * dy);
@@ -272,11 +312,22 @@ function smoothSegment(a: Point, b: Point, width: number, dash: readonly [number
 }
 
 /** Bresenham's line between the pixels holding a and b, thickened across the minor axis. */
-function plainSegment(a: Point, b: Point, width: number, dash: readonly [number, number] | undefined, along: number, put: Put): void {
-  let x = Math.floor(a[0]), y = Math.floor(a[1]);
-  const x1 = Math.floor(b[0]), y1 = Math.floor(b[1]);
-  const dx = Math.abs(x1 - x), dy = -Math.abs(y1 - y);
-  const sx = x < x1 ? 1 : -1, sy = y < y1 ? 1 : -1;
+function plainSegment(
+  a: Point,
+  b: Point,
+  width: number,
+  dash: readonly [number, number] | undefined,
+  along: number,
+  put: Put,
+): void {
+  let x = Math.floor(a[0]),
+    y = Math.floor(a[1]);
+  const x1 = Math.floor(b[0]),
+    y1 = Math.floor(b[1]);
+  const dx = Math.abs(x1 - x),
+    dy = -Math.abs(y1 - y);
+  const sx = x < x1 ? 1 : -1,
+    sy = y < y1 ? 1 : -1;
   const xMajor = dx >= -dy;
   const w = Math.max(1, Math.round(width));
   const lo = -Math.floor((w - 1) / 2); // offsets lo .. lo + w - 1 across the line

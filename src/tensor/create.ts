@@ -25,17 +25,29 @@ export function scalar(value: number): Tensor {
  * Uploads values: f32 from numbers or a Float32Array; 'i32'/'u32' for labels and indices.
  * Nested arrays are accepted and their shape inferred when `shape` is omitted.
  */
-export function tensor(values: ArrayLike<number> | NestedNumbers, shape?: readonly number[], dtype: DType = 'f32'): Tensor {
+export function tensor(
+  values: ArrayLike<number> | NestedNumbers,
+  shape?: readonly number[],
+  dtype: DType = 'f32',
+): Tensor {
   const flat = Array.isArray(values) ? flatten(values as NestedNumbers) : (values as ArrayLike<number>);
   const inferred = shape ?? (Array.isArray(values) ? inferShape(values as NestedNumbers) : [flat.length]);
   checkShape(inferred);
   if (sizeOf(inferred) !== flat.length) {
-    throw new RangeError(`tensor: ${flat.length} values do not fill shape [${inferred}] (${sizeOf(inferred)} elements)`);
+    throw new RangeError(
+      `tensor: ${flat.length} values do not fill shape [${inferred}] (${sizeOf(inferred)} elements)`,
+    );
   }
-  const data = dtype === 'f32' ? Float32Array.from(flat) : dtype === 'i32' ? Int32Array.from(flat) : Uint32Array.from(flat);
+  const data =
+    dtype === 'f32'
+      ? Float32Array.from(flat)
+      : dtype === 'i32'
+        ? Int32Array.from(flat)
+        : Uint32Array.from(flat);
   if (dtype !== 'f32') {
     for (let i = 0; i < flat.length; i++) {
-      if (data[i] !== flat[i]) throw new RangeError(`tensor: value ${flat[i]} at index ${i} is not a valid ${dtype}`);
+      if (data[i] !== flat[i])
+        throw new RangeError(`tensor: value ${flat[i]} at index ${i} is not a valid ${dtype}`);
     }
   }
   const t = Tensor.empty(inferred, dtype);

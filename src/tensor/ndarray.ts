@@ -37,7 +37,9 @@ export function broadcastShapes(shapes: readonly (readonly number[])[], op: stri
       const v = s[s.length - rank + d] ?? 1;
       if (v === 1) continue;
       if (size !== 1 && v !== size) {
-        throw new RangeError(`${op}: shapes ${shapes.map((x) => `[${x}]`).join(' and ')} cannot be broadcast together (dimension ${d}: ${size} vs ${v})`);
+        throw new RangeError(
+          `${op}: shapes ${shapes.map((x) => `[${x}]`).join(' and ')} cannot be broadcast together (dimension ${d}: ${size} vs ${v})`,
+        );
       }
       size = v;
     }
@@ -68,7 +70,10 @@ export function forEachIndex(shape: readonly number[], f: (index: number[], flat
 
 /** Elementwise map of broadcast inputs. */
 export function mapNd(inputs: NdArray[], f: (...v: number[]) => number, op = 'map'): NdArray {
-  const shape = broadcastShapes(inputs.map((a) => a.shape), op);
+  const shape = broadcastShapes(
+    inputs.map((a) => a.shape),
+    op,
+  );
   const strides = inputs.map((a) => broadcastStrides(a.shape, shape));
   const out = nd(shape);
   const vals = new Array<number>(inputs.length);

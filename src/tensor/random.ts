@@ -22,7 +22,8 @@ export class Generator {
   offset = 0;
 
   constructor(seed = 0) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`Generator: seed must be a non-negative integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new RangeError(`Generator: seed must be a non-negative integer, got ${seed}`);
     this.seed = seed;
   }
 
@@ -66,15 +67,32 @@ export function getDefaultGenerator(): Generator {
   return defaultGenerator;
 }
 
-function draw(shape: readonly number[], transform: RandomTransform, a: number, b: number, gen: Generator): Tensor {
+function draw(
+  shape: readonly number[],
+  transform: RandomTransform,
+  a: number,
+  b: number,
+  gen: Generator,
+): Tensor {
   checkShape(shape);
   const out = Tensor.empty(shape, transform === 'bits' ? 'u32' : 'f32');
   const first = gen.take(out.size);
   if (out.size === 0) return out;
   const params = new Params()
-    .u32(out.size).u32(first % 2 ** 32).u32(Math.floor(first / 2 ** 32))
-    .u32(gen.seed % 2 ** 32).u32(Math.floor(gen.seed / 2 ** 32)).f32(a).f32(b).u32(0);
-  getDevice().dispatch({ key: `random:${transform}`, code: () => randomWgsl(transform) }, params.bytes(), [out.binding()], randomGrid(out.size));
+    .u32(out.size)
+    .u32(first % 2 ** 32)
+    .u32(Math.floor(first / 2 ** 32))
+    .u32(gen.seed % 2 ** 32)
+    .u32(Math.floor(gen.seed / 2 ** 32))
+    .f32(a)
+    .f32(b)
+    .u32(0);
+  getDevice().dispatch(
+    { key: `random:${transform}`, code: () => randomWgsl(transform) },
+    params.bytes(),
+    [out.binding()],
+    randomGrid(out.size),
+  );
   return out;
 }
 
@@ -115,8 +133,12 @@ export function randperm(n: number, gen = defaultGenerator): Int32Array {
 
 /** High 32 bits of the 64-bit product of two u32 (the same 16-bit split as the WGSL). */
 function mulhi(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const m1 = a1 * b0, m2 = a0 * b1;
+  const a0 = a & 0xffff,
+    a1 = a >>> 16,
+    b0 = b & 0xffff,
+    b1 = b >>> 16;
+  const m1 = a1 * b0,
+    m2 = a0 * b1;
   const mid = ((a0 * b0) >>> 16) + (m1 & 0xffff) + (m2 & 0xffff);
   return (a1 * b1 + Math.floor(m1 / 65536) + Math.floor(m2 / 65536) + Math.floor(mid / 65536)) >>> 0;
 }
@@ -126,8 +148,10 @@ export function philox4x32(counter: [number, number, number, number], key: [numb
   let [c0, c1, c2, c3] = counter;
   let [k0, k1] = key;
   for (let r = 0; r < 10; r++) {
-    const hi0 = mulhi(0xd2511f53, c0), lo0 = Math.imul(0xd2511f53, c0) >>> 0;
-    const hi1 = mulhi(0xcd9e8d57, c2), lo1 = Math.imul(0xcd9e8d57, c2) >>> 0;
+    const hi0 = mulhi(0xd2511f53, c0),
+      lo0 = Math.imul(0xd2511f53, c0) >>> 0;
+    const hi1 = mulhi(0xcd9e8d57, c2),
+      lo1 = Math.imul(0xcd9e8d57, c2) >>> 0;
     [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
     k0 = (k0 + 0x9e3779b9) >>> 0;
     k1 = (k1 + 0xbb67ae85) >>> 0;
@@ -137,7 +161,10 @@ export function philox4x32(counter: [number, number, number, number], key: [numb
 
 /** Block j of the stream of `seed` (counter = j as 64 bits, key = seed as 64 bits). */
 export function philoxBlock(j: number, seed: number): Uint32Array {
-  return philox4x32([j % 2 ** 32, Math.floor(j / 2 ** 32), 0, 0], [seed % 2 ** 32, Math.floor(seed / 2 ** 32)]);
+  return philox4x32(
+    [j % 2 ** 32, Math.floor(j / 2 ** 32), 0, 0],
+    [seed % 2 ** 32, Math.floor(seed / 2 ** 32)],
+  );
 }
 
 /** 24 random bits to a float in [0, 1), exactly as the kernel does. */

@@ -35,7 +35,8 @@ export function scope<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-    if (result instanceof Promise) throw new Error('scope(): the function returned a Promise; scopes must be synchronous');
+    if (result instanceof Promise)
+      throw new Error('scope(): the function returned a Promise; scopes must be synchronous');
   } catch (e) {
     stack.pop();
     for (const t of created) t.dispose();
@@ -58,7 +59,8 @@ function collectTensors(value: unknown, out: Set<Tensor>): void {
     return;
   }
   if (Array.isArray(value)) for (const v of value) collectTensors(v, out);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectTensors(v, out);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collectTensors(v, out);
 }
 
 function isTensor(v: object): v is Tensor {

@@ -12,7 +12,11 @@ import type { GradNode } from '../autograd/tape.js';
 import { track, untrack } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
-export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+export type TypedArrayFor<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : Uint32Array;
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -20,7 +24,8 @@ export function sizeOf(shape: readonly number[]): number {
 
 export function checkShape(shape: readonly number[], what = 'shape'): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`${what} [${shape}] has an invalid dimension ${d}`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new RangeError(`${what} [${shape}] has an invalid dimension ${d}`);
   }
 }
 
@@ -57,7 +62,11 @@ export class Tensor {
   name?: string;
   private storage: Storage | null;
 
-  private constructor(shape: readonly number[], readonly dtype: DType, storage: Storage) {
+  private constructor(
+    shape: readonly number[],
+    readonly dtype: DType,
+    storage: Storage,
+  ) {
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     this.storage = storage;
@@ -117,7 +126,11 @@ export class Tensor {
   async toArray(): Promise<Float32Array | Int32Array | Uint32Array> {
     const storage = this.liveStorage();
     const bytes = await storage.device.read(storage.buffer, this.byteLength);
-    return this.dtype === 'f32' ? new Float32Array(bytes) : this.dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes);
+    return this.dtype === 'f32'
+      ? new Float32Array(bytes)
+      : this.dtype === 'i32'
+        ? new Int32Array(bytes)
+        : new Uint32Array(bytes);
   }
 
   /** The single value of a one-element tensor. */

@@ -34,8 +34,16 @@ const SYNFACE_AUGMENT = { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 };
 export const RECOGNIZER_PRESETS: Record<'paper' | 'small', RecognizerPreset> = {
   paper: {
     train: {
-      backbone: IRESNET_PRESETS.paper, arcface: { s: 30, m: 0.5 }, batch: 512, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
-      schedule: 'multistep', warmupSteps: 0, milestones: [24 / 40, 30 / 40, 36 / 40], augment: SYNFACE_AUGMENT,
+      backbone: IRESNET_PRESETS.paper,
+      arcface: { s: 30, m: 0.5 },
+      batch: 512,
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      schedule: 'multistep',
+      warmupSteps: 0,
+      milestones: [24 / 40, 30 / 40, 36 / 40],
+      augment: SYNFACE_AUGMENT,
     },
     epochs: 40,
     marginWarmupEpochs: 0,
@@ -44,8 +52,16 @@ export const RECOGNIZER_PRESETS: Record<'paper' | 'small', RecognizerPreset> = {
   },
   small: {
     train: {
-      backbone: IRESNET_PRESETS.small, arcface: { s: 30, m: 0.5 }, batch: 64, lr: 0.1, momentum: 0.9, weightDecay: 5e-4,
-      schedule: 'poly', warmupSteps: 50, milestones: [], augment: SYNFACE_AUGMENT,
+      backbone: IRESNET_PRESETS.small,
+      arcface: { s: 30, m: 0.5 },
+      batch: 64,
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      schedule: 'poly',
+      warmupSteps: 50,
+      milestones: [],
+      augment: SYNFACE_AUGMENT,
     },
     epochs: 20,
     marginWarmupEpochs: 3,

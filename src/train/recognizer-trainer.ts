@@ -79,7 +79,11 @@ export function marginAt(config: RecognizerTrainConfig, step: number): number {
 }
 
 export function learningRate(config: RecognizerTrainConfig): (step: number) => number {
-  if (config.schedule === 'multistep') return multiStep({ lr: config.lr, milestones: config.milestones.map((f) => Math.round(f * config.steps)) });
+  if (config.schedule === 'multistep')
+    return multiStep({
+      lr: config.lr,
+      milestones: config.milestones.map((f) => Math.round(f * config.steps)),
+    });
   // a run shorter than the warm-up (a smoke test) warms up over its first tenth instead
   const warmupSteps = config.warmupSteps <= config.steps ? config.warmupSteps : Math.floor(config.steps / 10);
   return warmupPoly({ lr: config.lr, warmupSteps, totalSteps: config.steps, power: 2, warmupStart: 0.1 });
@@ -98,18 +102,33 @@ export class RecognizerTrainer {
   step = 0;
   private readonly labels: Int32Array;
 
-  constructor(readonly config: RecognizerTrainConfig, readonly data: TrainingData) {
+  constructor(
+    readonly config: RecognizerTrainConfig,
+    readonly data: TrainingData,
+  ) {
     const { C, H, W } = data.cache;
-    if (C !== 3) throw new Error(`RecognizerTrainer: the cache holds ${C}-channel images, the recognizer takes 3`);
+    if (C !== 3)
+      throw new Error(`RecognizerTrainer: the cache holds ${C}-channel images, the recognizer takes 3`);
     const [IH, IW] = config.backbone.input;
-    if (H < IH || W < IW) throw new Error(`RecognizerTrainer: cached images are ${H}x${W}, smaller than the model's input ${IH}x${IW}`);
+    if (H < IH || W < IW)
+      throw new Error(
+        `RecognizerTrainer: cached images are ${H}x${W}, smaller than the model's input ${IH}x${IW}`,
+      );
     const dense = denseLabels(data.cache, data.rows);
     this.labels = dense.labels;
     this.classes = dense.classes;
     this.modelGen = new Generator(config.seed);
     this.augmentGen = new Generator(config.seed + 1);
-    this.model = new Recognizer({ backbone: config.backbone, arcface: config.arcface }, this.classes, this.modelGen);
-    this.optimizer = new SGD(this.model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+    this.model = new Recognizer(
+      { backbone: config.backbone, arcface: config.arcface },
+      this.classes,
+      this.modelGen,
+    );
+    this.optimizer = new SGD(this.model.parameters(), {
+      lr: config.lr,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+    });
     this.sampler = new EpochSampler(data.rows, config.batch, config.seed + 2);
     this.lrAt = learningRate(config);
   }
@@ -122,7 +141,10 @@ export class RecognizerTrainer {
     const rows = this.sampler.next();
     const u8 = batchPixels(cache, rows, 'RecognizerTrainer');
     const labels = Int32Array.from(rows, (r) => this.labels[r]);
-    const params = sampleAugmentParams(this.augmentGen, B, H, W, { ...this.config.augment, out: this.config.backbone.input });
+    const params = sampleAugmentParams(this.augmentGen, B, H, W, {
+      ...this.config.augment,
+      out: this.config.backbone.input,
+    });
     this.optimizer.lr = this.lrAt(this.step);
     this.model.train();
     const loss = scope(() => {
@@ -150,13 +172,33 @@ export class RecognizerTrainer {
 
   /** Restores a checkpoint made by checkpointParts; the run's configuration must match. */
   restore(ckpt: Checkpoint, source: string): void {
-    const saved = ckpt.config as { train?: RecognizerTrainConfig; sampler?: SamplerState; classes?: number } | null;
-    if (!saved?.train || !saved.sampler) throw new Error(`${source}: not a recognizer training checkpoint (no train config or sampler state)`);
-    const there: Record<string, unknown> = { ...saved.train }, here: Record<string, unknown> = { ...this.config };
-    const diff = Object.keys({ ...there, ...here }).filter((k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]));
-    if (diff.length) throw new Error(`${source}: the checkpoint was made with other settings (${diff.map((k) => `${k}: ${JSON.stringify(there[k])} there`).join(', ')})`);
-    if (saved.classes !== this.classes) throw new Error(`${source}: the checkpoint has ${saved.classes} classes, this data ${this.classes}`);
-    this.step = restoreCheckpoint(ckpt, { model: this.model, optimizer: this.optimizer, rng: { model: this.modelGen, augment: this.augmentGen } }, source);
+    const saved = ckpt.config as {
+      train?: RecognizerTrainConfig;
+      sampler?: SamplerState;
+      classes?: number;
+    } | null;
+    if (!saved?.train || !saved.sampler)
+      throw new Error(`${source}: not a recognizer training checkpoint (no train config or sampler state)`);
+    const there: Record<string, unknown> = { ...saved.train },
+      here: Record<string, unknown> = { ...this.config };
+    const diff = Object.keys({ ...there, ...here }).filter(
+      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
+    );
+    if (diff.length)
+      throw new Error(
+        `${source}: the checkpoint was made with other settings (${diff.map((k) => `${k}: ${JSON.stringify(there[k])} there`).join(', ')})`,
+      );
+    if (saved.classes !== this.classes)
+      throw new Error(`${source}: the checkpoint has ${saved.classes} classes, this data ${this.classes}`);
+    this.step = restoreCheckpoint(
+      ckpt,
+      {
+        model: this.model,
+        optimizer: this.optimizer,
+        rng: { model: this.modelGen, augment: this.augmentGen },
+      },
+      source,
+    );
     this.sampler.setState(saved.sampler);
   }
 

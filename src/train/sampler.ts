@@ -24,10 +24,17 @@ export class EpochSampler {
   private state: SamplerState = { epoch: 0, cursor: 0 };
   private order: Int32Array | null = null;
 
-  constructor(readonly rows: Int32Array, readonly batch: number, readonly seed: number) {
-    if (!(Number.isInteger(batch) && batch >= 1)) throw new RangeError(`EpochSampler: batch ${batch} is not a positive integer`);
-    if (rows.length < batch) throw new RangeError(`EpochSampler: ${rows.length} rows, fewer than one batch of ${batch}`);
-    if (rows.length >= EPOCH_STRIDE) throw new RangeError(`EpochSampler: ${rows.length} rows, at most ${EPOCH_STRIDE - 1}`);
+  constructor(
+    readonly rows: Int32Array,
+    readonly batch: number,
+    readonly seed: number,
+  ) {
+    if (!(Number.isInteger(batch) && batch >= 1))
+      throw new RangeError(`EpochSampler: batch ${batch} is not a positive integer`);
+    if (rows.length < batch)
+      throw new RangeError(`EpochSampler: ${rows.length} rows, fewer than one batch of ${batch}`);
+    if (rows.length >= EPOCH_STRIDE)
+      throw new RangeError(`EpochSampler: ${rows.length} rows, at most ${EPOCH_STRIDE - 1}`);
     this.batchesPerEpoch = Math.floor(rows.length / batch);
   }
 
@@ -59,8 +66,16 @@ export class EpochSampler {
   }
 
   setState(s: SamplerState): void {
-    if (!(Number.isInteger(s.epoch) && s.epoch >= 0 && Number.isInteger(s.cursor) && s.cursor >= 0 && s.cursor <= this.batchesPerEpoch)) {
-      throw new RangeError(`EpochSampler: bad state ${JSON.stringify(s)} (${this.batchesPerEpoch} batches per epoch)`);
+    if (!(
+      Number.isInteger(s.epoch) &&
+      s.epoch >= 0 &&
+      Number.isInteger(s.cursor) &&
+      s.cursor >= 0 &&
+      s.cursor <= this.batchesPerEpoch
+    )) {
+      throw new RangeError(
+        `EpochSampler: bad state ${JSON.stringify(s)} (${this.batchesPerEpoch} batches per epoch)`,
+      );
     }
     this.state = { ...s };
     this.order = null;

@@ -54,7 +54,8 @@ const CHROMIUM_FLAGS = [
  * above that noise, far below any real bug (a wrong index, a missed element, a lost carry).
  * The inputs of the suite are O(1), so the absolute part is meaningful.
  */
-const ATOL = 1e-4, RTOL = 1e-4;
+const ATOL = 1e-4,
+  RTOL = 1e-4;
 /**
  * Box-Muller normals go through log, sqrt and sin/cos of an angle in [-pi, pi); WGSL only bounds
  * sin/cos to an absolute 2^-11 (~4.9e-4) on [-pi, pi], times a radius up to 5.8 and std 2 here:
@@ -68,7 +69,8 @@ const TOLERANCE_BY_CASE: Record<string, [number, number]> = {
  * in f32 for a matmul, the f32 angle in Box-Muller) is expected, so this check is looser; it
  * only guards against both environments being wrong the same way.
  */
-const REF_ATOL = 1e-3, REF_RTOL = 1e-3;
+const REF_ATOL = 1e-3,
+  REF_RTOL = 1e-3;
 const REF_TOLERANCE_BY_CASE: Record<string, [number, number]> = {
   'randn mean 0.5 std 2': [2e-2, 1e-3],
   // our float IDCT vs Pillow's libjpeg integer IDCT: up to 4 levels per RGB sample (test/jpeg.test.ts)
@@ -87,10 +89,15 @@ interface Diff {
 
 /** Exact: identical doubles (each is an f32 or a u32, so this is bit for bit; -0 !== +0, NaN === NaN). */
 function compare(actual: number[], expected: number[], exact: boolean, atol: number, rtol: number): Diff {
-  if (actual.length !== expected.length) return { ok: false, maxAbs: NaN, differing: NaN, why: `length ${actual.length} vs ${expected.length}` };
-  let maxAbs = 0, differing = 0, ok = true, why: string | undefined;
+  if (actual.length !== expected.length)
+    return { ok: false, maxAbs: NaN, differing: NaN, why: `length ${actual.length} vs ${expected.length}` };
+  let maxAbs = 0,
+    differing = 0,
+    ok = true,
+    why: string | undefined;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i], b = expected[i];
+    const a = actual[i],
+      b = expected[i];
     if (Object.is(a, b)) continue;
     differing++;
     const d = Math.abs(a - b);
@@ -123,7 +130,8 @@ async function bundleEntry(): Promise<string> {
 }
 
 function serve(js: string): Promise<http.Server> {
-  const html = '<!doctype html><meta charset="utf-8"><title>synface browser test</title><script type="module" src="/entry.js"></script>';
+  const html =
+    '<!doctype html><meta charset="utf-8"><title>synface browser test</title><script type="module" src="/entry.js"></script>';
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/' || path === '/index.html') {
@@ -156,7 +164,10 @@ async function runInBrowser(url: string, log: string[]): Promise<SuiteResult> {
     page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
     page.on('crash', () => log.push('[crash] the page crashed'));
     await page.goto(url);
-    await page.waitForFunction(() => window.__result !== undefined || window.__error !== undefined, null, { timeout: TIMEOUT_MS, polling: 100 });
+    await page.waitForFunction(() => window.__result !== undefined || window.__error !== undefined, null, {
+      timeout: TIMEOUT_MS,
+      polling: 100,
+    });
     const { result, error } = await page.evaluate(() => ({ result: window.__result, error: window.__error }));
     if (error !== undefined) throw new Error(`in the browser: ${error}`);
     return result!;
@@ -205,7 +216,8 @@ async function main(): Promise<number> {
 
   console.log(`node adapter:    ${node.adapter}`);
   console.log(`browser adapter: ${browser.adapter}`);
-  let passed = 0, failed = 0;
+  let passed = 0,
+    failed = 0;
   const byName = new Map(browser.cases.map((c) => [c.name, c]));
   const width = Math.max(...node.cases.map((c) => c.name.length));
   for (const n of node.cases) {
@@ -247,7 +259,8 @@ async function main(): Promise<number> {
       console.log(`FAIL ${b.name}  missing from the Node run`);
     }
   }
-  if (failed > 0 && log.length) console.log(`--- browser console (${log.length} lines)\n${log.join('\n')}\n---`);
+  if (failed > 0 && log.length)
+    console.log(`--- browser console (${log.length} lines)\n${log.join('\n')}\n---`);
   console.log(
     `time: node suite ${(tNode - t0).toFixed(0)} ms, browser (bundle + launch + suite) ${(tBrowser - tNode).toFixed(0)} ms ` +
       `(suite alone ${browser.ms.toFixed(0)} ms), total ${(performance.now() - t0).toFixed(0)} ms`,

@@ -13,8 +13,25 @@
  * The caller must have called initGpu() (src/gpu/node.ts or src/gpu/browser.ts) first.
  */
 import {
-  add, backward, dropoutMask, Generator, getDevice, logsumexp, matmul, max, mul, noGrad, rand, randn,
-  randomBits, scope, square, sum, tanh, tensor, type Tensor,
+  add,
+  backward,
+  dropoutMask,
+  Generator,
+  getDevice,
+  logsumexp,
+  matmul,
+  max,
+  mul,
+  noGrad,
+  rand,
+  randn,
+  randomBits,
+  scope,
+  square,
+  sum,
+  tanh,
+  tensor,
+  type Tensor,
 } from '../../src/index.js';
 import { decodeImage } from '../../src/data/decode-image.js';
 import type { ImageCache } from '../../src/data/image-cache.js';
@@ -24,10 +41,21 @@ import { centerCropResize } from '../../src/data/preprocess.js';
 import { embedRows, evaluatePairs } from '../../src/eval/embed.js';
 import { contiguousFolds, verificationReport, type VerificationReport } from '../../src/eval/verification.js';
 import { Recognizer, type RecognizerConfig } from '../../src/models/recognizer.js';
-import { augmentImages, flipHorizontal, reference as augmentRef, sampleAugmentParams, uploadU8Images } from '../../src/ops/augment.js';
+import {
+  augmentImages,
+  flipHorizontal,
+  reference as augmentRef,
+  sampleAugmentParams,
+  uploadU8Images,
+} from '../../src/ops/augment.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { nd } from '../../src/tensor/ndarray.js';
-import { RGB420_HEIGHT, RGB420_JPEG_BASE64, RGB420_PILLOW_PIXELS_BASE64, RGB420_WIDTH } from './jpeg-fixture.js';
+import {
+  RGB420_HEIGHT,
+  RGB420_JPEG_BASE64,
+  RGB420_PILLOW_PIXELS_BASE64,
+  RGB420_WIDTH,
+} from './jpeg-fixture.js';
 
 export interface SuiteCase {
   name: string;
@@ -57,7 +85,10 @@ export interface SuiteResult {
 
 /** Values in roughly [-1, 1], not dyadic (so rounding matters), from a small integer hash. */
 function wave(n: number, salt: number): number[] {
-  return Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + salt * 1.3) * 0.9 + (((i * 37 + salt * 11) % 17) - 8) / 40);
+  return Array.from(
+    { length: n },
+    (_, i) => Math.sin(i * 0.7 + salt * 1.3) * 0.9 + (((i * 37 + salt * 11) % 17) - 8) / 40,
+  );
 }
 
 /** Small dyadic values k/16, k in [-8, 8]: products and sums are exact in f32 in any order. */
@@ -68,8 +99,17 @@ function dyadic(n: number, salt: number): number[] {
 const f32 = (xs: number[]): number[] => Array.from(Float32Array.from(xs));
 
 /** float64 matmul of f32-rounded inputs: a (batch, M, K) @ b (batch|1, K, N). */
-function refMatmul(a: number[], b: number[], batch: number, M: number, K: number, N: number, bBatched: boolean): number[] {
-  const A = f32(a), B = f32(b);
+function refMatmul(
+  a: number[],
+  b: number[],
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  bBatched: boolean,
+): number[] {
+  const A = f32(a),
+    B = f32(b);
   const out = new Array<number>(batch * M * N).fill(0);
   for (let t = 0; t < batch; t++) {
     const bo = bBatched ? t * K * N : 0;
@@ -91,7 +131,9 @@ function fromBase64(text: string): Uint8Array {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   const clean = text.replace(/=+$/, '');
   const out = new Uint8Array(Math.floor((clean.length * 6) / 8));
-  let acc = 0, bits = 0, o = 0;
+  let acc = 0,
+    bits = 0,
+    o = 0;
   for (const ch of clean) {
     const v = alphabet.indexOf(ch);
     if (v < 0) throw new Error(`fromBase64: bad character '${ch}'`);
@@ -116,7 +158,8 @@ function crc32(bytes: Uint8Array): number {
 }
 
 function adler32(bytes: Uint8Array): number {
-  let a = 1, b = 0;
+  let a = 1,
+    b = 0;
   for (const x of bytes) {
     a = (a + x) % 65521;
     b = (b + a) % 65521;
@@ -140,7 +183,14 @@ function zlibStored(raw: Uint8Array, split: number): number[] {
   const parts = [raw.subarray(0, split), raw.subarray(split)];
   parts.forEach((part, i) => {
     const last = i === parts.length - 1 ? 1 : 0;
-    out.push(last, part.length & 255, part.length >> 8, ~part.length & 255, (~part.length >> 8) & 255, ...part);
+    out.push(
+      last,
+      part.length & 255,
+      part.length >> 8,
+      ~part.length & 255,
+      (~part.length >> 8) & 255,
+      ...part,
+    );
   });
   return [...out, ...be32(adler32(raw))];
 }
@@ -151,10 +201,14 @@ function zlibStored(raw: Uint8Array, split: number): number[] {
  * two IDAT chunks: every unfiltering path and the stream/chunk joins get exercised.
  */
 function encodePng(width: number, height: number, channels: 1 | 3, pixels: Uint8Array): Uint8Array {
-  const bpp = channels, n = width * channels;
+  const bpp = channels,
+    n = width * channels;
   const raw = new Uint8Array(height * (1 + n));
   const paeth = (a: number, b: number, c: number) => {
-    const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+    const p = a + b - c,
+      pa = Math.abs(p - a),
+      pb = Math.abs(p - b),
+      pc = Math.abs(p - c);
     return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
   };
   for (let y = 0; y < height; y++) {
@@ -173,9 +227,19 @@ function encodePng(width: number, height: number, channels: 1 | 3, pixels: Uint8
   const cut = Math.floor(z.length / 2);
   const ihdr = [...be32(width), ...be32(height), 8, channels === 3 ? 2 : 0, 0, 0, 0];
   return Uint8Array.from([
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
+    0x89,
+    0x50,
+    0x4e,
+    0x47,
+    0x0d,
+    0x0a,
+    0x1a,
+    0x0a,
     ...pngChunk('IHDR', ihdr),
-    ...pngChunk('tEXt', Array.from('Comment\0synface suite', (ch) => ch.charCodeAt(0))), // ancillary: skipped
+    ...pngChunk(
+      'tEXt',
+      Array.from('Comment\0synface suite', (ch) => ch.charCodeAt(0)),
+    ), // ancillary: skipped
     ...pngChunk('IDAT', z.slice(0, cut)),
     ...pngChunk('IDAT', z.slice(cut)),
     ...pngChunk('IEND', []),
@@ -187,13 +251,24 @@ function pixelPattern(width: number, height: number, channels: number, salt: num
   const out = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++)
-      for (let c = 0; c < channels; c++) out[(y * width + x) * channels + c] = (x * 37 + y * 11 + c * 80 + ((x * y + salt) % 7) * 9 + salt * 5) & 255;
+      for (let c = 0; c < channels; c++)
+        out[(y * width + x) * channels + c] =
+          (x * 37 + y * 11 + c * 80 + ((x * y + salt) % 7) * 9 + salt * 5) & 255;
   return out;
 }
 
 /** Flattened numbers of a verification report, in a fixed order. */
 function reportValues(r: VerificationReport): number[] {
-  return [r.accuracy, r.std, r.meanThreshold, r.auc, r.tarAtFar1e3, r.tarAtFar1e2, ...r.foldAccuracies, ...r.thresholds];
+  return [
+    r.accuracy,
+    r.std,
+    r.meanThreshold,
+    r.auc,
+    r.tarAtFar1e3,
+    r.tarAtFar1e2,
+    ...r.foldAccuracies,
+    ...r.thresholds,
+  ];
 }
 
 async function read(t: Tensor): Promise<number[]> {
@@ -217,7 +292,8 @@ export async function runSuite(): Promise<SuiteResult> {
   // --- matmul: an awkward 2-D shape (not a multiple of any tile size)
   {
     const [M, K, N] = [67, 45, 33];
-    const a = wave(M * K, 1), b = wave(K * N, 2);
+    const a = wave(M * K, 1),
+      b = wave(K * N, 2);
     const c = scope(() => matmul(tensor(a, [M, K]), tensor(b, [K, N])));
     await push('matmul 67x45@45x33', c, false, { reference: refMatmul(a, b, 1, M, K, N, false) });
   }
@@ -225,28 +301,39 @@ export async function runSuite(): Promise<SuiteResult> {
   //     cannot matter and the two adapters must agree bit for bit
   {
     const [M, K, N] = [67, 45, 33];
-    const a = dyadic(M * K, 3), b = dyadic(K * N, 4);
+    const a = dyadic(M * K, 3),
+      b = dyadic(K * N, 4);
     const c = scope(() => matmul(tensor(a, [M, K]), tensor(b, [K, N])));
-    await push('matmul dyadic (exact)', c, true, { reference: refMatmul(a, b, 1, M, K, N, false), referenceExact: true });
+    await push('matmul dyadic (exact)', c, true, {
+      reference: refMatmul(a, b, 1, M, K, N, false),
+      referenceExact: true,
+    });
   }
   // --- batched matmul (3 x 17x29 @ 3 x 29x21) and batch-broadcast (3 x 17x29 @ 29x21)
   {
     const [T, M, K, N] = [3, 17, 29, 21];
-    const a = wave(T * M * K, 5), b = wave(T * K * N, 6), b1 = wave(K * N, 7);
+    const a = wave(T * M * K, 5),
+      b = wave(T * K * N, 6),
+      b1 = wave(K * N, 7);
     const c = scope(() => matmul(tensor(a, [T, M, K]), tensor(b, [T, K, N])));
     await push('matmul batched 3x17x29@3x29x21', c, false, { reference: refMatmul(a, b, T, M, K, N, true) });
     const d = scope(() => matmul(tensor(a, [T, M, K]), tensor(b1, [K, N])));
-    await push('matmul broadcast 3x17x29@29x21', d, false, { reference: refMatmul(a, b1, T, M, K, N, false) });
+    await push('matmul broadcast 3x17x29@29x21', d, false, {
+      reference: refMatmul(a, b1, T, M, K, N, false),
+    });
   }
   // --- matmul with transposes: a^T @ b^T, a stored (K, M), b stored (N, K)
   {
     const [M, K, N] = [19, 70, 23];
-    const at = wave(K * M, 8), bt = wave(N * K, 9);
+    const at = wave(K * M, 8),
+      bt = wave(N * K, 9);
     const c = scope(() => matmul(tensor(at, [K, M]), tensor(bt, [N, K]), { transA: true, transB: true }));
     // reference: transpose on the CPU, then the plain product
     const a = Array.from({ length: M * K }, (_, i) => at[(i % K) * M + Math.floor(i / K)]);
     const b = Array.from({ length: K * N }, (_, i) => bt[(i % N) * K + Math.floor(i / N)]);
-    await push('matmul transA transB 19x70@70x23', c, false, { reference: refMatmul(a, b, 1, M, K, N, false) });
+    await push('matmul transA transB 19x70@70x23', c, false, {
+      reference: refMatmul(a, b, 1, M, K, N, false),
+    });
   }
 
   // --- reductions
@@ -278,7 +365,9 @@ export async function runSuite(): Promise<SuiteResult> {
   // --- elementwise chain with backward: y = sum(tanh(x * w + b)^2), broadcasting w and b
   {
     const [R, C] = [24, 40];
-    const xv = wave(R * C, 12), wv = wave(C, 13).map((v) => 1.5 * v), bv = wave(R, 14).map((v) => 0.5 * v);
+    const xv = wave(R * C, 12),
+      wv = wave(C, 13).map((v) => 1.5 * v),
+      bv = wave(R, 14).map((v) => 0.5 * v);
     const { x, w, b, y } = scope(() => {
       const x = tensor(xv, [R, C]);
       const w = tensor(wv, [C]);
@@ -289,9 +378,13 @@ export async function runSuite(): Promise<SuiteResult> {
       return { x, w, b, y };
     });
     // float64 reference of y and its gradients
-    const X = f32(xv), W = f32(wv), B = f32(bv);
+    const X = f32(xv),
+      W = f32(wv),
+      B = f32(bv);
     let yRef = 0;
-    const gx = new Array<number>(R * C), gw = new Array<number>(C).fill(0), gb = new Array<number>(R).fill(0);
+    const gx = new Array<number>(R * C),
+      gw = new Array<number>(C).fill(0),
+      gb = new Array<number>(R).fill(0);
     for (let i = 0; i < R; i++) {
       for (let j = 0; j < C; j++) {
         const th = Math.tanh(X[i * C + j] * W[j] + B[i]);
@@ -306,29 +399,39 @@ export async function runSuite(): Promise<SuiteResult> {
     await push('chain grad x', x.grad!, false, { reference: gx });
     await push('chain grad w', w.grad!, false, { reference: gw });
     await push('chain grad b', b.grad!, false, { reference: gb });
-    x.dispose(); w.dispose(); b.dispose();
+    x.dispose();
+    w.dispose();
+    b.dispose();
   }
 
   // --- random: a counter-based stream is a pure function of (seed, offset), so bits and
   //     uniforms on [0, 1) must be identical everywhere (and equal to the CPU Philox)
   {
-    const seed = 20240611, offset = 77;
+    const seed = 20240611,
+      offset = 77;
     const gen = new Generator(seed);
     gen.setState({ seed, offset });
     const cpu = new Generator(seed);
     cpu.setState({ seed, offset });
-    await push('randomBits seed/offset', randomBits([1003], gen), true, { reference: Array.from(cpu.bitsCpu(1003)), referenceExact: true });
+    await push('randomBits seed/offset', randomBits([1003], gen), true, {
+      reference: Array.from(cpu.bitsCpu(1003)),
+      referenceExact: true,
+    });
     // the generator advanced by ceil(1003/4) blocks: the next draw continues the same stream
     const uBits = Array.from(cpu.bitsCpu(517));
     await push('rand [0,1) continued stream', rand([517], 0, 1, gen), true, {
-      reference: uBits.map((u) => (u >>> 8) / 16777216), referenceExact: true,
+      reference: uBits.map((u) => (u >>> 8) / 16777216),
+      referenceExact: true,
     });
     // the same stream with a key above 2^32 (the 64-bit seed path)
     const gen64 = new Generator(2 ** 40 + 12345);
     gen64.setState({ seed: 2 ** 40 + 12345, offset: 2 ** 32 - 3 }); // the counter carries into the high word
     const cpu64 = new Generator(2 ** 40 + 12345);
     cpu64.setState({ seed: 2 ** 40 + 12345, offset: 2 ** 32 - 3 });
-    await push('randomBits 64-bit seed, offset carry', randomBits([64], gen64), true, { reference: Array.from(cpu64.bitsCpu(64)), referenceExact: true });
+    await push('randomBits 64-bit seed, offset carry', randomBits([64], gen64), true, {
+      reference: Array.from(cpu64.bitsCpu(64)),
+      referenceExact: true,
+    });
     // dropout: comparisons of exact uniforms, so exact
     await push('dropoutMask p=0.3', dropoutMask([300], 0.3, gen), true);
     cpu.bitsCpu(300);
@@ -341,7 +444,10 @@ export async function runSuite(): Promise<SuiteResult> {
     for (let j = 0; j < 100; j++) {
       const r = nBits.slice(4 * j, 4 * j + 4);
       const unit = (u: number) => (u >>> 8) / 16777216;
-      for (const [ui, vi] of [[0, 1], [2, 3]]) {
+      for (const [ui, vi] of [
+        [0, 1],
+        [2, 3],
+      ]) {
         const rad = Math.sqrt(-2 * Math.log(unit(r[ui]) + 1 / 16777216));
         const th = 2 * Math.PI * unit(r[vi]) - Math.PI;
         nRef.push(0.5 + 2 * rad * Math.cos(th), 0.5 + 2 * rad * Math.sin(th));
@@ -352,7 +458,13 @@ export async function runSuite(): Promise<SuiteResult> {
 
   // ================================================================ the face pipeline
 
-  const pushValues = (name: string, values: ArrayLike<number>, shape: number[], exact: boolean, extra: Partial<SuiteCase> = {}) => {
+  const pushValues = (
+    name: string,
+    values: ArrayLike<number>,
+    shape: number[],
+    exact: boolean,
+    extra: Partial<SuiteCase> = {},
+  ) => {
     cases.push({ name, values: Array.from(values), exact, shape, ...extra });
   };
   /** Reads a tensor without disposing it (parameters stay owned by their module). */
@@ -364,7 +476,13 @@ export async function runSuite(): Promise<SuiteResult> {
     const pixels = pixelPattern(W, H, 3, 1);
     const png = encodePng(W, H, 3, pixels);
     const img = decodePng(png, 'suite.png');
-    pushValues('png decode 20x18 RGB (filters 0-4, stored zlib)', img.data, [img.height, img.width, img.channels], true, { reference: Array.from(pixels), referenceExact: true });
+    pushValues(
+      'png decode 20x18 RGB (filters 0-4, stored zlib)',
+      img.data,
+      [img.height, img.width, img.channels],
+      true,
+      { reference: Array.from(pixels), referenceExact: true },
+    );
     // decodeImage picks the PNG decoder by the magic bytes: the same image
     const viaMagic = decodeImage(png, 'suite.png');
     // crop 16x12 centred (top 1, left 4) -> 8x6: an exact 2x2 area average
@@ -374,19 +492,44 @@ export async function runSuite(): Promise<SuiteResult> {
       for (let i = 0; i < 8; i++)
         for (let j = 0; j < 6; j++) {
           let s = 0;
-          for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) s += pixels[((1 + 2 * i + dy) * W + 4 + 2 * j + dx) * 3 + c];
+          for (const [dy, dx] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ])
+            s += pixels[((1 + 2 * i + dy) * W + 4 + 2 * j + dx) * 3 + c];
           areaRef.push(Math.fround((s / 4 / 255 - 0.5) / 0.5));
         }
-    pushValues('centerCropResize png 16x12 -> 8x6 (area)', area, [3, 8, 6], true, { reference: areaRef, referenceExact: true });
+    pushValues('centerCropResize png 16x12 -> 8x6 (area)', area, [3, 8, 6], true, {
+      reference: areaRef,
+      referenceExact: true,
+    });
     // a non-integer downscale with a vertical offset, and an upscale (bilinear) to one luma channel
-    pushValues('centerCropResize png 15x13 -> 4x5 offset -1', centerCropResize(viaMagic, { crop: [15, 13], out: [4, 5], offsetY: -1 }), [3, 4, 5], true);
-    pushValues('centerCropResize png 9x7 -> 13x11 luma (bilinear)', centerCropResize(viaMagic, { crop: [9, 7], out: [13, 11], channels: 1 }), [1, 13, 11], true);
+    pushValues(
+      'centerCropResize png 15x13 -> 4x5 offset -1',
+      centerCropResize(viaMagic, { crop: [15, 13], out: [4, 5], offsetY: -1 }),
+      [3, 4, 5],
+      true,
+    );
+    pushValues(
+      'centerCropResize png 9x7 -> 13x11 luma (bilinear)',
+      centerCropResize(viaMagic, { crop: [9, 7], out: [13, 11], channels: 1 }),
+      [1, 13, 11],
+      true,
+    );
     // a grey PNG: channels replicated to RGB
     const grey = decodeImage(encodePng(11, 9, 1, pixelPattern(11, 9, 1, 2)), 'grey.png');
-    pushValues('png grey 11x9 -> centerCropResize 8x8 -> 4x4 RGB', centerCropResize(grey, { crop: [8, 8], out: [4, 4] }), [3, 4, 4], true);
+    pushValues(
+      'png grey 11x9 -> centerCropResize 8x8 -> 4x4 RGB',
+      centerCropResize(grey, { crop: [8, 8], out: [4, 4] }),
+      [3, 4, 4],
+      true,
+    );
     // a real baseline JPEG (4:2:0): against Pillow's decode, within the JPEG test's +-4
     const jpeg = decodeImage(fromBase64(RGB420_JPEG_BASE64), 'rgb420.jpg');
-    if (jpeg.width !== RGB420_WIDTH || jpeg.height !== RGB420_HEIGHT) throw new Error(`rgb420.jpg decoded to ${jpeg.width}x${jpeg.height}`);
+    if (jpeg.width !== RGB420_WIDTH || jpeg.height !== RGB420_HEIGHT)
+      throw new Error(`rgb420.jpg decoded to ${jpeg.width}x${jpeg.height}`);
     pushValues('jpeg rgb420 37x23 decodeImage', jpeg.data, [jpeg.height, jpeg.width, jpeg.channels], true, {
       reference: Array.from(fromBase64(RGB420_PILLOW_PIXELS_BASE64)),
     });
@@ -398,8 +541,18 @@ export async function runSuite(): Promise<SuiteResult> {
     const u8 = new Uint8Array(N * C * H * W);
     for (let i = 0; i < u8.length; i++) u8[i] = (i * 29 + ((i * i) % 13) * 17) & 255;
     const gen = new Generator(4242);
-    const params = sampleAugmentParams(gen, N, H, W, { out: [8, 7], flipProb: 0.5, zoomMin: 0.6, eraseProb: 0.75 });
-    pushValues('sampleAugmentParams flip/crop/erase', [...params.flip, ...params.crop, ...params.erase], [N * 9], true);
+    const params = sampleAugmentParams(gen, N, H, W, {
+      out: [8, 7],
+      flipProb: 0.5,
+      zoomMin: 0.6,
+      eraseProb: 0.75,
+    });
+    pushValues(
+      'sampleAugmentParams flip/crop/erase',
+      [...params.flip, ...params.crop, ...params.erase],
+      [N * 9],
+      true,
+    );
     const out = scope(() => augmentImages(uploadU8Images(u8, N, C, H, W), params));
     const ref = augmentRef.augmentImages(augmentRef.normalizeU8(u8, [N, C, H, W]), params);
     await push('augmentImages u8 4x3x13x10 -> 8x7', out, false, { reference: Array.from(ref.data) });
@@ -410,13 +563,23 @@ export async function runSuite(): Promise<SuiteResult> {
     const ref2 = augmentRef.augmentImages(nd([2, 3, 6, 5], f32(xs)), p2);
     await push('augmentImages f32 2x3x6x5 -> 9x8', out2, false, { reference: Array.from(ref2.data) });
     const fl = scope(() => flipHorizontal(tensor(xs, [2, 3, 6, 5])));
-    await push('flipHorizontal 2x3x6x5', fl, true, { reference: Array.from(augmentRef.flipHorizontal(nd([2, 3, 6, 5], f32(xs))).data), referenceExact: true });
+    await push('flipHorizontal 2x3x6x5', fl, true, {
+      reference: Array.from(augmentRef.flipHorizontal(nd([2, 3, 6, 5], f32(xs))).data),
+      referenceExact: true,
+    });
   }
 
   // --- a tiny recognizer: IResNet 16x16 (16x16 -> 1x1 in four stride-2 stages) + ArcFace head
   {
     const config: RecognizerConfig = {
-      backbone: { input: [16, 16], blocks: [1, 1, 1, 1], widths: [4, 8, 8, 8], stem: 4, embedding: 8, dropout: 0.1 },
+      backbone: {
+        input: [16, 16],
+        blocks: [1, 1, 1, 1],
+        widths: [4, 8, 8, 8],
+        stem: 4,
+        embedding: 8,
+        dropout: 0.1,
+      },
       arcface: { s: 16, m: 0.3 },
     };
     const gen = new Generator(777);
@@ -431,20 +594,44 @@ export async function runSuite(): Promise<SuiteResult> {
       await push('iresnet eval embeddings 4x8', emb, false);
 
       // embedRows / evaluatePairs on an in-memory cache of 5 u8 images 3x20x20, resized to 16x16
-      const count = 5, side = 20;
+      const count = 5,
+        side = 20;
       const pixels = new Uint8Array(count * 3 * side * side);
       for (let i = 0; i < pixels.length; i++) {
         const n = Math.floor(i / (3 * side * side));
         pixels[i] = (128 + ((i * (n + 3) * 7) % 97) - 48 + (n % 2) * 30) & 255;
       }
-      const cache: ImageCache = { count, C: 3, H: side, W: side, labels: Int32Array.from([0, 0, 1, 1, 2]), pixels };
-      const { data, dim } = await embedRows(model.backbone, cache, [4, 0, 2], { input: [16, 16], batch: 2, flip: true });
+      const cache: ImageCache = {
+        count,
+        C: 3,
+        H: side,
+        W: side,
+        labels: Int32Array.from([0, 0, 1, 1, 2]),
+        pixels,
+      };
+      const { data, dim } = await embedRows(model.backbone, cache, [4, 0, 2], {
+        input: [16, 16],
+        batch: 2,
+        flip: true,
+      });
       pushValues('embedRows mirrored, batches of 2', data, [3, dim], false);
       const ref = (k: number) => ({ name: `p${k}`, index: 1 });
-      const pairs: LfwPair[] = [[0, 1, true], [2, 3, true], [0, 2, false], [1, 4, false], [3, 4, false], [0, 3, false]].map(
-        ([a, b, same], i) => ({ a: ref(a as number), b: ref(b as number), same: same as boolean, fold: i % 2 }),
-      );
-      const ev = await evaluatePairs(model.backbone, cache, pairs, (r) => Number(r.name.slice(1)), { input: [16, 16] });
+      const pairs: LfwPair[] = [
+        [0, 1, true],
+        [2, 3, true],
+        [0, 2, false],
+        [1, 4, false],
+        [3, 4, false],
+        [0, 3, false],
+      ].map(([a, b, same], i) => ({
+        a: ref(a as number),
+        b: ref(b as number),
+        same: same as boolean,
+        fold: i % 2,
+      }));
+      const ev = await evaluatePairs(model.backbone, cache, pairs, (r) => Number(r.name.slice(1)), {
+        input: [16, 16],
+      });
       pushValues('evaluatePairs scores (6 pairs)', ev.scores, [ev.scores.length], false);
 
       // train mode: one ArcFace loss, backward and SGD step (momentum, weight decay)
@@ -458,7 +645,12 @@ export async function runSuite(): Promise<SuiteResult> {
       });
       await push('recognizer arcface loss (train mode)', loss, false);
       const named = Object.fromEntries(model.namedParameters());
-      for (const key of ['backbone.conv1.weight', 'backbone.layer1_0.conv2.weight', 'backbone.fc.weight', 'head.weight']) {
+      for (const key of [
+        'backbone.conv1.weight',
+        'backbone.layer1_0.conv2.weight',
+        'backbone.fc.weight',
+        'head.weight',
+      ]) {
         const p = named[key];
         if (!p) throw new Error(`no parameter ${key}: ${Object.keys(named).join(', ')}`);
         pushValues(`sgd step: ${key}`, await peek(p), [...p.shape], false);
@@ -479,15 +671,24 @@ export async function runSuite(): Promise<SuiteResult> {
     const n = 60;
     const same = Array.from({ length: n }, (_, i) => i % 3 !== 0);
     // scores on a 1/64 grid (many ties, exact thresholds) with overlapping classes
-    const scores = Array.from({ length: n }, (_, i) => ((((i * 23) % 41) - 20) / 64) + (same[i] ? 0.25 : 0));
+    const scores = Array.from({ length: n }, (_, i) => (((i * 23) % 41) - 20) / 64 + (same[i] ? 0.25 : 0));
     const balanced = verificationReport(scores, same);
     pushValues('verificationReport balanced folds', reportValues(balanced), [6 + 20], true);
     const contiguous = verificationReport(scores, same, { folds: contiguousFolds(n, 5), ties: 'lowest' });
-    pushValues('verificationReport 5 contiguous folds, ties lowest', reportValues(contiguous), [6 + 10], true);
+    pushValues(
+      'verificationReport 5 contiguous folds, ties lowest',
+      reportValues(contiguous),
+      [6 + 10],
+      true,
+    );
     // AUC = P(same score > different score) + P(tie) / 2 (Mann-Whitney), an independent reference
-    let wins = 0, P = 0, Nn = 0;
-    for (let i = 0; i < n; i++) (same[i] ? P++ : Nn++);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (same[i] && !same[j]) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    let wins = 0,
+      P = 0,
+      Nn = 0;
+    for (let i = 0; i < n; i++) same[i] ? P++ : Nn++;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (same[i] && !same[j]) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
     pushValues('roc auc vs Mann-Whitney', [balanced.auc], [1], true, { reference: [wins / (P * Nn)] });
   }
 
