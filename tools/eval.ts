@@ -8,14 +8,8 @@
  * and 1e-2. `--flip` sums each image's embedding with its mirror's first (insightface's
  * variant). `--json` prints one JSON object; fractions, not percents.
  */
-import { readFileSync } from 'node:fs';
-import { parsePairs } from '../src/data/lfw-pairs.js';
-import { loadPairImages } from '../src/data/pair-images.js';
-import { evaluatePairs } from '../src/eval/embed.js';
-import { roc } from '../src/eval/verification.js';
-import { loadRecognizer } from '../src/models/recognizer-weights.js';
+import { evaluateRecognizer } from '../src/eval/evaluate-recognizer.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
-import { drawRoc } from './figures.js';
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'recognizer file (safetensors, from train-recognizer)' },
@@ -30,69 +24,6 @@ const SPEC: Record<string, OptionSpec> = {
   batch: { type: 'number', help: 'images per forward pass', default: 64 },
   help: { type: 'flag', help: 'this text' },
 };
-
-export interface EvalSummary {
-  accuracy: number;
-  accuracy_std: number;
-  auc: number;
-  'tar_at_far_1e-3': number;
-  'tar_at_far_1e-2': number;
-  pairs: number;
-  folds: number;
-  fold_accuracies: number[];
-  threshold: number;
-  flip: boolean;
-  weights: string;
-  pairs_file: string;
-}
-
-export interface EvalOptions {
-  weights: string;
-  data: string;
-  pairs: string;
-  flip?: boolean;
-  batch?: number;
-  /** Write the ROC curve to this PNG. */
-  roc?: string;
-  /** Progress lines. */
-  say?: (line: string) => void;
-}
-
-/** The verification of `weights` on a pairs file (what `synface eval` prints). */
-export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: EvalSummary; view: 1 | 2 }> {
-  const say = o.say ?? (() => {});
-  const { backbone, file } = loadRecognizer(readFileSync(o.weights), o.weights);
-  const pairsFile = parsePairs(readFileSync(o.pairs, 'utf8'), o.pairs);
-  const images = loadPairImages(o.data, pairsFile.pairs, file.preprocess, `synface eval: ${o.pairs}`);
-  say(`eval: ${images.cache.count} images decoded and aligned in ${images.seconds.toFixed(1)} s`);
-  const { report, scores, same } = await evaluatePairs(
-    backbone,
-    images.cache,
-    pairsFile.pairs,
-    images.rowOf,
-    { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64 },
-  );
-  backbone.dispose();
-  const summary: EvalSummary = {
-    accuracy: report.accuracy,
-    accuracy_std: report.std,
-    auc: report.auc,
-    'tar_at_far_1e-3': report.tarAtFar1e3,
-    'tar_at_far_1e-2': report.tarAtFar1e2,
-    pairs: pairsFile.pairs.length,
-    folds: report.foldAccuracies.length,
-    fold_accuracies: report.foldAccuracies,
-    threshold: report.meanThreshold,
-    flip: !!o.flip,
-    weights: o.weights,
-    pairs_file: o.pairs,
-  };
-  if (o.roc) {
-    drawRoc(roc(scores, same), `${o.weights}${o.flip ? ' (flip)' : ''}`, o.roc);
-    say(`eval: ROC curve written to ${o.roc}`);
-  }
-  return { summary, view: pairsFile.view };
-}
 
 export async function evalCommand(args: string[]): Promise<number> {
   const o = parseArgs('eval', args, SPEC);

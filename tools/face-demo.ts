@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainRecognizerCommand } from './train-recognizer.js';
-import { evaluateRecognizer, type EvalSummary } from './eval.js';
+import { evaluateRecognizer, type EvalSummary } from '../src/eval/evaluate-recognizer.js';
 
 export interface FaceDemoOptions {
   sample: string;

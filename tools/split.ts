@@ -7,47 +7,8 @@
  *   <out>/val-people.txt     people file of the validation people
  *   <out>/val-pairs.txt      `10 N`, then per fold N same-person and N different-person pairs
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../src/io/node-files.js';
-import { parsePeople, writePairs } from '../src/data/lfw-pairs.js';
-import { makePairs, splitPeople, writePeople } from '../src/data/split.js';
+import { writeSplit } from '../src/data/split-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
-
-export interface SplitOptions {
-  data: string;
-  people: string;
-  out: string;
-  valFraction: number;
-  seed: number;
-  /** Same-person pairs per fold (default: as many as the smallest fold allows, at most 100). */
-  perFold?: number;
-}
-
-export function writeSplit(o: SplitOptions): { train: number; val: number; pairs: number } {
-  const peoplePath = join(o.data, o.people);
-  const people = parsePeople(readFileSync(peoplePath, 'utf8'), peoplePath).people;
-  const { train, val } = splitPeople(people, o.valFraction, o.seed);
-  let perFold = o.perFold ?? 100;
-  let pairs;
-  for (;;) {
-    try {
-      pairs = makePairs(val, { perFold, seed: o.seed + 1 });
-      break;
-    } catch (e) {
-      // too few same-person pairs in some fold: fewer per fold, unless asked for exactly this many
-      if (o.perFold !== undefined || perFold <= 10) throw e;
-      perFold -= 10;
-    }
-  }
-  mkdirSync(o.out, { recursive: true });
-  const write = (name: string, text: string) =>
-    writeFileAtomic(join(o.out, name), new TextEncoder().encode(text));
-  write('train-people.txt', writePeople(train));
-  write('val-people.txt', writePeople(val));
-  write('val-pairs.txt', writePairs(pairs, 10));
-  return { train: train.length, val: val.length, pairs: pairs.length };
-}
 
 const SPEC: Record<string, OptionSpec> = {
   data: { type: 'string', help: 'LFW-layout folder', default: '../shared/data/lfw-devtrain' },

@@ -22,8 +22,8 @@ import { RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/reco
 import { RECOGNIZER_PRESETS } from '../src/train/presets.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { formatDuration, ProgressBar } from './progress.js';
-import { prepareData } from './recognizer-data.js';
-import { drawCurves } from './figures.js';
+import { prepareRecognizerData } from '../src/data/recognizer-data.js';
+import { drawCurves } from '../src/plot/figure-files.js';
 
 const SPEC: Record<string, OptionSpec> = {
   data: {
@@ -103,7 +103,21 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
 
   // ---- data: training rows of an image cache, validation pairs (tools/recognizer-data.ts)
   const minImages = Number(o['min-images'] ?? preset.minImages);
-  const { cache, rows, val, describe } = prepareData(o, preset.preprocess, minImages, out, log);
+  const { cache, rows, val, describe } = prepareRecognizerData(
+    {
+      layout: o.layout as 'lfw' | 'folders',
+      data: String(o.data),
+      people: String(o.people),
+      split: o.split === undefined ? undefined : String(o.split),
+      valFraction: Number(o['val-fraction']),
+      valData: o['val-data'] === undefined ? undefined : String(o['val-data']),
+      valPairs: o['val-pairs'] === undefined ? undefined : String(o['val-pairs']),
+      minImages,
+      out,
+      log,
+    },
+    preset.preprocess,
+  );
   if (rows.length === 0)
     throw new Error(`synface train-recognizer: no training images (people with >= ${minImages} images)`);
 

@@ -1,9 +1,8 @@
-/** The trainer's and evaluator's figures as PNG files (src/plot draws them). */
-import { trainingCurves, rocFigure } from '../src/plot/figures.js';
-import { writePng } from '../src/plot/png-node.js';
-import type { Roc } from '../src/eval/verification.js';
+/** The trainer's and evaluator's figures written as PNG files (Node; src/plot/figures.ts draws them). */
+import { trainingCurves, rocFigure } from './figures.js';
+import { writePng } from './png-node.js';
 
-/** Loss, validation accuracy and learning rate against the step, from the log's records. */
+/** Loss, validation accuracy and learning rate against the step, from a run log's records. */
 export function drawCurves(
   records: readonly { type: string; step: number; [k: string]: unknown }[],
   path: string,
@@ -21,6 +20,11 @@ export function drawCurves(
   );
 }
 
-export function drawRoc(curve: Roc, label: string, path: string): void {
+/** A ROC curve (false accept rate against true accept rate) with its AUC in the legend. */
+export function drawRoc(
+  curve: { far: ArrayLike<number>; tar: ArrayLike<number>; auc: number },
+  label: string,
+  path: string,
+): void {
   writePng(path, rocFigure({ far: curve.far, tar: curve.tar }, label, curve.auc));
 }

@@ -1,5 +1,5 @@
 /**
- * The data of a `synface train-recognizer` run: the training images (rows of an image cache)
+ * The data of a recognizer training run (src/train/recognizer-run.ts; Node: reads files): the training images (rows of an image cache)
  * and the validation pairs with the images they name.
  *
  *   --layout lfw      (default) an LFW-layout folder and its people file; a split by people
@@ -11,13 +11,32 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedIdentityFolders, cachedLfw } from '../src/data/lfw-cache.js';
-import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from '../src/data/lfw-pairs.js';
-import { loadPairImages } from '../src/data/pair-images.js';
-import type { ImageCache } from '../src/data/image-cache.js';
-import type { Preprocess } from '../src/models/recognizer-weights.js';
-import { writeSplit } from './split.js';
-import type { Parsed } from './args.js';
+import { cachedIdentityFolders, cachedLfw } from './lfw-cache.js';
+import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from './lfw-pairs.js';
+import { loadPairImages } from './pair-images.js';
+import type { ImageCache } from './image-cache.js';
+import type { Preprocess } from '../models/recognizer-weights.js';
+import { writeSplit } from './split-files.js';
+
+export interface RecognizerDataOptions {
+  /** 'lfw': an LFW-layout folder and a people file; 'folders': a folder per identity. */
+  layout: 'lfw' | 'folders';
+  data: string;
+  /** The people file inside `data` (layout lfw). */
+  people: string;
+  /** A folder with train-people.txt and val-pairs.txt (layout lfw; default: made in <out>/split). */
+  split?: string;
+  /** Fraction of the people held out when the split is made. */
+  valFraction: number;
+  /** Layout folders: the LFW-layout folder of the validation pairs' images, and the pairs file. */
+  valData?: string;
+  valPairs?: string;
+  /** Train on people with at least this many images. */
+  minImages: number;
+  /** The run's folder (the split is made in <out>/split). */
+  out: string;
+  log: (line: string) => void;
+}
 
 export interface RunData {
   cache: ImageCache;
@@ -34,28 +53,22 @@ export interface RunData {
 }
 
 const fail = (msg: string): never => {
-  throw new Error(`synface train-recognizer: ${msg}`);
+  throw new Error(`train-recognizer: ${msg}`);
 };
 
-export function prepareData(
-  o: Parsed,
-  preprocess: Preprocess,
-  minImages: number,
-  out: string,
-  log: (s: string) => void,
-): RunData {
-  const data = String(o.data);
+export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
+  const { data, minImages, out, log } = o;
   if (o.layout === 'folders') {
     const f = cachedIdentityFolders(data, preprocess, { log });
     const perLabel = new Map<number, number>();
     for (const l of f.cache.labels) perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
     const rows = [...f.cache.labels.keys()].filter((r) => perLabel.get(f.cache.labels[r])! >= minImages);
     let val: RunData['val'] = null;
-    if (o['val-pairs']) {
-      if (!o['val-data']) fail('--val-pairs needs --val-data (the LFW-layout folder of its images)');
-      const path = String(o['val-pairs']);
+    if (o.valPairs) {
+      if (!o.valData) fail('--val-pairs needs --val-data (the LFW-layout folder of its images)');
+      const path = o.valPairs;
       const pairs = parsePairs(readFileSync(path, 'utf8'), path).pairs;
-      const images = loadPairImages(String(o['val-data']), pairs, preprocess, path);
+      const images = loadPairImages(o.valData!, pairs, preprocess, path);
       val = {
         pairs,
         people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size,
@@ -72,27 +85,27 @@ export function prepareData(
         layout: 'folders',
         data,
         minImages,
-        val_data: o['val-data'] ?? null,
-        val_pairs: o['val-pairs'] ?? null,
+        val_data: o.valData ?? null,
+        val_pairs: o.valPairs ?? null,
       },
     };
   }
   if (o.layout !== 'lfw') fail(`--layout ${o.layout} is not lfw or folders`);
-  const splitDir = o.split ? String(o.split) : join(out, 'split');
+  const splitDir = o.split ?? join(out, 'split');
   if (!existsSync(join(splitDir, 'train-people.txt'))) {
     if (o.split) fail(`${splitDir}/train-people.txt does not exist`);
     const s = writeSplit({
       data,
-      people: String(o.people),
+      people: o.people,
       out: splitDir,
-      valFraction: Number(o['val-fraction']),
+      valFraction: o.valFraction,
       seed: 0,
     });
     log(
       `split: ${s.train} training people, ${s.val} validation people, ${s.pairs} validation pairs in ${splitDir}`,
     );
   }
-  const lfw = cachedLfw(data, String(o.people), preprocess, { log });
+  const lfw = cachedLfw(data, o.people, preprocess, { log });
   const trainPath = join(splitDir, 'train-people.txt');
   const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
   const rows: number[] = [];
@@ -109,6 +122,6 @@ export function prepareData(
     cache: lfw.cache,
     rows,
     val: { pairs, people: valPeople.size, cache: lfw.cache, rowOf: lfw.rowOf, source: valPath },
-    describe: { layout: 'lfw', data, people: String(o.people), split: splitDir, minImages },
+    describe: { layout: 'lfw', data, people: o.people, split: splitDir, minImages },
   };
 }

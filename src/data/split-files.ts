@@ -1,0 +1,50 @@
+/**
+ * A validation split by people written as files (Node): the LFW people files of the training
+ * and validation people, and verification pairs among the validation people in LFW's View 2
+ * format (10 person-disjoint folds). `synface split` and `synface train-recognizer` call it;
+ * the split itself is src/data/split.ts.
+ *
+ *   <out>/train-people.txt   people file (View 1 form) of the training people
+ *   <out>/val-people.txt     people file of the validation people
+ *   <out>/val-pairs.txt      `10 N`, then per fold N same-person and N different-person pairs
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/node-files.js';
+import { parsePeople, writePairs } from './lfw-pairs.js';
+import { makePairs, splitPeople, writePeople } from './split.js';
+
+export interface SplitOptions {
+  data: string;
+  people: string;
+  out: string;
+  valFraction: number;
+  seed: number;
+  /** Same-person pairs per fold (default: as many as the smallest fold allows, at most 100). */
+  perFold?: number;
+}
+
+export function writeSplit(o: SplitOptions): { train: number; val: number; pairs: number } {
+  const peoplePath = join(o.data, o.people);
+  const people = parsePeople(readFileSync(peoplePath, 'utf8'), peoplePath).people;
+  const { train, val } = splitPeople(people, o.valFraction, o.seed);
+  let perFold = o.perFold ?? 100;
+  let pairs;
+  for (;;) {
+    try {
+      pairs = makePairs(val, { perFold, seed: o.seed + 1 });
+      break;
+    } catch (e) {
+      // too few same-person pairs in some fold: fewer per fold, unless asked for exactly this many
+      if (o.perFold !== undefined || perFold <= 10) throw e;
+      perFold -= 10;
+    }
+  }
+  mkdirSync(o.out, { recursive: true });
+  const write = (name: string, text: string) =>
+    writeFileAtomic(join(o.out, name), new TextEncoder().encode(text));
+  write('train-people.txt', writePeople(train));
+  write('val-people.txt', writePeople(val));
+  write('val-pairs.txt', writePairs(pairs, 10));
+  return { train: train.length, val: val.length, pairs: pairs.length };
+}
