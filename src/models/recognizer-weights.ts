@@ -9,7 +9,7 @@
  * The ArcFace head is not kept: its class centres belong to the training identities.
  */
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
-import { readTensors } from '../io/tensor-data.js';
+import { assertFinite, readTensors } from '../io/tensor-data.js';
 import { IResNet, type IResNetConfig } from './iresnet.js';
 
 export const RECOGNIZER_FORMAT = 'synface-recognizer/1';
@@ -31,6 +31,7 @@ export async function serializeRecognizer(
   info: Record<string, unknown> = {},
 ): Promise<Uint8Array> {
   const tensors = await readTensors(backbone.stateDict());
+  assertFinite(tensors, 'recognizer weights');
   return serializeSafetensors(tensors, {
     format: RECOGNIZER_FORMAT,
     backbone: JSON.stringify(backbone.config),
