@@ -191,6 +191,73 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
     ).rejects.toThrow(/missing.safetensors/);
   }, 60_000);
 
+  it('issue 14 defects 1, 4, 5, 8: a diverged run fails and writes no weights; resume checks the data, survives a torn log and adds no duplicates', async () => {
+    // 1: lr 1e9 diverges; nothing non-finite is written and the command fails
+    const diverged = join(tmp, 'diverged');
+    await expect(train(diverged, ['--lr', '1e9', '--overwrite'])).rejects.toThrow(
+      /training diverged at step \d/,
+    );
+    expect(existsSync(join(diverged, 'recognizer.safetensors'))).toBe(false);
+    if (existsSync(join(diverged, 'checkpoint.safetensors'))) {
+      const ck = parseSafetensors(readFileSync(join(diverged, 'checkpoint.safetensors'))).tensors;
+      for (const [k, t] of Object.entries(ck))
+        expect(Array.from(t.data).every(Number.isFinite), k).toBe(true);
+    }
+
+    // 4: the same people with other validation pairs (two lines swapped) is other data
+    const other = join(tmp, 'other-split');
+    mkdirSync(other, { recursive: true });
+    cpSync(join(SAMPLE, 'train-people.txt'), join(other, 'train-people.txt'));
+    const pairs = readFileSync(join(SAMPLE, 'val-pairs.txt'), 'utf8').split('\n');
+    [pairs[1], pairs[2]] = [pairs[2], pairs[1]];
+    writeFileSync(join(other, 'val-pairs.txt'), pairs.join('\n'));
+    const finished = join(tmp, 'a'); // the finished 6-step run of the first test
+    const args = (dir: string, split: string) => [
+      '--data',
+      SAMPLE,
+      '--people',
+      'people.txt',
+      '--split',
+      split,
+      '--out',
+      dir,
+      '--steps',
+      '6',
+      '--batch',
+      '8',
+      '--val-every',
+      '3',
+      '--ckpt-every',
+      '2',
+      '--log-every',
+      '1',
+      '--seed',
+      '3',
+      '--resume',
+    ];
+    await expect(run(trainRecognizerCommand, args(finished, other))).rejects.toThrow(
+      /trained on other data: val_pairs \(/,
+    );
+
+    // 5 and 8: a torn last line, then resuming the finished run: one record per type and step
+    const logPath = join(finished, 'log.jsonl');
+    const before = readFileSync(logPath, 'utf8');
+    writeFileSync(logPath, before + '{"type":"val","step":6,"val_acc');
+    const again = await run(trainRecognizerCommand, args(finished, SAMPLE));
+    expect(again.code).toBe(0);
+    const records = readFileSync(logPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(records.map((r) => `${r.type}${r.step}`)).toEqual(
+      before
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((r) => `${r.type}${r.step}`),
+    );
+  }, 120_000);
+
   it('--layout folders trains on a folder per identity and validates on LFW-layout pairs elsewhere', async () => {
     const root = join(tmp, 'casia');
     const people = readFileSync(join(SAMPLE, 'train-people.txt'), 'utf8')

@@ -3,6 +3,8 @@
  * line is redrawn in place; otherwise (CI, a log file) a full line is printed every `every`
  * seconds, so logs stay readable.
  */
+import type { Progress } from '../src/train/runner.js';
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
@@ -45,4 +47,35 @@ export class ProgressBar {
   break(): void {
     if (this.tty) this.stream.write('\n');
   }
+}
+
+/**
+ * A training run's console: `onProgress` draws the bar (made at the first step, when the run's
+ * length is known), `log` prints a line without breaking it, `end` finishes the bar's line.
+ */
+export function trainingConsole(print: (line: string) => void = console.log): {
+  onProgress: (p: Progress) => void;
+  log: (line: string) => void;
+  end: () => void;
+} {
+  let bar: ProgressBar | undefined;
+  return {
+    onProgress: (p) => {
+      bar ??= new ProgressBar(p.steps);
+      bar.update(
+        p.step,
+        {
+          epoch: (p.status.epoch ?? 0).toFixed(2),
+          loss: p.loss === undefined ? '-' : p.loss.toFixed(3),
+          'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(1),
+        },
+        p.etaSeconds ?? NaN,
+      );
+    },
+    log: (line) => {
+      bar?.break();
+      print(line);
+    },
+    end: () => bar?.break(),
+  };
 }

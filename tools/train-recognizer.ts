@@ -16,7 +16,7 @@ import { trainRecognizer } from '../src/train/recognizer-run.js';
 import { RECOGNIZER_PRESETS } from '../src/train/presets.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
-import { formatDuration, ProgressBar } from './progress.js';
+import { formatDuration, trainingConsole } from './progress.js';
 
 const SPEC: Record<string, OptionSpec> = {
   data: {
@@ -86,9 +86,7 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
     throw new Error(`synface train-recognizer: --layout ${o.layout} is not lfw or folders`);
   const str = (k: string) => (o[k] === undefined ? undefined : String(o[k]));
   const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
-  const log = (s: string) => console.log(s);
-  // made at the first step, when the run's length is known
-  const progress: { bar?: ProgressBar } = {};
+  const term = trainingConsole();
   const interrupt = interruptOnSigint();
   try {
     const r = await trainRecognizer({
@@ -116,28 +114,14 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       overwrite: !!o.overwrite,
       command: ['synface', 'train-recognizer', ...args].join(' '),
       signal: interrupt.signal,
-      log: (s) => {
-        progress.bar?.break();
-        log(s);
-      },
-      onProgress: (p) => {
-        progress.bar ??= new ProgressBar(p.steps);
-        progress.bar.update(
-          p.step,
-          {
-            epoch: (p.status.epoch ?? 0).toFixed(2),
-            loss: p.loss === undefined ? '-' : p.loss.toFixed(3),
-            'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(1),
-          },
-          p.etaSeconds ?? NaN,
-        );
-      },
+      log: term.log,
+      onProgress: term.onProgress,
     });
-    progress.bar?.break();
-    const out = String(o.out);
+    term.end();
+    const log = term.log;
     if (r.status !== 'finished') {
       log(
-        `${r.status} at step ${r.step} of ${r.steps}; checkpoint ${out}/checkpoint.safetensors (continue with --resume)`,
+        `${r.status} at step ${r.step} of ${r.steps}; checkpoint ${String(o.out)}/checkpoint.safetensors (continue with --resume)`,
       );
       return r.status === 'interrupted' ? 130 : 0;
     }
