@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assign, backward, crossEntropy, Generator, scope, tensor, type Tensor } from '../src/index.js';
+import { assign, backward, mul, crossEntropy, Generator, scope, tensor, type Tensor } from '../src/index.js';
 import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../src/io/checkpoint.js';
 import { readCheckpoint } from '../src/io/node-files.js';
 import { Linear } from '../src/nn/index.js';
@@ -193,6 +193,30 @@ describe('runTraining', () => {
     await expect(runTraining(new TinyTrainer(), options(newDir(), { resume: true }))).rejects.toThrow(
       /--resume, but .*checkpoint.safetensors does not exist/,
     );
+  });
+
+  it('logs several named losses, and maxSeconds stops the session with a checkpoint', async () => {
+    const dir = newDir();
+    const t = new TinyTrainer();
+    const twoLosses: Trainable = {
+      get step() {
+        return t.step;
+      },
+      trainStep: () => {
+        const loss = t.trainStep() as Tensor;
+        return { loss_a: loss, loss_b: scope(() => mul(loss, tensor([2], [1]))) };
+      },
+      checkpointParts: (e) => t.checkpointParts(e),
+      restore: (c, s) => t.restore(c, s),
+      status: () => t.status(),
+    };
+    const r = await runTraining(twoLosses, options(dir, { maxSeconds: 0 }));
+    expect(r.status).toBe('stopped');
+    expect(r.step).toBe(1);
+    const [rec] = logRecords(dir);
+    expect(rec.type).toBe('train');
+    expect(rec.loss_b as number).toBeCloseTo(2 * (rec.loss_a as number), 5);
+    expect(readCheckpoint(join(dir, 'checkpoint.safetensors')).step).toBe(1);
   });
 
   it('an aborted signal stops after the current step with a checkpoint', async () => {

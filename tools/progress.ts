@@ -66,7 +66,9 @@ export function trainingConsole(print: (line: string) => void = console.log): {
         p.step,
         {
           epoch: (p.status.epoch ?? 0).toFixed(2),
-          loss: p.loss === undefined ? '-' : p.loss.toFixed(3),
+          ...(Object.keys(p.losses).length
+            ? Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, v.toFixed(3)]))
+            : { loss: '-' }),
           'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(1),
         },
         p.etaSeconds ?? NaN,

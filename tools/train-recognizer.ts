@@ -66,6 +66,10 @@ const SPEC: Record<string, OptionSpec> = {
     type: 'number',
     help: 'stop (with a checkpoint) after this many steps of this session, to resume later',
   },
+  'max-minutes': {
+    type: 'number',
+    help: 'stop (with a checkpoint) after this many minutes of this session, to resume later',
+  },
   resume: { type: 'flag', help: 'continue from <out>/checkpoint.safetensors' },
   overwrite: { type: 'flag', help: 'start over in an --out that holds a checkpoint (it is replaced)' },
   help: { type: 'flag', help: 'this text' },
@@ -110,6 +114,7 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       ckptEvery: Number(o['ckpt-every']),
       logEvery: Number(o['log-every']),
       stopAfter: num('stop-after'),
+      maxSeconds: o['max-minutes'] === undefined ? undefined : 60 * Number(o['max-minutes']),
       resume: !!o.resume,
       overwrite: !!o.overwrite,
       command: ['synface', 'train-recognizer', ...args].join(' '),

@@ -41,6 +41,8 @@ export interface TrainRecognizerOptions extends Omit<RecognizerDataOptions, 'out
   ckptEvery?: number;
   logEvery?: number;
   stopAfter?: number;
+  /** Stop (with a checkpoint) after this many seconds of this session. */
+  maxSeconds?: number;
   resume?: boolean;
   overwrite?: boolean;
   /** The command line, recorded in the checkpoint, the weights and the report. */
@@ -168,6 +170,7 @@ export async function trainRecognizer(o: TrainRecognizerOptions): Promise<TrainR
       valEvery: o.valEvery ?? 200,
       ckptEvery: o.ckptEvery ?? 100,
       stopAfter: o.stopAfter,
+      maxSeconds: o.maxSeconds,
       resume: o.resume,
       overwrite: o.overwrite,
       fingerprint,

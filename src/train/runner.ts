@@ -5,12 +5,13 @@
  *   start      new run: refuse a folder that holds a checkpoint (unless overwrite)
  *              resume: restore the checkpoint, check the data is the same (fingerprint), keep
  *              the log up to the checkpoint's step, add the earlier sessions' wall time
- *   each step  loss <- trainer.trainStep()
- *              every logEvery steps: read the loss back (the only sync), check it is finite,
- *                                    log {type:'train', step, loss, images_per_s, ...}
+ *   each step  losses <- trainer.trainStep()   (one loss, or several by name: a GAN's G and D)
+ *              every logEvery steps: read the losses back (the only sync), check they are
+ *                                    finite, log {type:'train', step, loss, images_per_s, ...}
  *              every valEvery steps: validate, log {type:'val', step, ...}
  *              every ckptEvery steps: checkpoint (refused if any value is not finite)
- *   stop       at the last step, after stopAfter steps of this session, or on abort (Ctrl-C):
+ *   stop       at the last step, after stopAfter steps or maxSeconds of this session, or on
+ *              abort (Ctrl-C):
  *              a checkpoint; at the last step also the final validation
  *
  * A diverged run (a non-finite loss or parameter) stops with a TrainingDiverged error and
@@ -19,15 +20,18 @@
  */
 import { buildCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
 import { NonFiniteError } from '../io/tensor-data.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { RunFolder } from './run-folder.js';
 
 /** What the runner needs of a trainer. */
 export interface Trainable {
   /** Optimizer steps done. */
   readonly step: number;
-  /** One optimizer step; returns the batch's loss (a scalar tensor the runner disposes). */
-  trainStep(): Tensor;
+  /**
+   * One optimizer step; returns the batch's loss, or its losses by name (e.g. { loss_g, loss_d }):
+   * scalar tensors the runner reads on logging steps and disposes.
+   */
+  trainStep(): Tensor | Record<string, Tensor>;
   /** What a checkpoint holds; `extra` goes into its config. */
   checkpointParts(extra: Record<string, unknown>): CheckpointParts;
   /** Restores a checkpoint made from checkpointParts; throws if the run's settings differ. */
@@ -57,6 +61,8 @@ export interface RunOptions {
   ckptEvery: number;
   /** Stop (with a checkpoint) after this many steps of this session. */
   stopAfter?: number;
+  /** Stop (with a checkpoint) at the first step that ends after this many seconds of this session. */
+  maxSeconds?: number;
   /** Continue from the folder's checkpoint. */
   resume?: boolean;
   /** Start over in a folder that holds a checkpoint. */
@@ -75,8 +81,8 @@ export interface RunOptions {
 export interface Progress {
   step: number;
   steps: number;
-  /** The last loss read back; undefined before the first. */
-  loss?: number;
+  /** The last losses read back, by name ('loss' for a single one); empty before the first. */
+  losses: Record<string, number>;
   /** Training throughput since the last log (validation and checkpoints excluded); undefined before the first. */
   imagesPerSecond?: number;
   etaSeconds?: number;
@@ -84,7 +90,7 @@ export interface Progress {
 }
 
 export interface RunResult {
-  /** finished: all steps done (and validated); stopped: stopAfter reached; interrupted: aborted. */
+  /** finished: all steps done (and validated); stopped: stopAfter or maxSeconds reached; interrupted: aborted. */
   status: 'finished' | 'stopped' | 'interrupted';
   step: number;
   /** Wall time of the run over all its sessions. */
@@ -194,32 +200,38 @@ export async function runTraining(trainer: Trainable, o: RunOptions): Promise<Ru
   const stopAt = o.stopAfter !== undefined ? Math.min(steps, trainer.step + o.stopAfter) : steps;
   let tLog = performance.now(),
     stepLog = trainer.step,
-    loss: number | undefined,
+    losses: Record<string, number> = {},
     rate: number | undefined;
   const restartClock = () => {
     tLog = performance.now(); // images/s counts training only
     stepLog = trainer.step;
   };
-  while (trainer.step < stopAt && !o.signal?.aborted) {
-    const lossTensor = trainer.trainStep();
+  const outOfTime = () => o.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= o.maxSeconds;
+  let timeUp = false;
+  while (trainer.step < stopAt && !o.signal?.aborted && !timeUp) {
+    const out = trainer.trainStep();
+    const tensors: Record<string, Tensor> = out instanceof Tensor ? { loss: out } : out;
     const step = trainer.step;
-    if (step % o.logEvery === 0 || step === stopAt) {
+    timeUp = outOfTime();
+    if (step % o.logEvery === 0 || step === stopAt || timeUp) {
       try {
-        loss = await lossTensor.item();
+        const values = await Promise.all(Object.values(tensors).map((t) => t.item()));
+        losses = Object.fromEntries(Object.keys(tensors).map((k, i) => [k, values[i]]));
       } finally {
-        lossTensor.dispose();
+        for (const t of Object.values(tensors)) t.dispose();
       }
-      if (!Number.isFinite(loss)) throw diverged(`the loss is ${loss}`);
+      for (const [name, v] of Object.entries(losses))
+        if (!Number.isFinite(v)) throw diverged(`the ${name === 'loss' ? 'loss' : `loss ${name}`} is ${v}`);
       const now = performance.now();
       rate = ((step - stepLog) * o.imagesPerStep) / ((now - tLog) / 1000);
       tLog = now;
       stepLog = step;
-      folder.record({ type: 'train', step, ...trainer.status(), loss, images_per_s: rate });
-    } else lossTensor.dispose();
+      folder.record({ type: 'train', step, ...trainer.status(), ...losses, images_per_s: rate });
+    } else for (const t of Object.values(tensors)) t.dispose();
     o.onProgress?.({
       step,
       steps,
-      loss,
+      losses,
       imagesPerSecond: rate,
       etaSeconds: rate ? ((steps - step) * o.imagesPerStep) / rate : undefined,
       status: trainer.status(),
