@@ -87,6 +87,53 @@ describe('acquireLock between processes', () => {
     const c = await contender(out);
     expect(c).toEqual({ code: 0, stderr: '' });
   });
+  it('processes racing for a stale lock: exactly one takes it, the stale lock is removed once', async () => {
+    const out = join(TMP, 'run-race');
+    mkdirSync(out);
+    const stale = { pid: deadPid(), host: hostname(), started: 'then', command: 'crashed', what: 'x' };
+    writeFileSync(join(out, 'run.lock'), JSON.stringify(stale));
+    const script = join(TMP, 'race.ts');
+    writeFileSync(
+      script,
+      `import { lockRunFolder } from ${JSON.stringify(join(ROOT, 'src/io/lock.ts'))};\n` +
+        `try { lockRunFolder(process.argv[2], 'racer', console.log); console.log('got it'); }\n` +
+        `catch (e) { console.error(e.message); process.exit(3); }\n` +
+        `process.stdin.resume();\nprocess.stdin.on('end', () => process.exit(0));\n`,
+    );
+    const racers = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, out], { cwd: ROOT });
+      const r = { child, stdout: '', stderr: '', code: undefined as number | null | undefined };
+      child.stdout.on('data', (d) => (r.stdout += d));
+      child.stderr.on('data', (d) => (r.stderr += d));
+      return r;
+    });
+    // every racer either exits refused or prints "got it" (and then holds the lock until its stdin ends)
+    await Promise.all(
+      racers.map(
+        (r) =>
+          new Promise<void>((ok) => {
+            r.child.on('exit', (code) => ((r.code = code), ok()));
+            r.child.stdout.on('data', () => r.stdout.includes('got it') && ok());
+          }),
+      ),
+    );
+    const winners = racers.filter((r) => r.stdout.includes('got it'));
+    expect(winners.length).toBe(1);
+    const winner = winners[0].child.pid;
+    for (const r of racers.filter((r) => r !== winners[0])) {
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`is held by pid ${winner} on ${hostname()} (racer)`);
+    }
+    expect(
+      racers
+        .map((r) => r.stdout)
+        .join('')
+        .match(/removed the stale lock/g)?.length,
+    ).toBe(1);
+    winners[0].child.stdin.end();
+    await new Promise((ok) => winners[0].child.on('exit', ok));
+    expect(readdirSync(out)).toEqual([]);
+  });
 });
 
 describe('acquireLock in one process', () => {

@@ -197,12 +197,10 @@ export function acquireLock(path: string, what: string, options: LockOptions = {
   for (let retries = 0; ;) {
     if (createExclusive(file, JSON.stringify(holder) + '\n')) return hold(file, holder);
     const other = readHolder(file);
-    if (other === 'unreadable' || (other !== 'gone' && !isStale(other))) {
+    if (other === 'unreadable') throw new Error(refusal(file, other, what)); // no holder to wait for
+    if (other !== 'gone' && !isStale(other)) {
       if (!options.wait) throw new Error(refusal(file, other, what));
-      if (!waiting)
-        log(
-          `lock: waiting for ${other === 'unreadable' ? file : describeHolder(other)} to release ${file} ...`,
-        );
+      if (!waiting) log(`lock: waiting for ${describeHolder(other)} to release ${file} ...`);
       waiting = true;
       sleepSync(200);
       continue;
