@@ -70,17 +70,27 @@ export interface BuildCacheResult {
   msPerImage: number;
 }
 
-/**
- * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
- * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
- */
-export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
-  const opts: CropOptions = {
+/** The crop options with their defaults filled in: the LFW crop (preprocess.ts), 3 channels. */
+export function resolveCrop(options: CropOptions): CropOptions {
+  return {
     crop: options.crop ?? LFW_CROP,
     offsetY: options.offsetY ?? LFW_OFFSET_Y,
     out: options.out ?? LFW_OUT,
     channels: options.channels ?? 3,
   };
+}
+
+/** One image file, decoded and cropped/resized to u8 CHW (`opts` resolved by resolveCrop). */
+export function decodeToCHW(file: string, opts: CropOptions): Uint8Array {
+  return toUint8CHW(decodeImage(readFileSync(file), file), opts);
+}
+
+/**
+ * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
+ * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
+ */
+export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
+  const opts = resolveCrop(options);
   const [H, W] = opts.out!;
   const C = opts.channels!;
   const size = C * H * W;
@@ -93,7 +103,7 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     const file = options.root === undefined ? item.path : join(options.root, item.path);
     let chw: Uint8Array;
     try {
-      chw = toUint8CHW(decodeImage(readFileSync(file), file), opts);
+      chw = decodeToCHW(file, opts);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if (!options.skipBad) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
