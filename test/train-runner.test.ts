@@ -14,7 +14,12 @@ import { Linear } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import { RunFolder } from '../src/train/run-folder.js';
 import { parseRunLog } from '../src/train/run-log.js';
-import { runTraining, TrainingDiverged, type RunOptions, type Trainable } from '../src/train/runner.js';
+import {
+  runTraining as runInFolder,
+  TrainingDiverged,
+  type RunOptions,
+  type Trainable,
+} from '../src/train/runner.js';
 
 /** 3 classes of 2-d points, full batch; `poison(step)` turns the weights NaN before that step. */
 class TinyTrainer implements Trainable {
@@ -65,6 +70,15 @@ class TinyTrainer implements Trainable {
 
   async weights(): Promise<number[]> {
     return Array.from(await this.model.weight.toArray());
+  }
+}
+
+/** runTraining, then the folder's lock released (each call opens the folder anew). */
+async function runTraining(trainer: Trainable, o: RunOptions) {
+  try {
+    return await runInFolder(trainer, o);
+  } finally {
+    o.folder.close();
   }
 }
 
@@ -217,6 +231,17 @@ describe('runTraining', () => {
     expect(rec.type).toBe('train');
     expect(rec.loss_b as number).toBeCloseTo(2 * (rec.loss_a as number), 5);
     expect(readCheckpoint(join(dir, 'checkpoint.safetensors')).step).toBe(1);
+  });
+
+  it('a second process on the same folder is refused while the first holds it', async () => {
+    const dir = newDir();
+    const first = new RunFolder(dir);
+    try {
+      expect(() => new RunFolder(dir)).toThrow(/the run folder .* is in use: .*run.lock is held by pid/);
+    } finally {
+      first.close();
+    }
+    new RunFolder(dir).close();
   });
 
   it('an aborted signal stops after the current step with a checkpoint', async () => {

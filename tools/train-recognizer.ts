@@ -70,6 +70,10 @@ const SPEC: Record<string, OptionSpec> = {
     type: 'number',
     help: 'stop (with a checkpoint) after this many minutes of this session, to resume later',
   },
+  strict: {
+    type: 'flag',
+    help: 'fail, naming them, if images the run uses cannot be decoded (default: leave them out, counted)',
+  },
   resume: { type: 'flag', help: 'continue from <out>/checkpoint.safetensors' },
   overwrite: { type: 'flag', help: 'start over in an --out that holds a checkpoint (it is replaced)' },
   help: { type: 'flag', help: 'this text' },
@@ -115,6 +119,7 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       logEvery: Number(o['log-every']),
       stopAfter: num('stop-after'),
       maxSeconds: o['max-minutes'] === undefined ? undefined : 60 * Number(o['max-minutes']),
+      strict: !!o.strict,
       resume: !!o.resume,
       overwrite: !!o.overwrite,
       command: ['synface', 'train-recognizer', ...args].join(' '),

@@ -97,12 +97,25 @@ const pairsDigest = (pairs: readonly LfwPair[]) =>
 
 export async function trainRecognizer(o: TrainRecognizerOptions): Promise<TrainRecognizerResult> {
   const log = o.log ?? (() => {});
-  const preset = RECOGNIZER_PRESETS[o.preset];
-  if (!preset)
+  if (!RECOGNIZER_PRESETS[o.preset])
     throw new Error(
       `train-recognizer: unknown preset '${o.preset}' (${Object.keys(RECOGNIZER_PRESETS).join(', ')})`,
     );
-  const folder = new RunFolder(o.out, log);
+  // the lock comes first: the data step writes <out>/split
+  const folder = new RunFolder(o.out, log, o.command);
+  try {
+    return await trainInFolder(o, folder, log);
+  } finally {
+    folder.close();
+  }
+}
+
+async function trainInFolder(
+  o: TrainRecognizerOptions,
+  folder: RunFolder,
+  log: (line: string) => void,
+): Promise<TrainRecognizerResult> {
+  const preset = RECOGNIZER_PRESETS[o.preset];
 
   // ---- data
   const minImages = o.minImages ?? preset.minImages;

@@ -1,17 +1,20 @@
 /**
  * A training run's folder on disk (Node), the storage of src/train/runner.ts:
  *
+ *   run.lock                           held while a process runs here (src/io/lock.ts)
  *   checkpoint.safetensors (+ .prev)   the full training state, replaced atomically
  *   log.jsonl                          the run's records (run-log.ts), appended line by line
  *   ...                                whatever the trainer writes at the end (writeFile)
  *
  * Every file is written atomically (a temp file, then a rename), so a killed process leaves the
  * previous version intact; the log is the one file appended to, and a torn last line is
- * tolerated when the run resumes.
+ * tolerated when the run resumes. Opening the folder takes its lock, so a second process on the
+ * same folder is refused with the holder's pid and command; close() releases it.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint } from '../io/checkpoint.js';
+import { lockRunFolder, type Lock } from '../io/lock.js';
 import { readCheckpoint, writeFileAtomic } from '../io/node-files.js';
 import { formatRunLog, parseRunLog, recordsUpTo, sameRecordIndex, type LogRecord } from './run-log.js';
 
@@ -20,14 +23,23 @@ export class RunFolder {
   readonly logPath: string;
   /** The log's records, as on disk. */
   readonly records: LogRecord[] = [];
+  private readonly lock: Lock;
 
+  /** Creates the folder if needed and takes its lock; `command` tells another process who holds it. */
   constructor(
     readonly dir: string,
     private readonly warn: (line: string) => void = (s) => console.warn(s),
+    command?: string,
   ) {
     mkdirSync(dir, { recursive: true });
+    this.lock = lockRunFolder(dir, command, warn);
     this.checkpointPath = join(dir, 'checkpoint.safetensors');
     this.logPath = join(dir, 'log.jsonl');
+  }
+
+  /** Releases the folder's lock (also released when the process exits). */
+  close(): void {
+    this.lock.release();
   }
 
   path(name: string): string {
