@@ -143,7 +143,9 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
       '3',
     ];
     const root = join(__dirname, '..');
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), args, {
+    // node itself with tsx as a loader: the .bin/tsx wrapper runs the program in a child
+    // process, which a SIGKILL of the wrapper would leave running (and holding the run's lock)
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: root,
       env: process.env,
       stdio: 'ignore',
