@@ -196,3 +196,16 @@ function matmulFiles(): ShaderFile[] {
 export function labShaderFiles(): ShaderFile[] {
   return [...matmulFiles(), ...convFiles()].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
+
+/**
+ * The version a lab's `--print` asks for: its full name, or its number alone ('v5' for
+ * 'v5-rows-4x4x4'). A clear error, listing the versions, when it names none or several.
+ */
+export function findLabVersion(names: readonly string[], query: string, lab: string): string {
+  if (names.includes(query)) return query;
+  const hits = names.filter((n) => n.startsWith(`${query}-`));
+  if (hits.length === 1) return hits[0];
+  if (hits.length > 1)
+    throw new Error(`${lab}: '${query}' names several versions (${hits.join(', ')}); give the full name`);
+  throw new Error(`${lab}: no version '${query}'; the versions are: ${names.join(', ')}`);
+}
