@@ -5,6 +5,7 @@
  *   - a plain .mjs script imports the engine from 'synface-gpu', trains a small model a few
  *     steps on WebGPU, and loads the shipped recognizer through 'synface-gpu/models';
  *   - every package the built code imports is a runtime dependency (or a node: builtin);
+ *   - a browser bundle of it (esbuild) takes the browser entry and no Node module;
  *   - a TypeScript consumer typechecks against the shipped declarations.
  * Slow (build, pack, install, a recognizer forward pass on lavapipe): about half a minute.
  */
@@ -14,6 +15,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -172,6 +174,23 @@ console.log(JSON.stringify({
     expect(r.exported).toBe(r.weights);
     expect(r.embedding).toBe(r.expected);
     expect(r.finite).toBe(true);
+  });
+
+  it("a browser bundle of 'synface-gpu', its models and data resolves the browser entry and pulls in no Node module", () => {
+    const bundle = buildSync({
+      stdin: {
+        contents: `import { initGpu } from 'synface-gpu'; import 'synface-gpu/models'; import 'synface-gpu/data'; initGpu();`,
+        resolveDir: app,
+      },
+      bundle: true,
+      platform: 'browser', // the "browser" export condition; a node: import would be an error here
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = bundle.outputFiles[0].text;
+    expect(code).toContain('navigator.gpu');
+    expect(code).not.toContain('webgpu.create');
   });
 
   it('a TypeScript consumer typechecks against the shipped declarations', () => {
