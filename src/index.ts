@@ -1,7 +1,8 @@
 /**
- * synface-gpu: the engine's public surface. Environment-specific start-up lives at the edges:
- *   Node:    import { initGpu, shutdownGpu } from 'synface-gpu/src/gpu/node.ts'
- *   browser: import { initGpu } from 'synface-gpu/src/gpu/browser.ts'
+ * synface-gpu: the engine's public surface, the same in Node and in a browser (no Node
+ * imports). Environment-specific start-up lives at the edges, and the package's entry points
+ * add it: node.ts ('synface-gpu' in Node: initGpu on Dawn, shutdownGpu) and browser.ts
+ * ('synface-gpu' in a browser bundle: initGpu on navigator.gpu).
  */
 export { Device, KernelError, type AdapterDescription, type KernelDef } from './gpu/device.js';
 export { getDevice, setDevice, hasDevice, createDevice } from './gpu/runtime.js';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
  * The `synface` command.
  *   synface demo [--steps N]          the main job: face verification end to end on the embedded sample
@@ -10,9 +10,13 @@
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
  * .json), SYNFACE_DEBUG=1|2|3|validate prints kernels and dispatches, SYNFACE_CACHE the folder
  * of decoded-image caches (default ~/.cache/synface-gpu).
+ * Installed, this is dist/tools/synface.js, run by node (the shebang above survives the build);
+ * in the repository it runs from source: `npx tsx tools/synface.ts`.
  */
+import { isAbsolute, relative } from 'node:path';
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
+import { embeddedSamplePath, shippedRecognizerPath } from '../src/package-files.js';
 import { runDemo } from './demo.js';
 import { runFaceDemo } from './face-demo.js';
 import { trainingConsole } from './progress.js';
@@ -20,6 +24,12 @@ import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { parseArgs } from './args.js';
+
+/** A path as the user reads it: relative when inside the current folder (the repository), else absolute. */
+function shown(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : path;
+}
 
 const USAGE = `usage: synface <command> [options]   (synface <command> --help for its options)
   demo               the main job: verification on the embedded LFW sample, shipped vs freshly trained
@@ -45,8 +55,8 @@ async function main(argv: string[]): Promise<number> {
       });
       const term = trainingConsole();
       await runFaceDemo({
-        sample: 'data/lfw-sample',
-        weights: 'weights/recognizer-small.safetensors',
+        sample: shown(embeddedSamplePath()),
+        weights: shown(shippedRecognizerPath()),
         out: String(o.out),
         steps: Number(o.steps),
         log: term.log,
