@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/node-files.js';
 import { folderDatasetFromLfwPeople, folderDatasetFromPaths, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
 import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
 import { decodeImage } from './decode-image.js';
-import { LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
+import { ImageSizeMismatch, LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
 
 export interface LfwDataset extends FolderDataset {
   /** Directory the item paths are relative to: `<root>/images`. */
@@ -80,6 +80,7 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     offsetY: options.offsetY ?? LFW_OFFSET_Y,
     out: options.out ?? LFW_OUT,
     channels: options.channels ?? 3,
+    size: options.size,
   };
   const [H, W] = opts.out!;
   const C = opts.channels!;
@@ -93,10 +94,11 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     const file = options.root === undefined ? item.path : join(options.root, item.path);
     let chw: Uint8Array;
     try {
-      chw = toUint8CHW(decodeImage(readFileSync(file), file), opts);
+      chw = toUint8CHW(decodeImage(readFileSync(file), file), opts, file);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      if (!options.skipBad) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
+      // an aligned dataset's image of another size: the data is not as described, never skipped
+      if (!options.skipBad || e instanceof ImageSizeMismatch) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
       bad.push({ path: file, error: msg });
       continue;
     }
