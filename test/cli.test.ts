@@ -60,6 +60,27 @@ beforeAll(() => {
   process.env.SYNFACE_CACHE = join(tmp, 'cache');
 });
 
+describe('bad options are refused before any work, naming the option (issue 14, defect 7)', () => {
+  it("--batch 0, --batch 1 (batch norm), --batch '', --steps -1 and 1.5; eval --batch 0", async () => {
+    const refuse = (args: string[], re: RegExp) =>
+      expect(train(join(tmp, 'never'), args)).rejects.toThrow(re);
+    await refuse(
+      ['--batch', '0'],
+      /--batch needs an integer >= 2 \(batch norm normalizes over the batch.*\), got '0'/,
+    );
+    await refuse(['--batch', '1'], /--batch needs an integer >= 2 .*got '1'/);
+    await refuse(['--batch', ''], /--batch needs an integer >= 2 .*got ''/);
+    await refuse(['--batch', '8.5'], /--batch needs an integer >= 2 .*got '8\.5'/);
+    await refuse(['--steps', '-1'], /--steps needs an integer >= 1, got '-1'/);
+    await refuse(['--steps', '1.5'], /--steps needs an integer >= 1, got '1\.5'/);
+    await refuse(['--lr', 'x'], /--lr needs a number >= 0, got 'x'/);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+    await expect(
+      run(evalCommand, ['--batch', '0', '--weights', 'w', '--data', SAMPLE, '--pairs', 'p']),
+    ).rejects.toThrow(/synface eval: --batch needs an integer >= 1, got '0'/);
+  });
+});
+
 describe('synface train-recognizer and eval on the embedded sample', () => {
   it('an interrupted run resumed with --resume ends with the same weights as an uninterrupted one; eval reproduces its accuracy', async () => {
     const straight = await train(join(tmp, 'a'));

@@ -39,7 +39,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'demo') {
       const o = parseArgs('demo', args, {
-        steps: { type: 'number', help: 'training steps of the from-scratch run', default: 60 },
+        steps: {
+          type: 'number',
+          help: 'training steps of the from-scratch run',
+          default: 60,
+          int: true,
+          min: 1,
+        },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
       await runFaceDemo({
@@ -55,9 +61,9 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'eval') return await evalCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
-        steps: { type: 'number', help: 'steps', default: 500 },
-        hidden: { type: 'number', help: 'hidden units', default: 64 },
-        seed: { type: 'number', help: 'seed', default: 0 },
+        steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },
+        hidden: { type: 'number', help: 'hidden units', default: 64, int: true, min: 1 },
+        seed: { type: 'number', help: 'seed', default: 0, int: true },
       });
       const result = await runDemo({
         steps: Number(o.steps),
