@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { describeFileError, withPath } from '../src/io/file-errors.js';
 import { trainRecognizerCommand } from '../tools/train-recognizer.js';
 import { evalCommand } from '../tools/eval.js';
 
@@ -78,6 +79,60 @@ describe('bad options are refused before any work, naming the option (issue 14, 
     await expect(
       run(evalCommand, ['--batch', '0', '--weights', 'w', '--data', SAMPLE, '--pairs', 'p']),
     ).rejects.toThrow(/synface eval: --batch needs an integer >= 1, got '0'/);
+  });
+});
+
+/** Runs `synface <args>` as its own process (tsx tools/synface.ts): exit code, stdout, stderr. */
+function synface(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const root = join(__dirname, '..');
+  const child = spawn(
+    join(root, 'node_modules', '.bin', 'tsx'),
+    [join(root, 'tools', 'synface.ts'), ...args],
+    {
+      cwd: root,
+      env: process.env,
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('file-system errors name the path and say what to do (issue 14, defect 7)', () => {
+  it('ENOENT and EEXIST through the command line', async () => {
+    const missing = await synface(['split', '--data', join(tmp, 'nope'), '--out', join(tmp, 'split-out')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^synface: .*nope\/peopleDevTrain\.txt: no such file or folder \(ENOENT in open\)$/m,
+    );
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    // a people file large enough for 10 folds (split reads no image)
+    const data = join(tmp, 'many-people');
+    mkdirSync(data, { recursive: true });
+    const people = Array.from({ length: 300 }, (_, i) => `P${i}\t${2 + (i % 5)}`);
+    writeFileSync(join(data, 'people.txt'), [String(people.length), ...people].join('\n') + '\n');
+    const inTheWay = await synface(['split', '--data', data, '--people', 'people.txt', '--out', file]);
+    expect(inTheWay.code).toBe(1);
+    expect(inTheWay.stderr).toMatch(
+      /^synface: .*a-file: already exists: a file is in the way of a folder.*\(EEXIST in mkdir\)$/m,
+    );
+  }, 60_000);
+
+  it('ENOSPC (a real one, from /dev/full): Node names no file; withPath adds it', () => {
+    let error: unknown;
+    try {
+      writeFileSync('/dev/full', 'x');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(describeFileError(error)).toBeUndefined(); // no path: the caller adds it
+    expect(describeFileError(withPath(error, '/dev/full'))).toBe(
+      '/dev/full: the disk is full: free space in /dev (ENOSPC in write)',
+    );
   });
 });
 

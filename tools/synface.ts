@@ -19,6 +19,7 @@ import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { parseArgs } from './args.js';
+import { describeFileError } from '../src/io/file-errors.js';
 
 const USAGE = `usage: synface <command> [options]   (synface <command> --help for its options)
   demo               the main job: verification on the embedded LFW sample, shipped vs freshly trained
@@ -100,7 +101,9 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  // a user's mistake (bad file, bad option) reads as one line; SYNFACE_DEBUG shows the stack
-  console.error(process.env.SYNFACE_DEBUG ? e : `synface: ${e instanceof Error ? e.message : String(e)}`);
+  // a user's mistake (bad file, bad option) reads as one line; SYNFACE_DEBUG shows the stack.
+  // File-system errors (ENOSPC, ENOENT, EEXIST, EACCES...) name the path and say what to do.
+  const message = describeFileError(e) ?? (e instanceof Error ? e.message : String(e));
+  console.error(process.env.SYNFACE_DEBUG ? e : `synface: ${message}`);
   process.exitCode = 1;
 }
