@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { describeFileError, withPath } from '../src/io/file-errors.js';
+import { withoutDawnWarnings } from '../src/gpu/dawn-stderr.js';
 import { trainRecognizerCommand } from '../tools/train-recognizer.js';
 import { evalCommand } from '../tools/eval.js';
 
@@ -133,6 +134,36 @@ describe('file-system errors name the path and say what to do (issue 14, defect 
     expect(describeFileError(withPath(error, '/dev/full'))).toBe(
       '/dev/full: the disk is full: free space in /dev (ENOSPC in write)',
     );
+  });
+});
+
+describe("Dawn's adapter-limit warnings (issue 14, defect 10)", () => {
+  it('a command that creates the device prints no "artificially reduced" line, and the rest of stderr', async () => {
+    // stderr a shell pipe, as in `synface info 2>&1 | tee log` (a terminal works the same way;
+    // Node's own child_process pipes are sockets, which the filter leaves alone: dawn-stderr.ts)
+    const root = join(__dirname, '..');
+    const tsx = join(root, 'node_modules', '.bin', 'tsx');
+    const child = spawn(
+      'sh',
+      ['-c', '"$0" "$1" info 2>&1 >/dev/null | cat', tsx, join(root, 'tools', 'synface.ts')],
+      {
+        cwd: root,
+        env: process.env,
+      },
+    );
+    let stderr = '';
+    child.stdout.on('data', (d) => (stderr += d));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(stderr).toMatch(/^synface: adapter /m); // stderr still works after the discovery
+    expect(stderr).not.toMatch(/artificially reduced/);
+  }, 120_000);
+
+  it('withoutDawnWarnings drops exactly those two lines', () => {
+    const dawn = (kind: string) =>
+      `Warning: maxDynamic${kind}BuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n`;
+    const other = 'Warning: vkCreateInstance: Found no drivers!\n';
+    expect(withoutDawnWarnings(`${dawn('Uniform')}${other}${dawn('Storage')}tail`)).toBe(`${other}tail`);
+    expect(withoutDawnWarnings(`x ${dawn('Uniform')}`)).toBe(`x ${dawn('Uniform')}`); // only whole lines
   });
 });
 
