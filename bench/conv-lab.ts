@@ -5,7 +5,13 @@
  *   npx tsx bench/conv-lab.ts --kind=wgrad --only=v3,v4 --rounds=5
  *   npx tsx bench/conv-lab.ts --shape=32,64,28,28,64,3,1,1   N,C,H,W,O,K,stride,pad
  *   npx tsx bench/conv-lab.ts --nobias                forward without the bias epilogue
+ *   npx tsx bench/conv-lab.ts --print=v5 [--kind=dgrad] [--shape=...] [--nobias]
+ *                                                     print a version's WGSL (full name or vN; kind
+ *                                                     forward by default) as specialized for the
+ *                                                     shape, and exit without a GPU
  *
+ * Every version's WGSL at the default shape is also committed in shaders/generated/conv2d-*
+ * (npm run gen:shaders), so two versions can be diffed without running anything.
  * Versions are interleaved round by round (the machine is shared) and the best round is kept.
  * GFLOPS = 2*N*O*OH*OW*C/g*KH*KW / time, the same work for all three passes.
  */
@@ -19,14 +25,60 @@ import {
   conv2dWeightGradKernel,
   convGeometry,
 } from '../src/ops/conv.js';
+import { labVersions, ROUTES } from '../shaders/conv2d-versions.js';
+import { convVersionText, findLabVersion } from '../shaders/lab-text.js';
 
 const args = process.argv.slice(2);
-const argVal = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+/** The value of `--name=value`, or of `--name value`. */
+const argVal = (name: string) => {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  if (args[i] !== `--${name}`) return args[i].split('=')[1];
+  return args[i + 1] && !args[i + 1].startsWith('--') ? args[i + 1] : undefined;
+};
 const kinds = (argVal('kind') ?? 'forward,dgrad,wgrad').split(',') as ('forward' | 'dgrad' | 'wgrad')[];
 const only = argVal('only')?.split(',');
 const rounds = Number(argVal('rounds') ?? 3);
 const reps = Number(argVal('reps') ?? 3);
-const [N, C, H, W, O, K, s, pd] = (argVal('shape') ?? '32,64,28,28,64,3,1,1').split(',').map(Number);
+const shape = argVal('shape') ?? '32,64,28,28,64,3,1,1';
+const [N, C, H, W, O, K, s, pd] = shape.split(',').map(Number);
+if (
+  shape.split(',').length !== 8 ||
+  [N, C, H, W, O, K, s, pd + 1].some((v) => !Number.isInteger(v) || v < 1)
+) {
+  console.error(
+    `conv lab: --shape=${shape}: want 8 integers N,C,H,W,O,K,stride,pad (pad >= 0, the rest >= 1)`,
+  );
+  process.exit(2);
+}
+
+if (args.some((a) => a === '--print' || a.startsWith('--print='))) {
+  // --print: the WGSL of one version for this shape, then exit (no device is opened)
+  let text: string;
+  try {
+    const kind = argVal('kind') ?? 'forward';
+    if (kind !== 'forward' && kind !== 'dgrad' && kind !== 'wgrad')
+      throw new Error(`conv lab: --print takes one --kind: forward, dgrad or wgrad (got '${kind}')`);
+    const query = argVal('print');
+    const names = labVersions(kind);
+    if (!query)
+      throw new Error(`conv lab: --print needs a version, e.g. --print=v5 (${kind}: ${names.join(', ')})`);
+    if (query in ROUTES)
+      throw new Error(`conv lab: '${query}' has no WGSL of its own: ${ROUTES[query as keyof typeof ROUTES]}`);
+    const name = findLabVersion(names, query, `conv lab (${kind})`);
+    convGeometry('conv lab --shape', [N, C, H, W], [O, C, K, K], { stride: s, padding: pd }); // output not empty
+    text = convVersionText(kind, name, {
+      geo: { KH: K, KW: K, sh: s, sw: s, dh: 1, dw: 1 },
+      bias: !args.includes('--nobias'),
+      shape: `bench/conv-lab.ts: x [${[N, C, H, W]}], w [${[O, C, K, K]}], stride ${s}, padding ${pd}`,
+    });
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  await new Promise<void>((done) => process.stdout.write(text, () => done()));
+  process.exit(0);
+}
 
 await initGpu({ autotune: false });
 const opts = { stride: s, padding: pd };

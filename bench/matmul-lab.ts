@@ -6,6 +6,12 @@
  *   npx tsx bench/matmul-lab.ts --check-only    correctness only
  *   npx tsx bench/matmul-lab.ts --time-only     timing only
  *   npx tsx bench/matmul-lab.ts --target=0.5    seconds of GPU work per timed measurement
+ *   npx tsx bench/matmul-lab.ts --print=v7 [--trans=NT]
+ *                                               print a version's WGSL (full name or vN; transposes
+ *                                               NN (default), NT, TN, TT) and exit without a GPU
+ *
+ * Every version's WGSL is also committed, per transpose combination, in shaders/generated/matmul/
+ * (npm run gen:shaders), so two versions can be diffed without running anything.
  *
  * Correctness: every variant x every transpose combination against a float64 CPU reference at
  * awkward sizes (incl. batch 2 with strideA = 0 broadcast), tolerance 1e-4 relative (with a 1e-4
@@ -22,12 +28,39 @@
 import { readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { matmulVariants, type MatmulOptions, type MatmulVariant } from '../shaders/matmul.ts';
+import { findLabVersion, matmulVersionText } from '../shaders/lab-text.ts';
 
 Object.assign(globalThis, globals);
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-const argVal = (name: string) => arg(name)?.split('=')[1];
+/** The value of `--name=value`, or of `--name value`. */
+const argVal = (name: string) => {
+  const a = arg(name);
+  if (a !== `--${name}`) return a?.split('=')[1];
+  const next = args[args.indexOf(a) + 1];
+  return next && !next.startsWith('--') ? next : undefined;
+};
+
+if (arg('print')) {
+  // --print: the WGSL of one version, then exit (no device is opened)
+  const names = matmulVariants.map((v) => v.name);
+  let text: string;
+  try {
+    const query = argVal('print');
+    if (!query)
+      throw new Error(
+        `matmul lab: --print needs a version, e.g. --print=v7 (the versions are: ${names.join(', ')})`,
+      );
+    const v = matmulVariants.find((x) => x.name === findLabVersion(names, query, 'matmul lab'))!;
+    text = matmulVersionText(v, argVal('trans') ?? 'NN');
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  await new Promise<void>((done) => process.stdout.write(text, () => done()));
+  process.exit(0);
+}
 const only = argVal('only')?.split(',');
 const target = Number(argVal('target') ?? 0.25);
 const doCheck = !arg('time-only');

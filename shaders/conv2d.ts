@@ -11,7 +11,7 @@
  *           dgrad    M = H*W (per sample),   N = C, K = Og*KH*KW;
  *           wgrad    M = O, N = Cg*KH*KW,    K = N*OH*OW (the long reduction).
  *
- * The ladder (version names and tile configs live in src/ops/conv.ts; GFLOPS from
+ * The ladder (version names and tile configs live in shaders/conv2d-versions.ts; GFLOPS from
  * bench/conv-lab.ts at the ResNet shape N=32, 64->64, 28x28, 3x3, pad 1 on lavapipe, 2 shared
  * cores, best of 2-4 interleaved rounds, +-20% noise):
  *   forward  v1-direct       one invocation per output, bounds-checked loops (teaching)   ~1.0
@@ -112,6 +112,13 @@ export const PARAM_FIELDS = [
 ] as const;
 export type ConvParamName = (typeof PARAM_FIELDS)[number];
 
+/** The forward kernels' last bindings: bias at 3 and y at 4, or y at 3 when there is no bias. */
+function outputBindings(bias: boolean): string {
+  return bias
+    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
+    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;';
+}
+
 export const FLAT_WG = 64;
 const flatIndex = /* wgsl */ `
 @compute @workgroup_size(${FLAT_WG})
@@ -128,11 +135,7 @@ export function forwardDirect(bias: boolean): string {
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
-${
-  bias
-    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
-}
+${outputBindings(bias)}
 ${flatIndex}
   let ow = i % p.OW; let oh = (i / p.OW) % p.OH; let o = (i / (p.OW * p.OH)) % p.O; let n = i / (p.OW * p.OH * p.O);
   let g = o / p.Og;
@@ -277,6 +280,31 @@ ${flatIndex}
 }`;
 }
 
+/** d = y + bias[o] over y (N, O, OH, OW), for the routes without a fused bias (mm, im2col). Bindings: y, bias, d. */
+export function biasAdd(): string {
+  return `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> D: array<f32>;
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.y * (nwg.x * ${FLAT_WG}u) + gid.x;
+  if (i >= p.N * p.O * p.OH * p.OW) { return; }
+  D[i] = Y[i] + B[(i / (p.OH * p.OW)) % p.O];
+}`;
+}
+
+/** d[i] = 0 for i < p.total (the weight gradient of an empty batch). Bindings: d. */
+export function zeroFill(): string {
+  return `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read_write> D: array<f32>;
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.y * (nwg.x * ${FLAT_WG}u) + gid.x;
+  if (i < p.total) { D[i] = 0.0; }
+}`;
+}
+
 // =============================================================================================
 // v2: register-blocked direct forward (bounds-checked, scalar loads; any shape, any groups).
 // Reads packed weights (G, K, OgP) with OgP a multiple of TO (zero padding), so weight loads need
@@ -297,11 +325,7 @@ export function forwardRegblock(c: RegConfig, bias: boolean): string {
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<f32>;
-${
-  bias
-    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
-}
+${outputBindings(bias)}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let P = p.OH * p.OW;
@@ -455,11 +479,7 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Wv: array<vec4<f32>>;
-${
-  bias
-    ? '@group(0) @binding(3) var<storage, read> B: array<f32>;\n@group(0) @binding(4) var<storage, read_write> Y: array<f32>;'
-    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
-}
+${outputBindings(bias)}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = wid.x * ${WX}u + lid.x;

@@ -13,6 +13,11 @@
  * and A[b] at element offset b * strideA (strideA = 0 broadcasts A over the batch), likewise B, C.
  * Transposes are compile-time: code(opts) emits different WGSL text per combination.
  *
+ * The version table is `matmulVariants` at the end of this file; every version's text, per
+ * transpose combination, is committed in shaders/generated/matmul/ (`npm run gen:shaders`), and
+ * `npx tsx bench/matmul-lab.ts --print=v7` prints one. The engine's order of preference is
+ * MEASURED_ORDER in src/ops/matmul.ts (dispatch policy, reordered by autotuning).
+ *
  * Every module uses the same bindings (see header()) and entry point `main`; the batch index
  * is workgroup_id.z.
  *
@@ -36,6 +41,7 @@ export interface MatmulVariant {
   code(opts: MatmulOptions): string; // complete WGSL module, entry point 'main'
   workgroups(M: number, N: number, batch: number): [number, number, number];
   supports?(M: number, N: number, K: number): boolean; // absent = all sizes
+  config?: RegBlockConfig; // the generator's knobs (register-blocked versions)
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -244,6 +250,7 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
   const v: MatmulVariant = {
     name,
     about,
+    config: c,
     code: (o) => (c.vec4 ? regBlockVec4(c, o) : regBlockGeneral(c, o)),
     workgroups: (M, N, batch) => [ceilDiv(N, c.TN * c.WX), ceilDiv(M, c.TM * c.WY), batch],
   };

@@ -250,7 +250,9 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
       '3',
     ];
     const root = join(__dirname, '..');
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), args, {
+    // node itself with tsx as a loader: the .bin/tsx wrapper runs the program in a child
+    // process, which a SIGKILL of the wrapper would leave running (and holding the run's lock)
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: root,
       env: process.env,
       stdio: 'ignore',
@@ -296,6 +298,83 @@ describe('synface train-recognizer and eval on the embedded sample', () => {
         join(SAMPLE, 'val-pairs.txt'),
       ]),
     ).rejects.toThrow(/missing.safetensors/);
+  }, 60_000);
+
+  const sampleArgs = (out: string, more: string[]) => [
+    '--data',
+    SAMPLE,
+    '--people',
+    'people.txt',
+    '--out',
+    out,
+    '--batch',
+    '8',
+    '--seed',
+    '3',
+    ...more,
+  ];
+  // the finished 6-step run of the first test, resumed with its own options
+  const resumeFinished = (split: string) =>
+    run(trainRecognizerCommand, [
+      ...sampleArgs(join(tmp, 'a'), ['--split', split, '--steps', '6']),
+      '--val-every',
+      '3',
+      '--ckpt-every',
+      '2',
+      '--log-every',
+      '1',
+      '--resume',
+    ]);
+
+  it('issue 14 defect 1: a diverged run fails, and writes no non-finite weights or checkpoint', async () => {
+    // as reported: the loss of step 2 is computed before its update, so only the weights show it
+    const out = join(tmp, 'diverged');
+    await expect(
+      run(
+        trainRecognizerCommand,
+        sampleArgs(out, [
+          '--split',
+          SAMPLE,
+          '--lr',
+          '1e9',
+          '--steps',
+          '2',
+          '--batch',
+          '16',
+          '--log-every',
+          '1',
+          '--ckpt-every',
+          '2',
+        ]),
+      ),
+    ).rejects.toThrow(/training diverged at step 2: checkpoint at step 2: \d+ of \d+ values are not finite/);
+    expect(existsSync(join(out, 'recognizer.safetensors'))).toBe(false);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+  }, 60_000);
+
+  it('issue 14 defect 4: resuming on other data (the same people, other validation pairs) is refused, naming what differs', async () => {
+    const other = join(tmp, 'other-split');
+    mkdirSync(other, { recursive: true });
+    cpSync(join(SAMPLE, 'train-people.txt'), join(other, 'train-people.txt'));
+    const pairs = readFileSync(join(SAMPLE, 'val-pairs.txt'), 'utf8').split('\n');
+    [pairs[1], pairs[2]] = [pairs[2], pairs[1]];
+    writeFileSync(join(other, 'val-pairs.txt'), pairs.join('\n'));
+    await expect(resumeFinished(other)).rejects.toThrow(/trained on other data: val_pairs \(/);
+  }, 60_000);
+
+  it('issue 14 defects 5 and 8: resuming past a torn log line works, and a finished run adds no duplicate records', async () => {
+    const logPath = join(tmp, 'a', 'log.jsonl');
+    const before = readFileSync(logPath, 'utf8');
+    writeFileSync(logPath, before + '{"type":"val","step":6,"val_acc');
+    const again = await resumeFinished(SAMPLE);
+    expect(again.code).toBe(0);
+    const steps = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((r) => `${r.type} ${r.step}`);
+    expect(steps(readFileSync(logPath, 'utf8'))).toEqual(steps(before));
   }, 60_000);
 
   it('--layout folders trains on a folder per identity and validates on LFW-layout pairs elsewhere', async () => {

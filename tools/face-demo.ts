@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trainRecognizerCommand } from './train-recognizer.js';
+import { trainRecognizer } from '../src/train/recognizer-run.js';
+import type { Progress } from '../src/train/runner.js';
 import { evaluateRecognizer, type EvalSummary } from '../src/eval/evaluate-recognizer.js';
 
 export interface FaceDemoOptions {
@@ -20,6 +21,8 @@ export interface FaceDemoOptions {
   out: string;
   steps: number;
   log: (line: string) => void;
+  /** The training's progress, step by step. */
+  onProgress?: (p: Progress) => void;
 }
 
 const evaluate = async (weights: string, sample: string, roc: string): Promise<EvalSummary> =>
@@ -32,10 +35,6 @@ const evaluate = async (weights: string, sample: string, roc: string): Promise<E
       say: (s) => console.error(s),
     })
   ).summary;
-
-function trainedImages(out: string): number {
-  return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).images;
-}
 
 export async function runFaceDemo(
   o: FaceDemoOptions,
@@ -54,30 +53,24 @@ export async function runFaceDemo(
   } else log(`   ${o.weights} is missing: skipped`);
 
   log(`\n== 2/3  training a recognizer from scratch on the sample's training people (${o.steps} steps)`);
-  const code = await trainRecognizerCommand([
-    '--data',
-    o.sample,
-    '--people',
-    'people.txt',
-    '--split',
-    o.sample,
-    '--out',
-    o.out,
-    '--preset',
-    'small',
-    '--overwrite',
-    '--steps',
-    String(o.steps),
-    '--batch',
-    '32',
-    '--val-every',
-    String(Math.max(10, Math.floor(o.steps / 3))),
-    '--ckpt-every',
-    '20',
-    '--log-every',
-    '5',
-  ]);
-  if (code !== 0) throw new Error(`synface demo: training stopped (exit code ${code})`);
+  const run = await trainRecognizer({
+    preset: 'small',
+    layout: 'lfw',
+    data: o.sample,
+    people: 'people.txt',
+    split: o.sample,
+    valFraction: 0.15,
+    out: o.out,
+    overwrite: true,
+    steps: o.steps,
+    batch: 32,
+    valEvery: Math.max(10, Math.floor(o.steps / 3)),
+    ckptEvery: 20,
+    logEvery: 5,
+    command: 'synface demo',
+    log,
+    onProgress: o.onProgress,
+  });
 
   log(`\n== 3/3  the model just trained, on the same pairs`);
   const trained = await evaluate(
@@ -101,7 +94,7 @@ export async function runFaceDemo(
     log(
       `The shipped model learned from ${m.training_images} images of ${m.training_people} LFW people in ${Math.round(m.wall_seconds / 60)} minutes ` +
         `(${m.steps} steps; ${(100 * m.validation.accuracy).toFixed(1)}% on ${m.validation.pairs} held-out pairs, ${manifestPath}); ` +
-        `the one trained here saw ${o.steps} batches of 32 from the sample's ${trainedImages(o.out)} images.`,
+        `the one trained here saw ${o.steps} batches of 32 from the sample's ${run.report!.images} images.`,
     );
   }
   return { shipped, trained };

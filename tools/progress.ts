@@ -9,6 +9,8 @@
  * undefined, not finite, negative, or while a rate is unknown (an ETA made from it would be
  * meaningless: remaining / 0).
  */
+import type { Progress } from '../src/train/runner.js';
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
@@ -67,4 +69,37 @@ export class ProgressBar {
   break(): void {
     if (this.tty) this.stream.write('\n');
   }
+}
+
+/**
+ * A training run's console: `onProgress` draws the bar (made at the first step, when the run's
+ * length is known), `log` prints a line without breaking it, `end` finishes the bar's line.
+ */
+export function trainingConsole(print: (line: string) => void = console.log): {
+  onProgress: (p: Progress) => void;
+  log: (line: string) => void;
+  end: () => void;
+} {
+  let bar: ProgressBar | undefined;
+  return {
+    onProgress: (p) => {
+      bar ??= new ProgressBar(p.steps);
+      bar.update(
+        p.step,
+        {
+          epoch: (p.status.epoch ?? 0).toFixed(2),
+          ...(Object.keys(p.losses).length
+            ? Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, v.toFixed(3)]))
+            : { loss: '-' }),
+          'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(1),
+        },
+        p.etaSeconds ?? NaN,
+      );
+    },
+    log: (line) => {
+      bar?.break();
+      print(line);
+    },
+    end: () => bar?.break(),
+  };
 }

@@ -15,6 +15,7 @@ import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
 import { runDemo } from './demo.js';
 import { runFaceDemo } from './face-demo.js';
+import { trainingConsole } from './progress.js';
 import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
@@ -49,13 +50,16 @@ async function main(argv: string[]): Promise<number> {
         },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
+      const term = trainingConsole();
       await runFaceDemo({
         sample: 'data/lfw-sample',
         weights: 'weights/recognizer-small.safetensors',
         out: String(o.out),
         steps: Number(o.steps),
-        log: console.log,
+        log: term.log,
+        onProgress: term.onProgress,
       });
+      term.end();
       return 0;
     }
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);

@@ -1,19 +1,20 @@
 /**
  * LFW-layout data, decoded and aligned once: the images of a people file, centre-cropped and
- * resized (preprocess.ts), kept in one binary cache file (image-cache.ts) beside a JSON list of
- * the images it holds, so later runs read one file instead of decoding thousands of JPEGs.
- * The cache's name hashes the data folder, the people file and the preprocessing, so a change
- * of any of them builds a new one. Node only.
+ * resized (preprocess.ts), kept in one binary cache file (image-cache.ts) beside a manifest of
+ * the files it holds (cache-entry.ts), so later runs read one file instead of decoding thousands
+ * of JPEGs. The entry's name hashes the data folder, the people file (LFW layout) and the
+ * preprocessing, so a change of any of them makes a new entry; a changed, added or removed image
+ * file updates the entry, decoding only what changed (cache-entry.ts). Node only.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/node-files.js';
 import type { Preprocess } from '../models/recognizer-weights.js';
 import type { ImageCache } from './image-cache.js';
 import { imagePath, type LfwImageRef } from './lfw-pairs.js';
-import { buildImageCache, loadIdentityFolders, loadLfwPeople, readImageCache, type LfwDataset } from './node-dataset.js';
+import { loadIdentityFolders, loadLfwPeople, type LfwDataset } from './node-dataset.js';
+import { updateCacheEntry, type SkippedImage } from './cache-entry.js';
 import type { DatasetItem, FolderDataset } from './folder-dataset.js';
 import type { CropOptions } from './preprocess.js';
 import { cropFor, LFW_LAYOUT, parseLayout, type DatasetLayout } from './layout.js';
@@ -29,11 +30,13 @@ export interface CachedLfw {
   cache: ImageCache;
   /** Paths (`Name/Name_0001.jpg`) of the cache's rows. */
   paths: string[];
-  /** Cache row of an image; throws naming the image when it is not in the data. */
+  /** Cache row of an image; throws naming the image when it is not in the data or was skipped. */
   rowOf(ref: LfwImageRef): number;
+  /** The image's entry in `bad` when it could not be decoded, else undefined. */
+  skippedOf(ref: LfwImageRef): SkippedImage | undefined;
   cachePath: string;
-  /** Undecodable files skipped while building (empty when read from the cache). */
-  bad: { path: string; error: string }[];
+  /** Undecodable files, left out of the cache's rows (known on every run, built or read). */
+  bad: SkippedImage[];
 }
 
 export function defaultCacheDir(): string {
@@ -44,33 +47,22 @@ interface Cached {
   cache: ImageCache;
   paths: string[];
   cachePath: string;
-  bad: { path: string; error: string }[];
+  bad: SkippedImage[];
 }
 
-/**
- * The cache of `items` (decoded, aligned with `crop`): read when a cache with this `key` exists,
- * built (once) otherwise. `what` names the data in messages.
- */
-function cacheItems(items: readonly DatasetItem[], imageRoot: string, crop: CropOptions, key: string, what: string, options: CacheOptions): Cached {
-  const log = options.log ?? (() => {});
+/** The cache entry `key` of `items` (decoded, aligned with `crop`), up to date; `what` names the data in messages. */
+function cacheItems(
+  items: readonly DatasetItem[],
+  imageRoot: string,
+  crop: CropOptions,
+  key: string,
+  what: string,
+  options: CacheOptions,
+): Cached {
   const dir = options.cacheDir ?? defaultCacheDir();
   mkdirSync(dir, { recursive: true });
-  const cachePath = join(dir, `${key}.sfic`);
-  const listPath = `${cachePath}.json`;
-  if (existsSync(cachePath) && existsSync(listPath)) {
-    const cache = readImageCache(cachePath);
-    const paths = JSON.parse(readFileSync(listPath, 'utf8')).paths;
-    if (!Array.isArray(paths) || paths.length !== cache.count) throw new Error(`${listPath}: lists ${paths?.length} images, the cache ${cachePath} holds ${cache.count}; delete both to rebuild`);
-    log(`images: ${cache.count} from the cache ${cachePath}`);
-    return { cache, paths, cachePath, bad: [] };
-  }
-  log(`images: decoding ${items.length} images of ${what} into ${cachePath} (once) ...`);
-  const built = buildImageCache(items, { root: imageRoot, ...crop, skipBad: true }, cachePath);
-  if (built.bad.length) log(`images: skipped ${built.bad.length} undecodable files, e.g. ${built.bad[0].path}: ${built.bad[0].error}`);
-  const paths = built.items.map((it) => it.path);
-  writeFileAtomic(listPath, new TextEncoder().encode(JSON.stringify({ what, crop, paths })));
-  log(`images: ${built.count} decoded, ${built.msPerImage.toFixed(1)} ms each`);
-  return { cache: readImageCache(cachePath), paths, cachePath, bad: built.bad };
+  const e = updateCacheEntry(items, imageRoot, crop, join(dir, `${key}.sfic`), what, options.log ?? (() => {}));
+  return { cache: e.cache, paths: e.paths, cachePath: e.cachePath, bad: e.skipped };
 }
 
 export interface CacheOptions {
@@ -88,20 +80,28 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
   const key = `lfw-${sha1(realpathSync(root), peopleText, JSON.stringify(layout === LFW_LAYOUT ? preprocess : [preprocess, layout]))}`;
   const { cache, paths, cachePath, bad } = cacheItems(dataset.items, dataset.imageRoot, crop, key, join(root, peopleFile), options);
   const rows = new Map(paths.map((p, i) => [p, i]));
+  const skipped = new Map(bad.map((b) => [b.path, b]));
+  const skippedOf = (ref: LfwImageRef) => skipped.get(imagePath(ref.name, ref.index, layout.extension));
   const rowOf = (ref: LfwImageRef) => {
-    const r = rows.get(imagePath(ref.name, ref.index, layout.extension));
-    if (r === undefined) throw new Error(`image ${imagePath(ref.name, ref.index, layout.extension)} is not among the ${paths.length} images of ${join(root, peopleFile)}`);
-    return r;
+    const path = imagePath(ref.name, ref.index, layout.extension);
+    const r = rows.get(path);
+    if (r !== undefined) return r;
+    const b = skipped.get(path);
+    if (b) throw new Error(`image ${b.file} could not be decoded (${b.error}); it is left out of the cache`);
+    throw new Error(`image ${path} is not among the ${paths.length + bad.length} images of ${join(root, peopleFile)}`);
   };
-  return { dataset, cache, paths, rowOf, cachePath, bad };
+  return { dataset, cache, paths, rowOf, skippedOf, cachePath, bad };
 }
 
-/** A folder-per-identity dataset (loadIdentityFolders), cached like cachedLfw; labels are the sorted identities. */
+/**
+ * A folder-per-identity dataset (loadIdentityFolders), cached like cachedLfw; labels are the sorted
+ * identities. The entry's name leaves the file list out: added and removed files update the entry.
+ */
 export function cachedIdentityFolders(root: string, preprocess: Preprocess, options: CacheOptions = {}): Cached & { dataset: FolderDataset } {
   const dataset = loadIdentityFolders(root);
   if (dataset.ignored.length) (options.log ?? (() => {}))(`images: ${dataset.ignored.length} entries of ${root} are not images in identity folders, e.g. ${dataset.ignored[0]}`);
   const layout = readLayout(root); // a dataset.json may say the images are pre-aligned
   const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
-  const key = `folders-${sha1(realpathSync(root), dataset.items.map((i) => i.path).join('\n'), JSON.stringify([preprocess, layout]))}`;
+  const key = `folders-${sha1(realpathSync(root), JSON.stringify([preprocess, layout]))}`;
   return { ...cacheItems(dataset.items, root, crop, key, root, options), dataset };
 }

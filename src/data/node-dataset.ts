@@ -70,18 +70,28 @@ export interface BuildCacheResult {
   msPerImage: number;
 }
 
-/**
- * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
- * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
- */
-export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
-  const opts: CropOptions = {
+/** The crop options with their defaults filled in: the LFW crop (preprocess.ts), 3 channels. */
+export function resolveCrop(options: CropOptions): CropOptions {
+  return {
     crop: options.crop ?? LFW_CROP,
     offsetY: options.offsetY ?? LFW_OFFSET_Y,
     out: options.out ?? LFW_OUT,
     channels: options.channels ?? 3,
     size: options.size,
   };
+}
+
+/** One image file, decoded and cropped/resized to u8 CHW (`opts` resolved by resolveCrop). */
+export function decodeToCHW(file: string, opts: CropOptions): Uint8Array {
+  return toUint8CHW(decodeImage(readFileSync(file), file), opts, file); // errors name the file
+}
+
+/**
+ * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
+ * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
+ */
+export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
+  const opts = resolveCrop(options);
   const [H, W] = opts.out!;
   const C = opts.channels!;
   const size = C * H * W;
@@ -94,7 +104,7 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     const file = options.root === undefined ? item.path : join(options.root, item.path);
     let chw: Uint8Array;
     try {
-      chw = toUint8CHW(decodeImage(readFileSync(file), file), opts, file);
+      chw = decodeToCHW(file, opts);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       // an aligned dataset's image of another size: the data is not as described, never skipped

@@ -8,10 +8,17 @@
  *   --layout folders  a folder per identity (CASIA-WebFace); every identity trains, and the
  *                     validation pairs come from another LFW-layout folder (--val-data,
  *                     --val-pairs); without them the run has no validation.
+ *
+ * Images that cannot be decoded (a truncated JPEG) are skipped when the cache is built
+ * (cache-entry.ts). Their training rows are left out, with a count in the log and in `describe`;
+ * so are the validation pairs that name one (dropping a pair keeps the others' folds, and
+ * validation only watches the run; failing would throw away a training run for one file).
+ * With `strict`, any skipped image the run would use is an error naming the files.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedIdentityFolders, cachedLfw } from './lfw-cache.js';
+import type { SkippedImage } from './cache-entry.js';
 import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from './lfw-pairs.js';
 import { loadPairImages } from './pair-images.js';
 import type { ImageCache } from './image-cache.js';
@@ -35,6 +42,8 @@ export interface RecognizerDataOptions {
   minImages: number;
   /** The run's folder (the split is made in <out>/split). */
   out: string;
+  /** Fail, naming the files, when an image the run uses could not be decoded (default: leave it out). */
+  strict?: boolean;
   log: (line: string) => void;
 }
 
@@ -56,10 +65,20 @@ const fail = (msg: string): never => {
   throw new Error(`train-recognizer: ${msg}`);
 };
 
+/** Fails under --strict, else logs, when images the run uses were skipped as undecodable. */
+function reportSkipped(o: RecognizerDataOptions, skipped: readonly SkippedImage[], leftOut: string): void {
+  if (skipped.length === 0) return;
+  const shown = skipped.slice(0, 10).map((b) => `${b.file} (${b.error})`);
+  const more = skipped.length > shown.length ? ` and ${skipped.length - shown.length} more` : '';
+  if (o.strict) fail(`--strict: ${skipped.length} images could not be decoded: ${shown.join(', ')}${more}`);
+  o.log(`images: ${leftOut} (--strict fails instead); undecodable: ${shown.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`);
+}
+
 export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
   const { data, minImages, out, log } = o;
   if (o.layout === 'folders') {
     const f = cachedIdentityFolders(data, preprocess, { log });
+    reportSkipped(o, f.bad, `left out ${f.bad.length} undecodable images of ${data}`);
     const perLabel = new Map<number, number>();
     for (const l of f.cache.labels) perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
     const rows = [...f.cache.labels.keys()].filter((r) => perLabel.get(f.cache.labels[r])! >= minImages);
@@ -85,6 +104,7 @@ export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Prep
         layout: 'folders',
         data,
         minImages,
+        skipped_images: f.bad.length,
         val_data: o.valData ?? null,
         val_pairs: o.valPairs ?? null,
       },
@@ -109,19 +129,41 @@ export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Prep
   const trainPath = join(splitDir, 'train-people.txt');
   const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
   const rows: number[] = [];
+  const skipped: SkippedImage[] = [];
   for (const p of trainPeople) {
     if (p.count < minImages) continue;
-    for (let i = 1; i <= p.count; i++) rows.push(lfw.rowOf({ name: p.name, index: i }));
+    for (let i = 1; i <= p.count; i++) {
+      const bad = lfw.skippedOf({ name: p.name, index: i });
+      if (bad) skipped.push(bad);
+      else rows.push(lfw.rowOf({ name: p.name, index: i }));
+    }
   }
   const valPath = join(splitDir, 'val-pairs.txt');
-  const pairs = parsePairs(readFileSync(valPath, 'utf8'), valPath).pairs;
-  const valPeople = new Set(pairs.flatMap((p) => [p.a.name, p.b.name]));
+  const allPairs = parsePairs(readFileSync(valPath, 'utf8'), valPath).pairs;
+  const valPeople = new Set(allPairs.flatMap((p) => [p.a.name, p.b.name]));
   const leak = trainPeople.find((p) => valPeople.has(p.name));
   if (leak) fail(`${leak.name} is both a training person (${trainPath}) and in ${valPath}`);
+  const pairs = allPairs.filter((p) => !lfw.skippedOf(p.a) && !lfw.skippedOf(p.b));
+  const valSkipped = [
+    ...new Set(allPairs.flatMap((p) => [lfw.skippedOf(p.a), lfw.skippedOf(p.b)]).filter((b) => b !== undefined)),
+  ];
+  reportSkipped(
+    o,
+    [...skipped, ...valSkipped],
+    `left out ${skipped.length} undecodable training images and ${allPairs.length - pairs.length} of ${allPairs.length} validation pairs that name one`,
+  );
   return {
     cache: lfw.cache,
     rows,
     val: { pairs, people: valPeople.size, cache: lfw.cache, rowOf: lfw.rowOf, source: valPath },
-    describe: { layout: 'lfw', data, people: o.people, split: splitDir, minImages },
+    describe: {
+      layout: 'lfw',
+      data,
+      people: o.people,
+      split: splitDir,
+      minImages,
+      skipped_images: skipped.length,
+      skipped_val_pairs: allPairs.length - pairs.length,
+    },
   };
 }

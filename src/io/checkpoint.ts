@@ -14,7 +14,7 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Generator, GeneratorState } from '../tensor/random.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { readTensors, type TensorData } from './tensor-data.js';
+import { assertFinite, readTensors, type TensorData } from './tensor-data.js';
 
 export const CHECKPOINT_FORMAT = 'synface-checkpoint/1';
 
@@ -38,7 +38,8 @@ export interface Checkpoint {
 
 /**
  * The checkpoint's bytes. Values are a snapshot of the moment of the call (every readback is
- * recorded before the first await), so training may continue while this resolves.
+ * recorded before the first await), so training may continue while this resolves. Throws a
+ * NonFiniteError (nothing is returned) if a float tensor holds NaN or infinity.
  */
 export async function buildCheckpoint(parts: CheckpointParts): Promise<Uint8Array> {
   if (!Number.isSafeInteger(parts.step) || parts.step < 0)
@@ -57,6 +58,8 @@ export async function buildCheckpoint(parts: CheckpointParts): Promise<Uint8Arra
   const tensors: Record<string, TensorData> = {};
   for (const [k, t] of Object.entries(await modelState)) tensors[`model/${k}`] = t;
   for (const [k, t] of Object.entries(await optState)) tensors[`optimizer/${k}`] = t;
+  // a checkpoint of a diverged run would replace the last good one: refuse it
+  assertFinite(tensors, `checkpoint at step ${parts.step}`);
   return serializeSafetensors(tensors, metadata);
 }
 

@@ -5,6 +5,11 @@
  * fsync the directory. A crash at any moment leaves the target either old or new, never partial.
  * saveCheckpoint also keeps the previous checkpoint as `<path>.prev` (a hard link, made before
  * the rename, so the target itself is never missing).
+ *
+ * Temp files are named `<name>.tmp-<pid>-<n>` (and `<name>.prev-tmp-<pid>`), so several processes
+ * can write in one folder: after its rename a write deletes the leftovers of earlier writes that
+ * crashed before theirs, but only those of this process's pid or of pids no longer running on
+ * this host (lock.ts: pidAlive), never a live process's temp file that is being written.
  */
 import {
   closeSync,
@@ -20,6 +25,7 @@ import {
   copyFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pidAlive } from './lock.js';
 import {
   buildCheckpoint,
   parseCheckpoint,
@@ -39,8 +45,23 @@ export interface AtomicWriteOptions {
   keepPrevious?: boolean;
 }
 
-const tempPrefix = (path: string) => `${basename(path)}.tmp-`;
 let writes = 0;
+
+/**
+ * Deletes `<dir>/<prefix><pid>...` files left by this process's pid or by dead pids: temp files
+ * of writes that crashed before their rename. A live process's files are left alone.
+ */
+function sweepTemps(dir: string, prefix: string): void {
+  for (const f of readdirSync(dir)) {
+    const pid = f.startsWith(prefix) ? /^(\d+)(-|$)/.exec(f.slice(prefix.length)) : null;
+    if (!pid || (Number(pid[1]) !== process.pid && pidAlive(Number(pid[1])))) continue;
+    try {
+      unlinkSync(join(dir, f));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // another process swept it first
+    }
+  }
+}
 
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
@@ -56,7 +77,8 @@ function fsyncDir(dir: string): void {
 
 export function writeFileAtomic(path: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): void {
   const dir = dirname(path);
-  const temp = join(dir, `${tempPrefix(path)}${process.pid}-${Date.now().toString(36)}-${writes++}`);
+  const name = basename(path);
+  const temp = join(dir, `${name}.tmp-${process.pid}-${writes++}`);
   const fd = openSync(temp, 'w');
   try {
     for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
@@ -69,7 +91,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   closeSync(fd);
   options.beforeRename?.(temp);
   if (options.keepPrevious && existsSync(path)) {
-    const prevTemp = `${path}.prev-tmp`;
+    const prevTemp = `${path}.prev-tmp-${process.pid}`;
     if (existsSync(prevTemp)) unlinkSync(prevTemp);
     try {
       linkSync(path, prevTemp);
@@ -80,8 +102,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   }
   renameSync(temp, path);
   fsyncDir(dir);
-  // temp files of earlier writes that crashed before their rename
-  for (const f of readdirSync(dir)) if (f.startsWith(tempPrefix(path))) unlinkSync(join(dir, f));
+  sweepTemps(dir, `${name}.tmp-`);
+  sweepTemps(dir, `${name}.prev-tmp-`);
 }
 
 /** Builds the checkpoint (see checkpoint.ts) and replaces `path` atomically, keeping `<path>.prev`. */

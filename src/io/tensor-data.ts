@@ -76,3 +76,44 @@ export function uploadTensor(src: TensorData): Tensor {
   copyInto(t, src);
   return t;
 }
+
+/** Thrown where values that must be finite are not (a diverged training run), before anything is written. */
+export class NonFiniteError extends Error {
+  constructor(
+    message: string,
+    /** The tensors with non-finite values: name -> how many of its values are NaN or infinite. */
+    readonly counts: Record<string, number>,
+  ) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+/**
+ * Throws a NonFiniteError if any float tensor of `tensors` holds NaN or +-Infinity, naming the
+ * tensors and counts, e.g. "run/checkpoint: 171040 of 536336 values are not finite (model/conv1.weight: 1728, ...)".
+ * Files are checked with this before they are written, so a diverged run never replaces a good file.
+ */
+export function assertFinite(tensors: Record<string, TensorData>, context: string): void {
+  const counts: Record<string, number> = {};
+  let bad = 0,
+    total = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'f32') continue;
+    total += t.data.length;
+    let n = 0;
+    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) n++;
+    if (n > 0) counts[name] = n;
+    bad += n;
+  }
+  if (bad === 0) return;
+  const names = Object.entries(counts);
+  const listed = names
+    .slice(0, 4)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+  throw new NonFiniteError(
+    `${context}: ${bad} of ${total} values are not finite (${listed}${names.length > 4 ? `, and ${names.length - 4} more tensors` : ''})`,
+    counts,
+  );
+}

@@ -11,7 +11,7 @@
  * file is an error naming the file and what is wrong, not a TypeError or NaN scores later.
  */
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
-import { readTensors } from '../io/tensor-data.js';
+import { assertFinite, readTensors } from '../io/tensor-data.js';
 import { IResNet, type IResNetConfig } from './iresnet.js';
 
 export const RECOGNIZER_FORMAT = 'synface-recognizer/1';
@@ -33,6 +33,7 @@ export async function serializeRecognizer(
   info: Record<string, unknown> = {},
 ): Promise<Uint8Array> {
   const tensors = await readTensors(backbone.stateDict());
+  assertFinite(tensors, 'recognizer weights');
   return serializeSafetensors(tensors, {
     format: RECOGNIZER_FORMAT,
     backbone: JSON.stringify(backbone.config),

@@ -13,8 +13,9 @@
  *   dw = wgrad(x, dy) is bilinear in (x, dy): d/dx <gg, dw> = conv2dInputGrad(dy, gg),
  *                                             d/d dy <gg, dw> = conv2d(x, gg)
  *
- * Kernels: the lab in shaders/conv2d.ts (numbered versions, each tested against the CPU
- * reference below). `*Kernel(..., version)` force a version (tests, benchmarks); without one the
+ * Kernels: the lab in shaders/conv2d.ts (generators) and shaders/conv2d-versions.ts (the
+ * numbered versions, each tested against the CPU reference below; their WGSL, as text, is in
+ * shaders/generated/). `*Kernel(..., version)` force a version (tests, benchmarks); without one the
  * fastest measured version that supports the shape is used. 1x1 convolutions with stride 1 and
  * no padding (groups 1) are matmuls and go through src/ops/matmul.ts.
  */
@@ -24,25 +25,27 @@ import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
 import {
-  dgradDirect,
+  biasAdd,
   FLAT_WG,
-  PARAMS_WGSL,
-  forwardDirect,
-  forwardRegblock,
-  forwardRows,
   geometryKey,
   packWeights,
   PARAM_FIELDS,
   splitReduce,
-  wgradDirect,
-  wgradRows,
   windowCopy,
+  zeroFill,
   type ConvParamName,
   type Geometry,
-  type RegConfig,
-  type RowsConfig,
   type WgradConfig,
 } from '../../shaders/conv2d.js';
+import {
+  conv2dVersionCode,
+  conv2dVersions,
+  forwardKernelCode,
+  REG,
+  ROWS,
+  wgradConfig,
+  type ConvPass,
+} from '../../shaders/conv2d-versions.js';
 import { requireF32 } from './kernel.js';
 import { flatGrid } from '../../shaders/common.js';
 import { matmulKernel } from './matmul.js';
@@ -244,84 +247,10 @@ interface KernelConv {
 
 // ---------------------------------------------------------------- versions
 
-export interface ConvVersion<Cfg> {
-  name: string;
-  about: string;
-  cfg: Cfg;
-}
+// The version tables (names, ideas, generator configs) are in shaders/conv2d-versions.ts, beside
+// the generators; this file picks a version per shape and launches it.
+export { conv2dVersions };
 
-const REG: ConvVersion<RegConfig>[] = [
-  {
-    name: 'v2-regblock',
-    about: 'bounds-checked, 4 positions x 4 channels per invocation, scalar loads',
-    cfg: { TP: 4, TO: 4, WX: 16 },
-  },
-  {
-    name: 'v2-regblock-o1',
-    about: 'v2 for few output channels per group (depthwise): 8 positions x 1 channel',
-    cfg: { TP: 8, TO: 1, WX: 16 },
-  },
-];
-const ROWS: ConvVersion<RowsConfig>[] = [
-  {
-    name: 'v3-rows-1x8x8',
-    about: 'pre-padded input, 1 row x 8 cols x 8 channels, row segments reused over KW taps',
-    cfg: { TR: 1, TP: 8, TO: 8, WX: 16 },
-  },
-  {
-    name: 'v4-rows-2x8x4',
-    about: '2 rows x 8 cols x 4 channels: input rows shared by 2 output rows, fewer channels',
-    cfg: { TR: 2, TP: 8, TO: 4, WX: 16 },
-  },
-  {
-    name: 'v5-rows-4x4x4',
-    about: '4 rows x 4 cols x 4 channels, 8-invocation workgroups',
-    cfg: { TR: 4, TP: 4, TO: 4, WX: 8 },
-  },
-  {
-    name: 'v6-rows-4x8x4',
-    about: '4 rows x 8 cols x 4 channels (128 accumulators), 8-invocation workgroups',
-    cfg: { TR: 4, TP: 8, TO: 4, WX: 8 },
-  },
-  {
-    name: 'v7-rows-4x4x4-wg4',
-    about: 'v5 with 4-invocation workgroups (less idle tail work)',
-    cfg: { TR: 4, TP: 4, TO: 4, WX: 4 },
-  },
-  {
-    name: 'v8-rows-1x8x4',
-    about: 'one row x 8 cols x 4 channels, runtime kh loop: the version for big kernels (7x7)',
-    cfg: { TR: 1, TP: 8, TO: 4, WX: 8 },
-  },
-];
-const WGRAD: ConvVersion<WgradConfig & { split: boolean }>[] = [
-  {
-    name: 'v2-rows',
-    about: 'TO=4 x TC=2 x all taps per invocation, dy runs and x segments as vec4, no split',
-    cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: false },
-  },
-  {
-    name: 'v3-rows-splitK',
-    about: 'v2 with the (n, oh) reduction split over S slices + a reduction pass',
-    cfg: { TO: 4, TC: 2, TP: 8, WX: 8, split: true },
-  },
-  {
-    name: 'v4-rows-splitK-8x1',
-    about: 'split-K, TO=8 x TC=1 x all taps',
-    cfg: { TO: 8, TC: 1, TP: 8, WX: 8, split: true },
-  },
-  {
-    name: 'v5-rows-splitK-4x4p4',
-    about: 'split-K, TO=4 x TC=4, 4 columns per step',
-    cfg: { TO: 4, TC: 4, TP: 4, WX: 8, split: true },
-  },
-];
-
-export const conv2dVersions = {
-  forward: ['v1-direct', ...REG.map((v) => v.name), ...ROWS.map((v) => v.name), 'mm', 'im2col'],
-  dgrad: ['v1-direct', ...REG.map((v) => v.name), ...ROWS.map((v) => v.name), 'mm', 'im2col'],
-  wgrad: ['v1-direct', ...WGRAD.map((v) => v.name), 'mm', 'im2col'],
-};
 /** Does `version` apply to this geometry? ('mm' only for pointwise convolutions.) */
 export function conv2dSupports(version: string, g: ConvGeometry): boolean {
   if (version === 'mm') return isPointwise(g);
@@ -339,7 +268,7 @@ export function conv2dSupports(version: string, g: ConvGeometry): boolean {
  * v2 (matmul is no faster there, and the bias then needs a separate pass); pointwise dgrad and
  * wgrad -> matmul (measured 2-4x faster than the conv kernels at 1x1).
  */
-function pickVersion(kind: 'forward' | 'dgrad' | 'wgrad', g: ConvGeometry, version?: string): string {
+function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string {
   if (version) {
     if (!conv2dVersions[kind].includes(version))
       throw new Error(
@@ -401,7 +330,7 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
     const key = `conv:fwd:${version}:${kc.bias ? 'b' : ''}`;
     run(
       key,
-      () => forwardRegblock(reg.cfg, !!kc.bias),
+      () => forwardKernelCode(version, kc.geo, !!kc.bias),
       { ...common, ph: kc.ph, pw: kc.pw, Hp: kc.Hin, Wp: kc.Win },
       [kc.input, wp, ...bias, out],
       [ceilDiv(ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), kc.N],
@@ -418,7 +347,7 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
     const key = `conv:fwd:${version}:${geometryKey(kc.geo)}:${kc.bias ? 'b' : ''}`;
     run(
       key,
-      () => forwardRows(rows!.cfg, kc.geo, !!kc.bias),
+      () => forwardKernelCode(version, kc.geo, !!kc.bias),
       { ...common, Hp, Wp, tilesW, tilesH },
       [xp, wp, ...bias, out],
       [ceilDiv(tilesW * tilesH, WX), kc.G * (OgP / TO), kc.N],
@@ -469,7 +398,7 @@ export function conv2dKernel(
     const out = Tensor.empty([g.N, g.O, g.OH, g.OW]);
     run(
       `conv:fwd:v1:${bias ? 'b' : ''}`,
-      () => forwardDirect(!!bias),
+      () => conv2dVersionCode('forward', v, geoOf(g), !!bias),
       { ...geoParams(g), total: out.size },
       [x, w, ...(bias ? [bias] : []), out],
       flat(out.size),
@@ -535,17 +464,6 @@ function viewMatmul(
   return out;
 }
 
-const biasAdd = () => `${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read> Y: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> D: array<f32>;
-@compute @workgroup_size(${FLAT_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.y * (nwg.x * ${FLAT_WG}u) + gid.x;
-  if (i >= p.N * p.O * p.OH * p.OW) { return; }
-  D[i] = Y[i] + B[(i / (p.OH * p.OW)) % p.O];
-}`;
-
 /** dx from dy (N, O, OH, OW) and w, for an input of shape xShape; no autograd. */
 export function conv2dInputGradKernel(
   dy: Tensor,
@@ -562,7 +480,13 @@ export function conv2dInputGradKernel(
   if (v === 'im2col') return conv2dInputGradIm2col(dy, w, g);
   if (v === 'v1-direct') {
     const out = Tensor.empty([...xShape]);
-    run('conv:dgrad:v1', dgradDirect, { ...geoParams(g), total: out.size }, [dy, w, out], flat(out.size));
+    run(
+      'conv:dgrad:v1',
+      () => conv2dVersionCode('dgrad', v, geoOf(g)),
+      { ...geoParams(g), total: out.size },
+      [dy, w, out],
+      flat(out.size),
+    );
     return out;
   }
   if (v === 'mm') {
@@ -611,14 +535,6 @@ function checkDy(op: string, dy: Tensor, g: ConvGeometry): void {
   }
 }
 
-/** Shrinks TC, then TO, until the TO x TC x taps accumulators fit a budget (big kernels). */
-function fitWgrad<T extends WgradConfig>(cfg: T, taps: number, budget = 96): T {
-  let { TO, TC } = cfg;
-  while (TO * TC * taps > budget && TC > 1) TC >>= 1;
-  while (TO * TC * taps > budget && TO > 1) TO >>= 1;
-  return { ...cfg, TO, TC };
-}
-
 /** Split-K slices for the weight gradient: enough workgroups to keep every core busy. */
 function splitCount(g: ConvGeometry, cfg: WgradConfig): number {
   const tiles = g.G * ceilDiv(g.Og, cfg.TO) * ceilDiv(g.Cg, cfg.TC);
@@ -647,7 +563,13 @@ export function conv2dWeightGradKernel(
   }
   if (v === 'v1-direct') {
     const out = Tensor.empty([...wShape]);
-    run('conv:wgrad:v1', wgradDirect, { ...geoParams(g), total: out.size }, [x, dy, out], flat(out.size));
+    run(
+      'conv:wgrad:v1',
+      () => conv2dVersionCode('wgrad', v, geoOf(g)),
+      { ...geoParams(g), total: out.size },
+      [x, dy, out],
+      flat(out.size),
+    );
     return out;
   }
   if (v === 'im2col') return conv2dWeightGradIm2col(x, dy, g);
@@ -662,9 +584,8 @@ export function conv2dWeightGradKernel(
     per.dispose();
     return out;
   }
-  const ver = WGRAD.find((w) => w.name === v)!;
-  const cfg = fitWgrad(ver.cfg, g.KH * g.KW);
-  const S = ver.cfg.split ? (split ?? splitCount(g, cfg)) : 1;
+  const cfg = wgradConfig(v, g.KH * g.KW);
+  const S = cfg.split ? (split ?? splitCount(g, cfg)) : 1;
   const rows = g.N * g.OH;
   const rowsPerSplit = ceilDiv(rows, S);
   const S2 = ceilDiv(rows, rowsPerSplit);
@@ -680,7 +601,7 @@ export function conv2dWeightGradKernel(
   const part = S2 > 1 ? Tensor.empty([S2, wSize]) : out;
   run(
     `conv:wgrad:${v}:${cfg.TO}x${cfg.TC}:${geometryKey(geoOf(g))}`,
-    () => wgradRows(cfg, geoOf(g)),
+    () => conv2dVersionCode('wgrad', v, geoOf(g)),
     { ...geoParams(g), Hp, Wp, OWp, oTiles, cTiles, rowsPerSplit, S: S2 },
     [xp, dyp, part],
     [ceilDiv(g.G * oTiles * cTiles, cfg.WX), S2, 1],
@@ -693,14 +614,6 @@ export function conv2dWeightGradKernel(
   if (dyp !== dy) dyp.dispose();
   return out;
 }
-
-const zeroFill = () => `${PARAMS_WGSL}
-@group(0) @binding(1) var<storage, read_write> D: array<f32>;
-@compute @workgroup_size(${FLAT_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.y * (nwg.x * ${FLAT_WG}u) + gid.x;
-  if (i < p.total) { D[i] = 0.0; }
-}`;
 
 // ---------------------------------------------------------------- differentiable ops
 

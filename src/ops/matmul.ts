@@ -32,6 +32,8 @@ export interface MatmulOptions {
 /**
  * Versions in order of preference (autotune reorders them); the general (all-shapes) ones
  * stay as fallbacks. Before tuning: the lab's measured order on lavapipe, fast paths first.
+ * This is dispatch policy; the versions themselves (name, idea, generator config) are the
+ * table `matmulVariants` in shaders/matmul.ts, their WGSL in shaders/generated/matmul/.
  */
 const MEASURED_ORDER = [
   'v9-reg8x8-vec4-wg4x4',

@@ -159,6 +159,11 @@ export class RecognizerTrainer {
     return loss;
   }
 
+  /** The train record's fields besides the loss: epochs done and the learning rate of the last step. */
+  status(): Record<string, number> {
+    return { epoch: this.sampler.epochsDone, lr: this.optimizer.lr };
+  }
+
   /** What a checkpoint holds; `extra` goes into its config next to the sampler state. */
   checkpointParts(extra: Record<string, unknown> = {}): CheckpointParts {
     return {
