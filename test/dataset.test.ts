@@ -8,6 +8,7 @@ import { encodeImageCache, parseImageCache } from '../src/data/image-cache.js';
 import type { DecodedImage } from '../src/data/jpeg.js';
 import { decodeJpeg } from '../src/data/jpeg.js';
 import { cropFor, parseLayout } from '../src/data/layout.js';
+import { cachedLfw } from '../src/data/lfw-cache.js';
 import { parsePairs } from '../src/data/lfw-pairs.js';
 import { loadPairImages } from '../src/data/pair-images.js';
 import type { Preprocess } from '../src/models/recognizer-weights.js';
@@ -256,6 +257,11 @@ describe('images that do not match their dataset (issue 14, defects 7 and 9)', (
     const root = folder('aligned-bad', aligned, { ...good, 'A/A_0002.pgm': pgm(250, 250) });
     expect(() => loadPairImages(root, pairs, preprocess, 'p')).toThrow(
       /images\/A\/A_0002\.pgm: the image is 250x250 \(h x w\), but its dataset is aligned: every image is 64x64/,
+    );
+    // Nor does the training's cache (it skips undecodable files, not this).
+    writeFileSync(join(root, 'people.txt'), '2\nA\t2\nB\t1\n');
+    expect(() => cachedLfw(root, 'people.txt', preprocess, { cacheDir: join(TMP, 'cache') })).toThrow(
+      /A_0002\.pgm: the image is 250x250 \(h x w\), but its dataset is aligned: every image is 64x64/,
     );
     // Building a cache with skipBad does not skip it as an undecodable file either.
     const items = folderDatasetFromPaths(Object.keys(good)).items;
