@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { describeFileError, withPath } from '../src/io/file-errors.js';
+import { withoutDawnWarnings } from '../src/gpu/dawn-stderr.js';
 import { trainRecognizerCommand } from '../tools/train-recognizer.js';
 import { evalCommand } from '../tools/eval.js';
 
@@ -58,6 +60,111 @@ const train = (out: string, extra: string[] = []) =>
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'synface-cli-'));
   process.env.SYNFACE_CACHE = join(tmp, 'cache');
+});
+
+describe('bad options are refused before any work, naming the option (issue 14, defect 7)', () => {
+  it("--batch 0, --batch 1 (batch norm), --batch '', --steps -1 and 1.5; eval --batch 0", async () => {
+    const refuse = (args: string[], re: RegExp) =>
+      expect(train(join(tmp, 'never'), args)).rejects.toThrow(re);
+    await refuse(
+      ['--batch', '0'],
+      /--batch needs an integer >= 2 \(batch norm normalizes over the batch.*\), got '0'/,
+    );
+    await refuse(['--batch', '1'], /--batch needs an integer >= 2 .*got '1'/);
+    await refuse(['--batch', ''], /--batch needs an integer >= 2 .*got ''/);
+    await refuse(['--batch', '8.5'], /--batch needs an integer >= 2 .*got '8\.5'/);
+    await refuse(['--steps', '-1'], /--steps needs an integer >= 1, got '-1'/);
+    await refuse(['--steps', '1.5'], /--steps needs an integer >= 1, got '1\.5'/);
+    await refuse(['--lr', 'x'], /--lr needs a number >= 0, got 'x'/);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+    await expect(
+      run(evalCommand, ['--batch', '0', '--weights', 'w', '--data', SAMPLE, '--pairs', 'p']),
+    ).rejects.toThrow(/synface eval: --batch needs an integer >= 1, got '0'/);
+  });
+});
+
+/** Runs `synface <args>` as its own process (tsx tools/synface.ts): exit code, stdout, stderr. */
+function synface(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const root = join(__dirname, '..');
+  const child = spawn(
+    join(root, 'node_modules', '.bin', 'tsx'),
+    [join(root, 'tools', 'synface.ts'), ...args],
+    {
+      cwd: root,
+      env: process.env,
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('file-system errors name the path and say what to do (issue 14, defect 7)', () => {
+  it('ENOENT and EEXIST through the command line', async () => {
+    const missing = await synface(['split', '--data', join(tmp, 'nope'), '--out', join(tmp, 'split-out')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^synface: .*nope\/peopleDevTrain\.txt: no such file or folder \(ENOENT in open\)$/m,
+    );
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    // a people file large enough for 10 folds (split reads no image)
+    const data = join(tmp, 'many-people');
+    mkdirSync(data, { recursive: true });
+    const people = Array.from({ length: 300 }, (_, i) => `P${i}\t${2 + (i % 5)}`);
+    writeFileSync(join(data, 'people.txt'), [String(people.length), ...people].join('\n') + '\n');
+    const inTheWay = await synface(['split', '--data', data, '--people', 'people.txt', '--out', file]);
+    expect(inTheWay.code).toBe(1);
+    expect(inTheWay.stderr).toMatch(
+      /^synface: .*a-file: already exists: a file is in the way of a folder.*\(EEXIST in mkdir\)$/m,
+    );
+  }, 60_000);
+
+  it('ENOSPC (a real one, from /dev/full): Node names no file; withPath adds it', () => {
+    let error: unknown;
+    try {
+      writeFileSync('/dev/full', 'x');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(describeFileError(error)).toBeUndefined(); // no path: the caller adds it
+    expect(describeFileError(withPath(error, '/dev/full'))).toBe(
+      '/dev/full: the disk is full: free space in /dev (ENOSPC in write)',
+    );
+  });
+});
+
+describe("Dawn's adapter-limit warnings (issue 14, defect 10)", () => {
+  it('a command that creates the device prints no "artificially reduced" line, and the rest of stderr', async () => {
+    // stderr a shell pipe, as in `synface info 2>&1 | tee log` (a terminal works the same way;
+    // Node's own child_process pipes are sockets, which the filter leaves alone: dawn-stderr.ts)
+    const root = join(__dirname, '..');
+    const tsx = join(root, 'node_modules', '.bin', 'tsx');
+    const child = spawn(
+      'sh',
+      ['-c', '"$0" "$1" info 2>&1 >/dev/null | cat', tsx, join(root, 'tools', 'synface.ts')],
+      {
+        cwd: root,
+        env: process.env,
+      },
+    );
+    let stderr = '';
+    child.stdout.on('data', (d) => (stderr += d));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(stderr).toMatch(/^synface: adapter /m); // stderr still works after the discovery
+    expect(stderr).not.toMatch(/artificially reduced/);
+  }, 120_000);
+
+  it('withoutDawnWarnings drops exactly those two lines', () => {
+    const dawn = (kind: string) =>
+      `Warning: maxDynamic${kind}BuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n`;
+    const other = 'Warning: vkCreateInstance: Found no drivers!\n';
+    expect(withoutDawnWarnings(`${dawn('Uniform')}${other}${dawn('Storage')}tail`)).toBe(`${other}tail`);
+    expect(withoutDawnWarnings(`x ${dawn('Uniform')}`)).toBe(`x ${dawn('Uniform')}`); // only whole lines
+  });
 });
 
 describe('synface train-recognizer and eval on the embedded sample', () => {

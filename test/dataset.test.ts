@@ -7,6 +7,11 @@ import { folderDatasetFromLfwPeople, folderDatasetFromPaths } from '../src/data/
 import { encodeImageCache, parseImageCache } from '../src/data/image-cache.js';
 import type { DecodedImage } from '../src/data/jpeg.js';
 import { decodeJpeg } from '../src/data/jpeg.js';
+import { cropFor, parseLayout } from '../src/data/layout.js';
+import { cachedLfw } from '../src/data/lfw-cache.js';
+import { parsePairs } from '../src/data/lfw-pairs.js';
+import { loadPairImages } from '../src/data/pair-images.js';
+import type { Preprocess } from '../src/models/recognizer-weights.js';
 import {
   buildImageCache,
   loadIdentityFolders,
@@ -224,5 +229,61 @@ describe('loadIdentityFolders (folder-per-identity, as CASIA-WebFace)', () => {
     expect(built.count).toBe(3);
     expect(Array.from(readImageCache(join(TMP, 'casia.sfic')).labels)).toEqual([0, 1, 1]);
     expect(() => loadIdentityFolders(join(TMP, 'nowhere'))).toThrow(/nowhere is not a directory/);
+  });
+});
+
+describe('images that do not match their dataset (issue 14, defects 7 and 9)', () => {
+  /** A binary PGM of width x height, all `v`. */
+  const pgm = (width: number, height: number, v = 128) =>
+    Buffer.concat([Buffer.from(`P5 ${width} ${height} 255\n`), Buffer.alloc(width * height, v)]);
+  /** An LFW-layout folder of PGM images: `files` maps `Name/Name_0001.pgm` to its bytes. */
+  const folder = (name: string, layout: object, files: Record<string, Buffer>) => {
+    const root = join(TMP, name);
+    for (const [rel, bytes] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, 'images', rel)), { recursive: true });
+      writeFileSync(join(root, 'images', rel), bytes);
+    }
+    writeFileSync(join(root, 'dataset.json'), JSON.stringify(layout));
+    return root;
+  };
+  const pairs = parsePairs('1\nA\t1\t2\nA\t1\tB\t1\n', 'pairs.txt').pairs;
+  const preprocess: Preprocess = { crop: [112, 112], out: [64, 64] };
+
+  it('an aligned dataset refuses an image of another size, naming the file and both sizes', () => {
+    const aligned = { extension: 'pgm', aligned: preprocess };
+    const good = { 'A/A_0001.pgm': pgm(64, 64), 'A/A_0002.pgm': pgm(64, 64), 'B/B_0001.pgm': pgm(64, 64) };
+    expect(loadPairImages(folder('aligned-ok', aligned, good), pairs, preprocess, 'p').cache.count).toBe(3);
+    // A 250x250 LFW image dropped into a 64x64 aligned dataset used to be centre-cropped silently.
+    const root = folder('aligned-bad', aligned, { ...good, 'A/A_0002.pgm': pgm(250, 250) });
+    expect(() => loadPairImages(root, pairs, preprocess, 'p')).toThrow(
+      /images\/A\/A_0002\.pgm: the image is 250x250 \(h x w\), but its dataset is aligned: every image is 64x64/,
+    );
+    // Nor does the training's cache (it skips undecodable files, not this).
+    writeFileSync(join(root, 'people.txt'), '2\nA\t2\nB\t1\n');
+    expect(() => cachedLfw(root, 'people.txt', preprocess, { cacheDir: join(TMP, 'cache') })).toThrow(
+      /A_0002\.pgm: the image is 250x250 \(h x w\), but its dataset is aligned: every image is 64x64/,
+    );
+    // Building a cache with skipBad does not skip it as an undecodable file either.
+    const items = folderDatasetFromPaths(Object.keys(good)).items;
+    const crop = cropFor(parseLayout(JSON.stringify(aligned), 'dataset.json'), preprocess, 'dataset.json');
+    expect(() =>
+      buildImageCache(items, { root: join(root, 'images'), ...crop, skipBad: true }, join(TMP, 'al.bin')),
+    ).toThrow(/A_0002\.pgm.*is 250x250 \(h x w\), but its dataset is aligned: every image is 64x64/);
+  });
+
+  it("eval's crop error names the file", () => {
+    // Raw (not aligned) images smaller than the model's 112x112 crop.
+    const root = folder(
+      'raw-small',
+      { extension: 'pgm' },
+      {
+        'A/A_0001.pgm': pgm(250, 250),
+        'A/A_0002.pgm': pgm(100, 100),
+        'B/B_0001.pgm': pgm(250, 250),
+      },
+    );
+    expect(() => loadPairImages(root, pairs, preprocess, 'p')).toThrow(
+      /images\/A\/A_0002\.pgm: crop 112x112 .* does not fit in the 100x100 image/,
+    );
   });
 });

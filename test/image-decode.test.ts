@@ -438,6 +438,40 @@ describe('decodeImage dispatch', () => {
     }
   });
 
+  it('one size cap for every format, checked from the header (issue 14, defect 6)', () => {
+    // 10000x10000 = 10^8 pixels: above MAX_IMAGE_PIXELS (2^26), below PNG's and PGM's old 2^28.
+    const u16 = (v: number) => [v >> 8, v & 255];
+    const jpeg = new Uint8Array([
+      0xff,
+      0xd8,
+      0xff,
+      0xc0,
+      ...u16(11),
+      8,
+      ...u16(10000),
+      ...u16(10000),
+      1,
+      1,
+      0x11,
+      0,
+    ]);
+    const files: [string, Uint8Array][] = [
+      ['big.jpg', jpeg],
+      ['big.png', makePng(10000, 10000, 8, 0, new Uint8Array(0))],
+      ['big.pgm', new Uint8Array(Buffer.from('P5 10000 10000 255\n'))],
+      ['big.ppm', new Uint8Array(Buffer.from('P3 8193 8192 255\n'))], // one column over the cap
+    ];
+    for (const [file, bytes] of files) {
+      expect(errorOf(() => decodeImage(bytes, file), file).message).toMatch(
+        /: image too large: the header says \d+x\d+ = [\d,]+ pixels, more than MAX_IMAGE_PIXELS = 67,108,864/,
+      );
+    }
+    // At the cap the header is accepted: the error is the missing pixel data.
+    expect(
+      errorOf(() => decodeImage(Buffer.from('P5 8192 8192 255\n'), 'cap.pgm'), 'cap.pgm').message,
+    ).toMatch(/truncated pixel data/);
+  });
+
   it('errors name the file and the first bytes', () => {
     const err = (bytes: number[] | string, file: string) =>
       errorOf(

@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeJpeg } from '../src/data/jpeg.js';
+import { MAX_IMAGE_PIXELS } from '../src/data/decode-image.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, 'fixtures', 'jpeg');
@@ -197,6 +198,31 @@ describe('decodeJpeg errors', () => {
       }
     });
   }
+
+  it('refuses a frame header of more than MAX_IMAGE_PIXELS before allocating (issue 14, defect 6)', () => {
+    // SOI, then an SOF0 frame header claiming 20000x20000 pixels in 3 components (4:4:4), and
+    // nothing else: the size must be refused from the header. (The old decoder allocated the
+    // three 400 MB planes first, then failed on the missing scan.)
+    const u16 = (v: number) => [v >> 8, v & 255];
+    const components = [1, 2, 3].flatMap((id) => [id, 0x11, 0]);
+    const sof = [
+      0xff,
+      0xc0,
+      ...u16(8 + components.length),
+      8,
+      ...u16(20000),
+      ...u16(20000),
+      3,
+      ...components,
+    ];
+    const bytes = new Uint8Array([0xff, 0xd8, ...sof]);
+    expectDecodeError(
+      bytes,
+      'huge.jpg',
+      /image too large: the header says 20000x20000 = 400,000,000 pixels, more than MAX_IMAGE_PIXELS = 67,108,864/,
+    );
+    expect(MAX_IMAGE_PIXELS).toBe(2 ** 26);
+  });
 
   it('reports a bad Huffman code', () => {
     const bytes = jpegBytes('rgb444');

@@ -126,4 +126,31 @@ describe('malformed files: errors name source, line and the fault', () => {
     bad('2\n1\nA\t1\n', /^bad\.txt:3: header \(line 1\) announces 2 folds, file ends after 1/, true);
     bad('1\n1\nA\t1\nB\t1\n', /^bad\.txt:4: extra line: header \(line 1\) announces 1 folds/, true);
   });
+  it('an image number above 9999 names the file and the line (issue 14, defect 7)', () => {
+    bad(
+      '1\nA\t1\t10000\nA\t1\tB\t2\n',
+      /^bad\.txt:2: image index 10000 \(field 3\) is > 9999 \(image file names have 4 digits/,
+    );
+    bad('1\nA\t1\t2\nA\t12345\tB\t2\n', /^bad\.txt:3: image index 12345 \(field 2\) is > 9999/);
+    bad('1\nA\t10000\n', /^bad\.txt:2: image count 10000 \(field 2\) is > 9999/, true);
+  });
+  it('a person name that would leave the data folder names the file and the line (issue 14, defect 9)', () => {
+    bad(
+      '1\n../../etc\t2\n',
+      /^bad\.txt:2: person name "\.\.\/\.\.\/etc" holds a path separator .*\(field 1\)/,
+      true,
+    );
+    bad('2\nA\t1\n..\t1\n', /^bad\.txt:3: person name "\.\." is not a folder name/, true);
+    bad('1\n/etc\t1\n', /^bad\.txt:2: person name "\/etc" holds a path separator/, true);
+    bad(
+      '1\nA\t1\t2\nA\t1\t..\\..\\x\t2\n',
+      /^bad\.txt:3: person name "\.\.\\\.\.\\x" holds a path separator .*\(field 3\)/,
+    );
+    bad('1\n..\t1\t2\nA\t1\tB\t2\n', /^bad\.txt:2: person name "\.\." is not a folder name \(field 1\)/);
+    // Names with dots inside are names: J.C._Chasez
+    expect(parsePeople('1\nJ.C._Chasez\t1\n', 'ok.txt').people[0].name).toBe('J.C._Chasez');
+    // imagePath refuses them too, for callers that build names themselves.
+    expect(() => imagePath('../x', 1)).toThrow(/imagePath: person name "\.\.\/x" holds a path separator/);
+    expect(() => imagePath('x', 1, '../png')).toThrow(/extension/);
+  });
 });

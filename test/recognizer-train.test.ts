@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
 import { readTensors } from '../src/io/tensor-data.js';
+import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import type { ImageCache } from '../src/data/image-cache.js';
 import { evaluatePairs, embedRows } from '../src/eval/embed.js';
 import { cosineSimilarity } from '../src/eval/verification.js';
 import { Lambda } from '../src/nn/index.js';
+import { IResNet } from '../src/models/iresnet.js';
 import { loadRecognizer, serializeRecognizer } from '../src/models/recognizer-weights.js';
 import { marginAt, RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
 
@@ -177,5 +179,55 @@ describe('evaluatePairs', () => {
     await expect(evaluatePairs(flat, cache, pairs, () => 99, { input: [20, 20] })).rejects.toThrow(
       /row 99 is not in the cache's 0..19/,
     );
+  });
+
+  it('non-finite embeddings: an error naming the model, not "roc: score NaN" (issue 14, defect 7)', async () => {
+    const cache = syntheticCache();
+    // NaN weights: every embedding NaN; an overflow: one image's embedding infinite
+    const nan = new Lambda((x) => E.scale(E.reshape(x, [x.shape[0], -1]), NaN));
+    const pairs = Array.from({ length: 20 }, (_, i) => ({
+      a: { name: 'r', index: i },
+      b: { name: 'r', index: (i + 1) % 20 },
+      same: i % 2 === 0,
+      fold: -1,
+    }));
+    await expect(
+      evaluatePairs(nan, cache, pairs, (ref) => ref.index, { input: [20, 20], model: 'w.safetensors' }),
+    ).rejects.toThrow(
+      /^w\.safetensors: the recognizer's embeddings are not finite \(NaN or infinite\) for 20 of 20 images/,
+    );
+  });
+});
+
+describe('loadRecognizer: bad files (issue 14, defect 7)', () => {
+  it('names the file and the missing metadata field, or the tensor with NaN weights', async () => {
+    const net = new IResNet(config.backbone);
+    const good = parseSafetensors(await serializeRecognizer(net, { crop: [112, 112], out: [16, 16] }), 'w');
+    net.dispose();
+    const edit = (metadata: Record<string, string>, tensors = good.tensors) =>
+      serializeSafetensors(tensors, { ...good.metadata, ...metadata });
+    const { blocks: _, ...noBlocks } = config.backbone;
+    expect(() => loadRecognizer(edit({ backbone: JSON.stringify(noBlocks) }), 'w.safetensors')).toThrow(
+      /^w\.safetensors: metadata "backbone" lacks "blocks" \(IR blocks per stage/,
+    );
+    expect(() =>
+      loadRecognizer(
+        edit({ backbone: JSON.stringify({ ...config.backbone, widths: [4, 8] }) }),
+        'w.safetensors',
+      ),
+    ).toThrow(/^w\.safetensors: metadata "backbone" has 4 "blocks" but 2 "widths"/);
+    expect(() => loadRecognizer(edit({ preprocess: '{"crop":[112,112]}' }), 'w.safetensors')).toThrow(
+      /^w\.safetensors: metadata "preprocess" lacks "out"/,
+    );
+    const name = Object.keys(good.tensors).find((k) => good.tensors[k].dtype === 'f32')!;
+    const data = Float32Array.from(good.tensors[name].data);
+    data[1] = NaN;
+    data[2] = Infinity;
+    const broken = { ...good.tensors, [name]: { ...good.tensors[name], data } };
+    expect(() => loadRecognizer(edit({}, broken), 'w.safetensors')).toThrow(
+      new RegExp(`^w\\.safetensors: tensor "${name.replace(/\./g, '\\.')}" holds 2 non-finite values`),
+    );
+    const { backbone } = loadRecognizer(edit({}), 'w.safetensors'); // the untouched file loads
+    backbone.dispose();
   });
 });

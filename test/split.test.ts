@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeSplit, type SplitOptions } from '../src/data/split-files.js';
 import { parsePairs, parsePeople, type LfwPerson } from '../src/data/lfw-pairs.js';
 import { makePairs, splitPeople, writePeople } from '../src/data/split.js';
 import { writePairs } from '../src/data/lfw-pairs.js';
@@ -103,5 +107,32 @@ describe('EpochSampler', () => {
     expect(Array.from({ length: 7 }, () => Array.from(b.next()))).toEqual(rest);
     expect(() => b.setState({ epoch: 0, cursor: 9 })).toThrow(/bad state/);
     expect(() => new EpochSampler(rows, 30, 1)).toThrow(/fewer than one batch/);
+  });
+});
+
+describe('writeSplit', () => {
+  it('a dataset too small for 10 folds: the error says what to change (issue 14, defect 7)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'synface-split-'));
+    try {
+      writeFileSync(join(dir, 'people.txt'), writePeople(people.slice(0, 20)));
+      const split = (extra: Partial<SplitOptions>) => () =>
+        writeSplit({
+          data: dir,
+          people: 'people.txt',
+          out: join(dir, 'out'),
+          valFraction: 0.15,
+          seed: 0,
+          ...extra,
+        });
+      // 3 validation people for 10 folds: some fold has none with >= 2 images
+      expect(split({})).toThrow(
+        /^makePairs: fold \d+ has .*\. The split holds out 3 of the 20 people of .*people\.txt \(--val-fraction 0\.15; \d+ of them with >= 2 images\), too few for 10 person-disjoint folds .*--per-fold.*--val-fraction.*more people/,
+      );
+      expect(split({ perFold: 5, valFraction: 0.9 })).toThrow(
+        /folds of 5 same-person and 5 different-person pairs/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

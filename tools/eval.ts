@@ -21,7 +21,7 @@ const SPEC: Record<string, OptionSpec> = {
   flip: { type: 'flag', help: "embed each image and its mirror and sum them (insightface's variant)" },
   json: { type: 'flag', help: 'print one JSON object' },
   roc: { type: 'string', help: 'write the ROC curve to this PNG' },
-  batch: { type: 'number', help: 'images per forward pass', default: 64 },
+  batch: { type: 'number', help: 'images per forward pass', default: 64, int: true, min: 1 },
   help: { type: 'flag', help: 'this text' },
 };
 

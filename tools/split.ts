@@ -15,8 +15,13 @@ const SPEC: Record<string, OptionSpec> = {
   people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
   out: { type: 'string', help: 'output folder', default: 'runs/split' },
   'val-fraction': { type: 'number', help: 'fraction of the people held out', default: 0.15 },
-  'per-fold': { type: 'number', help: 'same-person pairs per fold (= different-person pairs)' },
-  seed: { type: 'number', help: 'seed of the split and the pairs', default: 0 },
+  'per-fold': {
+    type: 'number',
+    help: 'same-person pairs per fold (= different-person pairs)',
+    int: true,
+    min: 1,
+  },
+  seed: { type: 'number', help: 'seed of the split and the pairs', default: 0, int: true },
   help: { type: 'flag', help: 'this text' },
 };
 

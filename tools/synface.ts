@@ -24,6 +24,7 @@ import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { parseArgs } from './args.js';
+import { describeFileError } from '../src/io/file-errors.js';
 
 /** A path as the user reads it: relative when inside the current folder (the repository), else absolute. */
 function shown(path: string): string {
@@ -50,7 +51,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'demo') {
       const o = parseArgs('demo', args, {
-        steps: { type: 'number', help: 'training steps of the from-scratch run', default: 60 },
+        steps: {
+          type: 'number',
+          help: 'training steps of the from-scratch run',
+          default: 60,
+          int: true,
+          min: 1,
+        },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
       const term = trainingConsole();
@@ -69,9 +76,9 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'eval') return await evalCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
-        steps: { type: 'number', help: 'steps', default: 500 },
-        hidden: { type: 'number', help: 'hidden units', default: 64 },
-        seed: { type: 'number', help: 'seed', default: 0 },
+        steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },
+        hidden: { type: 'number', help: 'hidden units', default: 64, int: true, min: 1 },
+        seed: { type: 'number', help: 'seed', default: 0, int: true },
       });
       const result = await runDemo({
         steps: Number(o.steps),
@@ -108,7 +115,9 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  // a user's mistake (bad file, bad option) reads as one line; SYNFACE_DEBUG shows the stack
-  console.error(process.env.SYNFACE_DEBUG ? e : `synface: ${e instanceof Error ? e.message : String(e)}`);
+  // a user's mistake (bad file, bad option) reads as one line; SYNFACE_DEBUG shows the stack.
+  // File-system errors (ENOSPC, ENOENT, EEXIST, EACCES...) name the path and say what to do.
+  const message = describeFileError(e) ?? (e instanceof Error ? e.message : String(e));
+  console.error(process.env.SYNFACE_DEBUG ? e : `synface: ${message}`);
   process.exitCode = 1;
 }

@@ -30,6 +30,7 @@ import { writeFileAtomic } from '../io/node-files.js';
 import type { DatasetItem } from './folder-dataset.js';
 import { encodeImageCache, type ImageCache } from './image-cache.js';
 import { decodeToCHW, readImageCache, resolveCrop } from './node-dataset.js';
+import { ImageSizeMismatch } from './preprocess.js';
 import type { CropOptions } from './preprocess.js';
 
 const FORMAT = 2;
@@ -147,6 +148,7 @@ export function updateCacheEntry(
         try {
           pixels = decodeToCHW(file, opts);
         } catch (e) {
+          if (e instanceof ImageSizeMismatch) throw e; // the data is not what dataset.json says: never skipped
           error = e instanceof Error ? e.message : String(e);
         }
       }

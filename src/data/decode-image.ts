@@ -7,11 +7,14 @@
  *   "P2" "P3" "P5" "P6"        PGM / PPM, ASCII or binary (./pgm.ts)
  *
  * Anything else is an Error naming the file and its first bytes in hex (and the format, for a
- * few common ones we do not decode).
+ * few common ones we do not decode). Every decoder refuses an image of more than
+ * MAX_IMAGE_PIXELS (image-size.ts) from its header, before allocating the pixels.
  */
 import { decodeJpeg, type DecodedImage } from './jpeg.js';
 import { decodePng } from './png.js';
 import { decodePnm } from './pgm.js';
+
+export { MAX_IMAGE_PIXELS } from './image-size.js';
 
 /** Formats we recognize but do not decode, by their magic bytes, for a clearer error. */
 const UNSUPPORTED: [string, number[]][] = [

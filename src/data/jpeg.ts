@@ -65,9 +65,13 @@
  *    ids 'R','G','B') means the samples are already RGB. (`ycbcrToRgb`)
  *
  * Every error message starts with the `source` name, so a bad file in a data set is found fast.
+ * A frame header claiming more than MAX_IMAGE_PIXELS (image-size.ts) is refused before anything
+ * is allocated.
  * Every loop advances through the input or is bounded by the frame size, so corrupt data ends
  * in an Error, never an infinite loop.
  */
+
+import { imageSizeProblem } from './image-size.js';
 
 /** A decoded image: `data` is row-major, interleaved (RGB when channels = 3). */
 export interface DecodedImage {
@@ -270,6 +274,8 @@ function parseFrameHeader(state: State, body: Uint8Array, marker: number): void 
   const count = body[5];
   if (height === 0) fail(state, 'image height 0 (DNL marker) is not supported');
   if (width === 0) fail(state, 'image width is 0');
+  const tooLarge = imageSizeProblem(width, height); // before the planes below are allocated
+  if (tooLarge) fail(state, tooLarge);
   if (count !== 1 && count !== 3) {
     fail(state, `unsupported number of components ${count} (only 1 or 3)`);
   }

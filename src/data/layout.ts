@@ -5,7 +5,8 @@
  *   { "extension": "png", "aligned": { "crop": [112, 112], "out": [64, 64] } }
  *
  * `aligned` says the images were already centre-cropped and resized that way (the embedded
- * sample is stored like this): they are used as they are, and only a model with the same
+ * sample is stored like this): they are used as they are, every one exactly `out` in size (an
+ * image of another size is an error, not a crop), and only a model with the same
  * preprocessing can read them.
  */
 import type { Preprocess } from '../models/recognizer-weights.js';
@@ -36,12 +37,13 @@ export function parseLayout(text: string, source: string): DatasetLayout {
 
 /**
  * The crop options that turn this folder's images into `preprocess`'s input: the preprocessing
- * itself for raw LFW images, nothing (a crop of the whole image at its size) for aligned ones.
+ * itself for raw LFW images, nothing (a crop of the whole image at its size) for aligned ones,
+ * whose images must then be exactly that size (`size`: another size is an error naming the file).
  */
 export function cropFor(layout: DatasetLayout, preprocess: Preprocess, source: string): CropOptions {
   if (!layout.aligned) return { crop: preprocess.crop, out: preprocess.out, channels: 3 };
   if (JSON.stringify(layout.aligned) !== JSON.stringify({ crop: preprocess.crop, out: preprocess.out })) {
     throw new Error(`${source}: images are aligned as ${JSON.stringify(layout.aligned)}, the model needs ${JSON.stringify(preprocess)}`);
   }
-  return { crop: preprocess.out, out: preprocess.out, channels: 3 };
+  return { crop: preprocess.out, out: preprocess.out, channels: 3, size: preprocess.out };
 }

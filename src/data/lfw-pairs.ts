@@ -13,7 +13,9 @@
  *
  * Fields are separated by tabs in the official files; runs of tabs or spaces are accepted.
  * A trailing empty line (and CRLF line ends) are accepted; any other empty line is an error.
- * Every error names the source, the 1-based line number and what is wrong.
+ * Every error names the source, the 1-based line number and what is wrong. A person's name must
+ * be one folder name (no path separator, not `.` or `..`: the images are read from `<root>/<name>/`),
+ * and image numbers are at most 9999 (the file names' 4 digits).
  *
  * This file imports nothing from Node: text in, text out. Reading the file is the caller's job.
  */
@@ -57,9 +59,29 @@ export interface LfwPeopleFile {
   people: LfwPerson[];
 }
 
-/** The image's path relative to the dataset's root: `Name/Name_0007.jpg` (or another extension). */
+/** LFW's file names give an image's number in 4 digits: `Name_0001.jpg` .. `Name_9999.jpg`. */
+export const MAX_IMAGE_INDEX = 9999;
+
+/**
+ * Why `name` cannot be a person's folder, or undefined when it can: one plain path segment, so
+ * that `<root>/<name>/...` never leaves the data folder (`../../etc` would).
+ */
+export function personNameProblem(name: string): string | undefined {
+  if (name === '' || name === '.' || name === '..') return `person name "${name}" is not a folder name`;
+  if (/[/\\]/.test(name)) return `person name "${name}" holds a path separator (a name is one folder, inside the data folder)`;
+  if (/[\x00-\x1f]/.test(name)) return `person name ${JSON.stringify(name)} holds a control character`;
+  return undefined;
+}
+
+/**
+ * The image's path relative to the dataset's root: `Name/Name_0007.jpg` (or another extension).
+ * The name must be one folder name (personNameProblem), so the path stays inside the root.
+ */
 export function imagePath(name: string, index: number, extension = 'jpg'): string {
-  if (!Number.isInteger(index) || index < 1 || index > 9999) throw new Error(`imagePath: index ${index} of ${name} is not an integer in 1..9999`);
+  const problem = personNameProblem(name);
+  if (problem) throw new Error(`imagePath: ${problem}`);
+  if (!/^[a-z0-9]+$/i.test(extension)) throw new Error(`imagePath: extension "${extension}" is not letters and digits`);
+  if (!Number.isInteger(index) || index < 1 || index > MAX_IMAGE_INDEX) throw new Error(`imagePath: index ${index} of ${name} is not an integer in 1..${MAX_IMAGE_INDEX}`);
   return `${name}/${name}_${String(index).padStart(4, '0')}.${extension}`;
 }
 
@@ -89,14 +111,26 @@ function fail(source: string, line: Line | number, what: string): never {
   throw new Error(`${source}:${no}: ${what}`);
 }
 
-/** A decimal integer (optional sign), checked to be >= min. */
-function int(source: string, line: Line, k: number, what: string, min: number): number {
+/** A decimal integer (optional sign), checked to be >= min (and <= max, saying `why`). */
+function int(source: string, line: Line, k: number, what: string, min: number, max?: { value: number; why: string }): number {
   const s = line.fields[k];
   if (!/^[+-]?\d+$/.test(s)) fail(source, line, `${what} "${s}" (field ${k + 1}) is not an integer`);
   const v = Number(s);
   if (!Number.isSafeInteger(v)) fail(source, line, `${what} "${s}" (field ${k + 1}) is too large`);
   if (v < min) fail(source, line, `${what} ${v} (field ${k + 1}) is < ${min}`);
+  if (max && v > max.value) fail(source, line, `${what} ${v} (field ${k + 1}) is > ${max.value} (${max.why})`);
   return v;
+}
+
+/** Image numbers and counts are at most MAX_IMAGE_INDEX: the file names have 4 digits. */
+const INDEX_MAX = { value: MAX_IMAGE_INDEX, why: 'image file names have 4 digits, Name_0001 .. Name_9999' };
+
+/** Field k as a person's name: one folder name (personNameProblem). */
+function personName(source: string, line: Line, k: number): string {
+  const name = line.fields[k];
+  const problem = personNameProblem(name);
+  if (problem) fail(source, line, `${problem} (field ${k + 1})`);
+  return name;
 }
 
 function fieldCount(source: string, line: Line, want: number, what: string): void {
@@ -108,16 +142,17 @@ function fieldCount(source: string, line: Line, want: number, what: string): voi
 function parsePairLine(source: string, line: Line, same: boolean, fold: number): LfwPair {
   if (same) {
     fieldCount(source, line, 3, 'same-person pair `Name i j`');
-    const name = line.fields[0];
-    const i = int(source, line, 1, 'image index', 1);
-    const j = int(source, line, 2, 'image index', 1);
+    const name = personName(source, line, 0);
+    const i = int(source, line, 1, 'image index', 1, INDEX_MAX);
+    const j = int(source, line, 2, 'image index', 1, INDEX_MAX);
     if (i === j) fail(source, line, `same-person pair names one image twice (${name} ${i})`);
     return { a: { name, index: i }, b: { name, index: j }, same, fold };
   }
   fieldCount(source, line, 4, 'different-person pair `NameA i NameB j`');
-  const [nameA, , nameB] = line.fields;
-  const i = int(source, line, 1, 'image index', 1);
-  const j = int(source, line, 3, 'image index', 1);
+  const nameA = personName(source, line, 0);
+  const nameB = personName(source, line, 2);
+  const i = int(source, line, 1, 'image index', 1, INDEX_MAX);
+  const j = int(source, line, 3, 'image index', 1, INDEX_MAX);
   if (nameA === nameB) fail(source, line, `different-person pair names one person twice (${nameA})`);
   return { a: { name: nameA, index: i }, b: { name: nameB, index: j }, same, fold };
 }
@@ -192,7 +227,7 @@ export function writePairs(pairs: readonly LfwPair[], folds?: number): string {
 
 function parsePersonLine(source: string, line: Line, fold: number): LfwPerson {
   fieldCount(source, line, 2, 'person `Name count`');
-  return { name: line.fields[0], count: int(source, line, 1, 'image count', 1), fold };
+  return { name: personName(source, line, 0), count: int(source, line, 1, 'image count', 1, INDEX_MAX), fold };
 }
 
 /**

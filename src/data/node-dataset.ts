@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/node-files.js';
 import { folderDatasetFromLfwPeople, folderDatasetFromPaths, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
 import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
 import { decodeImage } from './decode-image.js';
-import { LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
+import { ImageSizeMismatch, LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
 
 export interface LfwDataset extends FolderDataset {
   /** Directory the item paths are relative to: `<root>/images`. */
@@ -77,12 +77,13 @@ export function resolveCrop(options: CropOptions): CropOptions {
     offsetY: options.offsetY ?? LFW_OFFSET_Y,
     out: options.out ?? LFW_OUT,
     channels: options.channels ?? 3,
+    size: options.size,
   };
 }
 
 /** One image file, decoded and cropped/resized to u8 CHW (`opts` resolved by resolveCrop). */
 export function decodeToCHW(file: string, opts: CropOptions): Uint8Array {
-  return toUint8CHW(decodeImage(readFileSync(file), file), opts);
+  return toUint8CHW(decodeImage(readFileSync(file), file), opts, file); // errors name the file
 }
 
 /**
@@ -106,7 +107,8 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
       chw = decodeToCHW(file, opts);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      if (!options.skipBad) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
+      // an aligned dataset's image of another size: the data is not as described, never skipped
+      if (!options.skipBad || e instanceof ImageSizeMismatch) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
       bad.push({ path: file, error: msg });
       continue;
     }

@@ -46,7 +46,7 @@ export function loadPairImages(data: string, pairs: readonly LfwPair[], preproce
     } catch (e) {
       throw new Error(`${source} names ${rel}, but ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`);
     }
-    pixels.set(toUint8CHW(decodeImage(bytes, path), crop), rows.size * size);
+    pixels.set(toUint8CHW(decodeImage(bytes, path), crop, path), rows.size * size); // errors name the file
     rows.set(rel, rows.size);
   }
   const cache: ImageCache = { count: rows.size, C: 3, H, W, labels: new Int32Array(rows.size), pixels };

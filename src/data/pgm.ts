@@ -20,10 +20,8 @@
  *
  * Every error message starts with `source` and names the problem.
  */
+import { imageSizeProblem } from './image-size.js';
 import type { DecodedImage } from './jpeg.js';
-
-/** Refuse images with more pixels than this (a corrupt header must not allocate gigabytes). */
-const MAX_PIXELS = 1 << 28;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -72,7 +70,8 @@ export function decodePnm(bytes: Uint8Array, source = 'pnm'): DecodedImage {
   const height = readNumber('height');
   const maxval = readNumber('maxval');
   if (width === 0 || height === 0) fail(`bad image size ${width}x${height}`);
-  if (width * height > MAX_PIXELS) fail(`image too large (${width}x${height})`);
+  const tooLarge = imageSizeProblem(width, height);
+  if (tooLarge) fail(tooLarge);
   if (maxval === 0 || maxval > 65535) fail(`bad maxval ${maxval} (must be 1..65535)`);
 
   const count = width * height * channels;

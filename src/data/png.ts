@@ -45,6 +45,7 @@
  * Every error message starts with `source` and names the problem; every loop is bounded by the
  * input or the header's sizes, so a corrupt file ends in an Error, never a hang.
  */
+import { imageSizeProblem } from './image-size.js';
 import type { DecodedImage } from './jpeg.js';
 import { inflate } from './inflate.js';
 
@@ -69,9 +70,6 @@ const ADAM7 = [
   [1, 0, 2, 2],
   [0, 1, 1, 2],
 ];
-
-/** Refuse images with more pixels than this (a corrupt header must not allocate gigabytes). */
-const MAX_PIXELS = 1 << 28;
 
 interface Header {
   width: number;
@@ -192,7 +190,8 @@ function parseHeader(data: Uint8Array, fail: (m: string) => never): Header {
   const height = readU32(data, 4);
   const [depth, colourType, compression, filterMethod, interlace] = data.subarray(8, 13);
   if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) fail(`bad image size ${width}x${height}`);
-  if (width * height > MAX_PIXELS) fail(`image too large (${width}x${height})`);
+  const tooLarge = imageSizeProblem(width, height);
+  if (tooLarge) fail(tooLarge);
   const type = COLOUR_TYPES[colourType];
   if (!type) fail(`bad colour type ${colourType}`);
   if (!type.depths.includes(depth)) fail(`bad bit depth ${depth} for colour type ${colourType} (${type.name})`);

@@ -28,7 +28,18 @@ export interface CropOptions {
   out?: readonly [number, number];
   /** Output channels: 3 (grey sources are replicated) or 1 (RGB -> luma 0.299/0.587/0.114). Default 3. */
   channels?: 1 | 3;
+  /**
+   * The [h, w] every source image must have (an aligned dataset, layout.ts: its images are used
+   * as they are). Another size is an ImageSizeMismatch, never a silent crop.
+   */
+  size?: readonly [number, number];
 }
+
+/**
+ * An image whose size is not the one its aligned dataset declares: the data is not what its
+ * dataset.json says, so this is never skipped as one undecodable file.
+ */
+export class ImageSizeMismatch extends Error {}
 
 export const LFW_CROP: readonly [number, number] = [112, 96];
 export const LFW_OFFSET_Y = 0;
@@ -75,28 +86,35 @@ export function axisWeights(origin: number, length: number, out: number): AxisWe
   return { start, idx: Int32Array.from(idx), w: Float64Array.from(w) };
 }
 
-/** The crop box [top, left, h, w] in source pixels, checked to lie inside the image. */
-export function cropBox(img: { width: number; height: number }, crop: readonly [number, number], offsetY = 0): [number, number, number, number] {
+/**
+ * The crop box [top, left, h, w] in source pixels, checked to lie inside the image. `source`
+ * names the image in the error.
+ */
+export function cropBox(img: { width: number; height: number }, crop: readonly [number, number], offsetY = 0, source = 'image'): [number, number, number, number] {
   const [h, w] = crop;
   if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) throw new Error(`crop [${h}, ${w}] is not two positive integers`);
   const top = Math.round((img.height - h) / 2 + offsetY);
   const left = Math.round((img.width - w) / 2);
   if (top < 0 || left < 0 || top + h > img.height || left + w > img.width) {
-    throw new Error(`crop ${h}x${w} (offsetY ${offsetY}) at top ${top}, left ${left} does not fit in the ${img.height}x${img.width} image`);
+    throw new Error(`${source}: crop ${h}x${w} (offsetY ${offsetY}) at top ${top}, left ${left} does not fit in the ${img.height}x${img.width} image (h x w)`);
   }
   return [top, left, h, w];
 }
 
-/** Crop + resample to float values in source units (0..255), CHW. */
-function resampleCHW(img: DecodedImage, options: CropOptions): { data: Float64Array; C: number; H: number; W: number } {
+/** Crop + resample to float values in source units (0..255), CHW. `source` names the image in errors. */
+function resampleCHW(img: DecodedImage, options: CropOptions, source: string): { data: Float64Array; C: number; H: number; W: number } {
   const crop = options.crop ?? LFW_CROP;
   const [H, W] = options.out ?? LFW_OUT;
   const C = options.channels ?? 3;
   if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) throw new Error(`out [${H}, ${W}] is not two positive integers`);
   if (C !== 1 && C !== 3) throw new Error(`channels ${C} is not 1 or 3`);
-  if (img.channels !== 1 && img.channels !== 3) throw new Error(`image has ${img.channels} channels, expected 1 or 3`);
-  if (img.data.length !== img.width * img.height * img.channels) throw new Error(`image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x${img.channels}`);
-  const [top, left, h, w] = cropBox(img, crop, options.offsetY ?? 0);
+  if (img.channels !== 1 && img.channels !== 3) throw new Error(`${source}: image has ${img.channels} channels, expected 1 or 3`);
+  if (img.data.length !== img.width * img.height * img.channels) throw new Error(`${source}: image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x${img.channels}`);
+  if (options.size && (img.height !== options.size[0] || img.width !== options.size[1])) {
+    const [sh, sw] = options.size;
+    throw new ImageSizeMismatch(`${source}: the image is ${img.height}x${img.width} (h x w), but its dataset is aligned: every image is ${sh}x${sw}, used as it is (a larger image would be cropped silently)`);
+  }
+  const [top, left, h, w] = cropBox(img, crop, options.offsetY ?? 0, source);
   const wy = axisWeights(top, h, H);
   const wx = axisWeights(left, w, W);
   const sc = img.channels;
@@ -136,17 +154,17 @@ function resampleCHW(img: DecodedImage, options: CropOptions): { data: Float64Ar
 /** Normalizes a 0..255 value to [-1, 1]: (v / 255 - 0.5) / 0.5. */
 export const normalizePixel = (v: number): number => (v / 255 - 0.5) / 0.5;
 
-/** Crop + resample + normalize: Float32Array CHW in [-1, 1], length C*H*W. */
-export function centerCropResize(img: DecodedImage, options: CropOptions = {}): Float32Array {
-  const { data } = resampleCHW(img, options);
+/** Crop + resample + normalize: Float32Array CHW in [-1, 1], length C*H*W. `source` names the image in errors. */
+export function centerCropResize(img: DecodedImage, options: CropOptions = {}, source = 'image'): Float32Array {
+  const { data } = resampleCHW(img, options, source);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = normalizePixel(data[i]);
   return out;
 }
 
-/** Crop + resample, rounded to u8 CHW (compact caching; normalize later with u8ToNormalized). */
-export function toUint8CHW(img: DecodedImage, options: CropOptions = {}): Uint8Array {
-  const { data } = resampleCHW(img, options);
+/** Crop + resample, rounded to u8 CHW (compact caching; normalize later with u8ToNormalized). `source` names the image in errors. */
+export function toUint8CHW(img: DecodedImage, options: CropOptions = {}, source = 'image'): Uint8Array {
+  const { data } = resampleCHW(img, options, source);
   const out = new Uint8Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(data[i])));
   return out;

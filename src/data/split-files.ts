@@ -28,6 +28,12 @@ export function writeSplit(o: SplitOptions): { train: number; val: number; pairs
   const peoplePath = join(o.data, o.people);
   const people = parsePeople(readFileSync(peoplePath, 'utf8'), peoplePath).people;
   const { train, val } = splitPeople(people, o.valFraction, o.seed);
+  const multi = val.filter((p) => p.count >= 2).length;
+  const hint = (perFold: number) =>
+    `The split holds out ${val.length} of the ${people.length} people of ${peoplePath} ` +
+    `(--val-fraction ${o.valFraction}; ${multi} of them with >= 2 images), too few for 10 person-disjoint ` +
+    `folds of ${perFold} same-person and ${perFold} different-person pairs: ask for fewer pairs per fold ` +
+    `(--per-fold), hold out more people (a larger --val-fraction), or use a people file with more people`;
   let perFold = o.perFold ?? 100;
   let pairs;
   for (;;) {
@@ -36,7 +42,7 @@ export function writeSplit(o: SplitOptions): { train: number; val: number; pairs
       break;
     } catch (e) {
       // too few same-person pairs in some fold: fewer per fold, unless asked for exactly this many
-      if (o.perFold !== undefined || perFold <= 10) throw e;
+      if (o.perFold !== undefined || perFold <= 10) throw new Error(`${(e as Error).message}. ${hint(perFold)}`);
       perFold -= 10;
     }
   }

@@ -31,6 +31,8 @@ export interface EmbedOptions {
   batch?: number;
   /** Sum the embeddings of each image and its mirror (insightface's evaluation). */
   flip?: boolean;
+  /** Names the model (e.g. its weights file) in errors. */
+  model?: string;
 }
 
 /** Embeddings (rows.length, E) of cache rows `rows`, in that order. The caller puts the model in eval mode. */
@@ -104,6 +106,14 @@ export async function evaluatePairs(
   const ends = pairs.map((p) => [need(p.a), need(p.b)]);
   const { data, dim } = await embedRows(backbone, cache, rows, options);
   const vec = (i: number) => data.subarray(i * dim, (i + 1) * dim);
+  // NaN or infinite embeddings (broken weights, a diverged training) would make every score NaN
+  let bad = 0;
+  for (let i = 0; i < rows.length; i++) if (!vec(i).every(Number.isFinite)) bad++;
+  if (bad)
+    throw new Error(
+      `${options.model ? `${options.model}: ` : ''}the recognizer's embeddings are not finite (NaN or infinite) ` +
+        `for ${bad} of ${rows.length} images: its weights hold non-finite or overflowing values`,
+    );
   const scores = Float64Array.from(ends, ([i, j]) => cosineSimilarity(vec(i), vec(j)));
   const same = pairs.map((p) => p.same);
   const hasFolds = pairs.every((p) => p.fold >= 0);

@@ -53,7 +53,7 @@ export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: Eva
     images.cache,
     pairsFile.pairs,
     images.rowOf,
-    { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64 },
+    { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64, model: o.weights },
   );
   backbone.dispose();
   const summary: EvalSummary = {

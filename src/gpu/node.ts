@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { autotuneMatmul, type TuneCache } from '../ops/matmul-autotune.js';
+import { quietAdapterDiscovery } from './dawn-stderr.js';
 import type { Device } from './device.js';
 import { createDevice, getDevice, hasDevice, setDevice } from './runtime.js';
 
@@ -26,7 +27,10 @@ const ICDS: Record<string, string[]> = {
 
 export interface NodeGpuOptions {
   adapter?: string;
-  /** Print "synface: adapter ..." to stderr (tools do; tests don't need to). */
+  /**
+   * Print "synface: adapter ..." to stderr, and keep Dawn's two adapter-limit warnings off it
+   * (dawn-stderr.ts): the tools do; tests don't need to.
+   */
   announce?: boolean;
   /**
    * Rank the matmul kernel versions by speed on this adapter (default true; cached in
@@ -83,7 +87,10 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
   Object.assign(globalThis, webgpu.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
   const flags = (process.env.SYNFACE_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
   dawnGpu ??= webgpu.create(flags);
-  const device = await createDevice(dawnGpu, { powerPreference: 'high-performance' }).catch((e: Error) => {
+  const gpu = dawnGpu;
+  const request = () => createDevice(gpu, { powerPreference: 'high-performance' });
+  // the tools keep Dawn's two harmless adapter-limit warnings off stderr (dawn-stderr.ts)
+  const device = await (options.announce ? quietAdapterDiscovery(request) : request()).catch((e: Error) => {
     throw new Error(
       `${e.message}\nSYNFACE_ADAPTER=${choice}; is a Vulkan driver installed? tools/setup.sh installs lavapipe.`,
     );

@@ -33,6 +33,7 @@ import {
   type Checkpoint,
   type CheckpointParts,
 } from './checkpoint.js';
+import { withPath } from './file-errors.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../tensor/random.js';
@@ -85,7 +86,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   } catch (e) {
     closeSync(fd);
     unlinkSync(temp);
-    throw e;
+    throw withPath(e, path); // Node's write errors (ENOSPC) name no file
   }
   closeSync(fd);
   options.beforeRename?.(temp);
