@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { mapNd, nd, type NdArray } from '../tensor/ndarray.js';
 import { dropoutMask, getDefaultGenerator, type Generator } from '../tensor/random.js';
 import { mul, scale, step, where } from './elementwise.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { channelMap, channelReduce, channelView } from './channel.js';

@@ -1,8 +1,4 @@
 /** Every op of the engine, as plain functions of tensors. */
-import { provideAutogradOps } from '../autograd/tape.js';
-import { ones } from '../tensor/create.js';
-import { add, copy } from './elementwise.js';
-
 export * from './elementwise.js';
 export { sum, mean, max, logsumexp, softmax, logSoftmax, sumTo, type Axes } from './reduce.js';
 export {
@@ -18,8 +14,6 @@ export {
   assign,
 } from './shape.js';
 export { matmul, linear, type MatmulOptions } from './matmul.js';
-
-provideAutogradOps({ ones, add, copy });
 export {
   crossEntropy,
   softCrossEntropy,

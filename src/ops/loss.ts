@@ -30,7 +30,7 @@ import {
   oneHotWgsl,
 } from '../../shaders/loss.js';
 import { add, mul, neg, scale, sigmoid, sub } from './elementwise.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 import { matmul } from './matmul.js';
 import { mean, softmax, logSoftmax, sum } from './reduce.js';
 import { reshape } from './shape.js';
