@@ -1,4 +1,11 @@
 /** Every op of the engine, as plain functions of tensors. */
+import { addStartupTask } from '../gpu/startup.js';
+import { matmulAutotuneTask } from './matmul-autotune.js';
+
+// The one registration of the ops with the device layer: initGpu() ranks the matmul kernel
+// versions on its adapter (measured once per machine and adapter, then read from a cache).
+addStartupTask(matmulAutotuneTask);
+
 export * from './elementwise.js';
 export { sum, mean, max, logsumexp, softmax, logSoftmax, sumTo, type Axes } from './reduce.js';
 export {
