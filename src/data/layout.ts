@@ -8,8 +8,7 @@
  * sample is stored like this): they are used as they are, and only a model with the same
  * preprocessing can read them.
  */
-import type { Preprocess } from '../models/recognizer-weights.js';
-import type { CropOptions } from './preprocess.js';
+import type { CropOptions, Preprocess } from './preprocess.js';
 
 export interface DatasetLayout {
   extension: string;

@@ -10,14 +10,10 @@
  */
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
 import { readTensors } from '../io/tensor-data.js';
+import type { Preprocess } from '../data/preprocess.js';
 import { IResNet, type IResNetConfig } from './iresnet.js';
 
 export const RECOGNIZER_FORMAT = 'synface-recognizer/1';
-
-export interface Preprocess {
-  crop: [number, number];
-  out: [number, number];
-}
 
 export interface RecognizerFile {
   backbone: IResNetConfig;
