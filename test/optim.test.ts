@@ -17,7 +17,7 @@ import {
 } from '../src/optim/index.js';
 import { reference as sgdRef } from '../src/optim/sgd.js';
 import { reference as adamRef } from '../src/optim/adam.js';
-import { readTensors } from '../src/io/tensor-data.js';
+import { readTensors } from '../src/tensor/tensor-data.js';
 import { expectClose, randomNd } from './helpers.js';
 
 const f32 = (a: Float64Array) => Float32Array.from(a);

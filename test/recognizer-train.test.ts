@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
-import { readTensors } from '../src/io/tensor-data.js';
+import { readTensors } from '../src/tensor/tensor-data.js';
 import type { ImageCache } from '../src/data/image-cache.js';
 import { evaluatePairs, embedRows } from '../src/eval/embed.js';
 import { cosineSimilarity } from '../src/eval/verification.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
-import { readTensors, type TensorData } from '../src/io/tensor-data.js';
+import { readTensors, type TensorData } from '../src/tensor/tensor-data.js';
 
 const enc = (s: string) => [...new TextEncoder().encode(s)];
 

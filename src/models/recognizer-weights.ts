@@ -9,7 +9,7 @@
  * The ArcFace head is not kept: its class centres belong to the training identities.
  */
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
-import { readTensors } from '../io/tensor-data.js';
+import { readTensors } from '../tensor/tensor-data.js';
 import type { Preprocess } from '../data/preprocess.js';
 import { IResNet, type IResNetConfig } from './iresnet.js';
 
