@@ -77,14 +77,15 @@ export interface Violation {
 export function layerOf(path: string): string | null {
   const parts = path.split('/');
   if (parts[0] !== 'src') return ROOTS.includes(parts[0]) && parts.length > 1 ? parts[0] : null;
-  if (parts.length === 2) return parts[1] === 'index.ts' ? 'index' : 'unknown';
+  // src/index.ts, named in an import as ./index.js, ./index.ts or ./index
+  if (parts.length === 2) return /^index(\.[cm]?[jt]sx?)?$/.test(parts[1]) ? 'index' : 'unknown';
   return rankOf.has(parts[1]) ? parts[1] : 'unknown';
 }
 
 function sourceFiles(dir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = readdirSync(dir).sort();
   } catch {
     return []; // a folder the tree does not have
   }
