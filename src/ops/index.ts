@@ -21,28 +21,21 @@ export {
   assign,
 } from './shape.js';
 export { matmul, linear, type MatmulOptions } from './matmul.js';
+export { oneHot, pick, gatherRows, checkLabels, labelTensor, type Labels } from './indexing.js';
 export {
   crossEntropy,
   softCrossEntropy,
-  oneHot,
-  pick,
-  gatherRows,
-  checkLabels,
-  labelTensor,
   arcfaceLogits,
   ARC_SIN_EPS,
   synfaceLoss,
   synfaceLogits,
-  softplus,
-  ganLossG,
-  ganLossD,
-  type Labels,
   type Reduction,
   type ArcfaceOptions,
   type SynfaceLossOptions,
 } from './loss.js';
+export { ganLossG, ganLossD } from './gan-loss.js';
 export { batchNorm, l2Normalize, pixelNorm, type BatchNormOptions } from './norm.js';
-export { prelu, dropout, type DropoutOptions } from './activation.js';
+export { softplus, prelu, dropout, type DropoutOptions } from './activation.js';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, globalAvgPool, type Size2 } from './pool.js';
 export {
   upfirdn2d,
