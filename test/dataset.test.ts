@@ -1,3 +1,7 @@
+/**
+ * Data preparation: crop and resize, folder datasets, the binary image cache on real LFW images.
+ * Oracle: hand-computed pixels, the LFW README's counts, and file round trips.
+ */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';

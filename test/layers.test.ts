@@ -1,6 +1,6 @@
 /**
- * The layer check (tools/check-layers.ts): it reports every upward import with its file and
- * line, and the project's own tree has none. Oracle: small fixture trees whose upward imports are known.
+ * The layer check (tools/check-layers.ts): each upward import reported at its line; the real tree clean.
+ * Oracle: small fixture trees whose upward imports are known.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Label ops (oneHot, pick, gatherRows), cross-entropy, ArcFace, SynFace's loss, softplus and the GAN losses.
+ * Oracle: the float64 CPU reference and finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import * as L from '../src/ops/loss.js';

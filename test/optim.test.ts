@@ -1,3 +1,7 @@
+/**
+ * Optimizers (SGD, Adam, AdamW), their state, schedules, gradient clipping, EMA, convergence.
+ * Oracle: CPU references of PyTorch's update rules, and bit-identical runs after a state restore.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { Linear, Module, Sequential } from '../src/nn/index.js';

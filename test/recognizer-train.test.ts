@@ -1,3 +1,7 @@
+/**
+ * The recognizer trainer on synthetic identities: learning, margin warm-up, exact resume, saving.
+ * Oracle: separable synthetic data, an uninterrupted run (bit-identical), a file round trip.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';

@@ -1,3 +1,7 @@
+/**
+ * The validation split by people, verification pairs, and the epoch sampler.
+ * Oracle: the properties they promise (disjoint, stratified, balanced folds, reproducible) and round trips.
+ */
 import { describe, expect, it } from 'vitest';
 import { parsePairs, parsePeople, type LfwPerson } from '../src/data/lfw-pairs.js';
 import { makePairs, splitPeople, writePeople } from '../src/data/split.js';
