@@ -10,8 +10,9 @@
  *   backward(loss)                 accumulates d loss / d leaf into every leaf's `.grad`
  *   grad([y], [x], {createGraph})  returns dy/dx without touching `.grad`
  *
- * The tape's own arithmetic (the ones that seed a backward pass, the sum of two gradients of
- * one tensor, a copy) is at the end of this file, on the tensor layer's kernel runner.
+ * The tape's own arithmetic sits on the tensor layer, so autograd needs nothing from the ops:
+ * `ones` (tensor/create.ts) seeds a backward pass, and the sum of two gradients of one tensor
+ * and a gradient's copy are two small recorded kernels at the end of this file.
  */
 import { Tensor, type GradNode } from '../tensor/tensor.js';
 import { keep, scope } from '../tensor/scope.js';
