@@ -17,4 +17,4 @@ export {
   loadCheckpoint,
   type AtomicWriteOptions,
 } from './io/node-files.js';
-export { packageRoot, shippedRecognizerPath, embeddedSamplePath } from './package-files.js';
+export { packageRoot, shippedRecognizerPath, embeddedSamplePath } from './io/package-files.js';

@@ -1,3 +1,7 @@
+/**
+ * GPU augmentations (zoom-crop, flip, random erasing) and the sampling of their parameters.
+ * Oracle: the float64 CPU reference and finite differences; statistics over 20000 draws for the sampler.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import {

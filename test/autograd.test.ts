@@ -1,3 +1,7 @@
+/**
+ * The autograd tape: accumulation into .grad, noGrad, null gradients, gradients of gradients, deep chains.
+ * Oracle: derivatives computed by hand (e.g. d/dx (d/dx x^3) = 6x).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { expectClose } from './helpers.js';

@@ -1,3 +1,7 @@
+/**
+ * Checkpoints of model, optimizer and random state: exact resume, snapshots, atomic writes, clear errors.
+ * Oracle: an uninterrupted run (bit-identical losses after restore) and file round trips.
+ */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,6 +2,7 @@
  * The commands end to end on the embedded sample (data/lfw-sample), in-process: training with
  * validation, checkpoints and an interrupted-then-resumed run that must end with the same
  * weights as an uninterrupted one; evaluation's JSON; clear errors for bad input.
+ * Oracle: an uninterrupted run (bit-identical weights), the files' own formats, the expected messages.
  */
 import { cpSync, mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';

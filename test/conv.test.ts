@@ -1,3 +1,7 @@
+/**
+ * conv2d: every kernel version, its input and weight gradients, second order, bad inputs, memory.
+ * Oracle: the float64 CPU reference and finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import {

@@ -1,3 +1,7 @@
+/**
+ * Data preparation: crop and resize, folder datasets, the binary image cache on real LFW images.
+ * Oracle: hand-computed pixels, the LFW README's counts, and file round trips.
+ */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,7 +15,7 @@ import { cropFor, parseLayout } from '../src/data/layout.js';
 import { cachedLfw } from '../src/data/lfw-cache.js';
 import { parsePairs } from '../src/data/lfw-pairs.js';
 import { loadPairImages } from '../src/data/pair-images.js';
-import type { Preprocess } from '../src/models/recognizer-weights.js';
+import type { Preprocess } from '../src/data/preprocess.js';
 import {
   buildImageCache,
   loadIdentityFolders,

@@ -1,3 +1,7 @@
+/**
+ * The device layer: adapter name, kernel compile errors, buffer buckets, batching, profiling.
+ * Oracle: hand-computed bucket sizes and dispatch counts, and the expected error messages.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { bucketSize } from '../src/gpu/buffer-pool.js';

@@ -1,3 +1,7 @@
+/**
+ * Elementwise ops: unary and broadcasting binary ops, numerical edges, second order.
+ * Oracle: the float64 CPU reference, finite differences (first and second order), PyTorch's pow rule.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { reference as R } from '../src/ops/elementwise.js';

@@ -4,7 +4,9 @@
  */
 import { describe, it } from 'vitest';
 import { add, mean, neg, sum, mul, logSoftmax } from '../src/index.js';
-import { arcfaceLogits, crossEntropy, ganLossD, ganLossG, softplus, synfaceLoss } from '../src/ops/loss.js';
+import { arcfaceLogits, crossEntropy, synfaceLoss } from '../src/ops/loss.js';
+import { softplus } from '../src/ops/activation.js';
+import { ganLossD, ganLossG } from '../src/ops/gan-loss.js';
 import { conv2d } from '../src/ops/conv.js';
 import { batchNorm } from '../src/ops/norm.js';
 import { modulatedConv2d } from '../src/ops/modconv.js';

@@ -23,7 +23,7 @@ import { parsePairs, type LfwImageRef } from '../src/data/lfw-pairs.js';
 import { decodeImage } from '../src/data/decode-image.js';
 import { toUint8CHW, type CropOptions } from '../src/data/preprocess.js';
 import { prepareRecognizerData, type RecognizerDataOptions } from '../src/data/recognizer-data.js';
-import type { Preprocess } from '../src/models/recognizer-weights.js';
+import type { Preprocess } from '../src/data/preprocess.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE = join(ROOT, 'data/lfw-sample');

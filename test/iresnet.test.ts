@@ -1,3 +1,7 @@
+/**
+ * The IResNet backbone: an IR block, a small configuration, the paper preset's shapes.
+ * Oracle: a PyTorch fixture (test/fixtures/iresnet_block.json) and hand-derived shapes.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { IRBlock, IResNet, IRESNET_PRESETS } from '../src/models/iresnet.js';

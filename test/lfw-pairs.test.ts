@@ -1,3 +1,7 @@
+/**
+ * LFW pairs and people files: the real View 1 files, View 2 formats, malformed files.
+ * Oracle: the counts in LFW's README, round trips through writePairs, the expected error messages.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,3 +1,7 @@
+/**
+ * matmul: every kernel version of the lab, the op's gradients and second order, the autotune.
+ * Oracle: the float64 CPU reference and finite differences.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { matmulKernel, matmulRanking, reference as RM } from '../src/ops/matmul.js';

@@ -1,3 +1,7 @@
+/**
+ * Memory: training-like loops, throwing scopes and backward keep live tensors and GPU buffers flat.
+ * Oracle: the engine's counters (liveTensors, device.stats()) before and after.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 

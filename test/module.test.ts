@@ -1,3 +1,7 @@
+/**
+ * Module: names, parameters and buffers, train/eval, state dicts; Linear and Sequential.
+ * Oracle: hand-written expectations, and the float64 matmul reference for Linear.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { Linear, Module, Sequential, type Layer } from '../src/nn/index.js';

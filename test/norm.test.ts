@@ -1,3 +1,7 @@
+/**
+ * batchNorm (training and eval), l2Normalize, pixelNorm, prelu and dropout.
+ * Oracle: the float64 CPU reference (PyTorch's semantics) and finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { batchNorm, l2Normalize, pixelNorm, reference as R } from '../src/ops/norm.js';

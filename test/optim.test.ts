@@ -1,3 +1,7 @@
+/**
+ * Optimizers (SGD, Adam, AdamW), their state, schedules, gradient clipping, EMA, convergence.
+ * Oracle: CPU references of PyTorch's update rules, and bit-identical runs after a state restore.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { Linear, Module, Sequential } from '../src/nn/index.js';
@@ -17,7 +21,7 @@ import {
 } from '../src/optim/index.js';
 import { reference as sgdRef } from '../src/optim/sgd.js';
 import { reference as adamRef } from '../src/optim/adam.js';
-import { readTensors } from '../src/io/tensor-data.js';
+import { readTensors } from '../src/tensor/tensor-data.js';
 import { expectClose, randomNd } from './helpers.js';
 
 const f32 = (a: Float64Array) => Float32Array.from(a);

@@ -1,3 +1,7 @@
+/**
+ * The plot rasterizer: pixels, lines, text, ticks, line charts, figures and PNG files.
+ * Oracle: hand-computed pixels and axis mappings, and a PNG round trip through pngjs.
+ */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * Pooling (avg, max, adaptive), upfirdn2d, up/downsampling and bilinear resizing.
+ * Oracle: the float64 CPU reference, finite differences, values computed by PyTorch and PyTorch fixtures.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import {

@@ -1,3 +1,7 @@
+/**
+ * Philox random numbers: bits, uniform and normal draws, dropout masks, permutations, state.
+ * Oracle: Random123's known-answer vectors, the CPU implementation, and sample statistics.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { philox4x32, philoxBlock, toUnit } from '../src/tensor/random.js';

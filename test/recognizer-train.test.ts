@@ -1,7 +1,11 @@
+/**
+ * The recognizer trainer on synthetic identities: learning, margin warm-up, exact resume, saving.
+ * Oracle: separable synthetic data, an uninterrupted run (bit-identical), a file round trip.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
-import { readTensors } from '../src/io/tensor-data.js';
+import { readTensors } from '../src/tensor/tensor-data.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import type { ImageCache } from '../src/data/image-cache.js';
 import { evaluatePairs, embedRows } from '../src/eval/embed.js';

@@ -1,3 +1,7 @@
+/**
+ * Reductions (sum, mean, max, logsumexp) and shape ops (reshape, permute, slice, pad, concat...).
+ * Oracle: the float64 CPU reference and finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { reference as RR } from '../src/ops/reduce.js';

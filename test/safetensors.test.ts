@@ -1,7 +1,11 @@
+/**
+ * The safetensors format: byte layout, round trips, validation of bad files.
+ * Oracle: a hand-computed file, and round trips of CPU data and GPU tensors.
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
-import { readTensors, type TensorData } from '../src/io/tensor-data.js';
+import { readTensors, type TensorData } from '../src/tensor/tensor-data.js';
 
 const enc = (s: string) => [...new TextEncoder().encode(s)];
 

@@ -1,3 +1,7 @@
+/**
+ * The validation split by people, verification pairs, and the epoch sampler.
+ * Oracle: the properties they promise (disjoint, stratified, balanced folds, reproducible) and round trips.
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

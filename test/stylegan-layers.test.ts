@@ -1,3 +1,7 @@
+/**
+ * StyleGAN2 layers: modulated convolution, equalized learning rate, R1 through a small discriminator.
+ * Oracle: float64 compositions of the CPU references, and finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { EqualLinear, ModulatedConv } from '../src/nn/index.js';

@@ -1,3 +1,7 @@
+/**
+ * StyleGAN2 ops: minibatchStd, noiseInjection, biasAct.
+ * Oracle: the float64 CPU reference of StyleGAN2's definitions, finite differences (first and second order).
+ */
 import { describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import {

@@ -1,3 +1,7 @@
+/**
+ * The verification protocol: similarities, folds, 10-fold accuracy, ROC, AUC and TAR at FAR.
+ * Oracle: hand-computed cases, and numpy / scikit-learn conventions (arange grid, KFold folds).
+ */
 import { describe, expect, it } from 'vitest';
 import {
   balancedFolds,

@@ -1,3 +1,7 @@
+/**
+ * The wait predictor that decides how long to sleep before polling the GPU.
+ * Oracle: its rule worked out by hand on given histories.
+ */
 import { describe, expect, it } from 'vitest';
 import { WaitPredictor } from '../src/gpu/wait.js';
 

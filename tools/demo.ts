@@ -1,8 +1,8 @@
 /**
- * The engine demo (the main job until the face pipeline exists): a two-layer network learns
- * to tell three interleaved spirals apart, trained with full-batch SGD with momentum, every
- * step on the GPU. It prints the adapter, the loss as it falls, the speed, the final accuracy
- * and the memory counters (flat: nothing leaks).
+ * `synface engine-demo`: the engine alone, without faces. A two-layer network learns to tell
+ * three interleaved spirals apart, trained with full-batch SGD with momentum, every step on
+ * the GPU. It prints the loss as it falls, the speed, the final accuracy and the memory
+ * counters (flat: nothing leaks). bench/profile.ts profiles it too.
  */
 import * as E from '../src/index.js';
 import { Linear, Sequential } from '../src/nn/index.js';

@@ -16,7 +16,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
-import { embeddedSamplePath, shippedRecognizerPath } from '../src/package-files.js';
+import { embeddedSamplePath, shippedRecognizerPath } from '../src/io/package-files.js';
 import { runDemo } from './demo.js';
 import { runFaceDemo } from './face-demo.js';
 import { trainingConsole } from './progress.js';

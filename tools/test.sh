@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The README's test command (npm test): provision the adapter and browser, typecheck, check
-# the formatting (prettier), run the unit tests (vitest, Node on WebGPU) and the browser tests
-# (headless Chromium), and end with one line counting both: "tests: N passed, M failed".
+# that every import points down (tools/check-layers.ts), check the formatting (prettier), run
+# the unit tests (vitest, Node on WebGPU) and the browser tests (headless Chromium), and end
+# with one line counting both: "tests: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
 mkdir -p "$XDG_RUNTIME_DIR"
 bash tools/setup.sh || exit 1
 npx tsc -p . || { echo "typecheck failed"; exit 1; }
+npx tsx tools/check-layers.ts || { echo "an import points up: see tools/check-layers.ts"; exit 1; }
 npx prettier --check --log-level warn . || { echo "formatting: run npm run format"; exit 1; }
 
 report=$(mktemp -d)

@@ -9,16 +9,17 @@
  *
  *   backward(loss)                 accumulates d loss / d leaf into every leaf's `.grad`
  *   grad([y], [x], {createGraph})  returns dy/dx without touching `.grad`
+ *
+ * The tape's own arithmetic sits on the tensor layer, so autograd needs nothing from the ops:
+ * `ones` (tensor/create.ts) seeds a backward pass, and the sum of two gradients of one tensor
+ * and a gradient's copy are two small recorded kernels at the end of this file.
  */
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type GradNode } from '../tensor/tensor.js';
 import { keep, scope } from '../tensor/scope.js';
+import { ones } from '../tensor/create.js';
+import { elementwise } from '../tensor/kernel.js';
 
-export interface GradNode {
-  op: string;
-  inputs: Tensor[];
-  /** Gradients of the inputs, in order; null where an input needs none. */
-  backward: (gradOutput: Tensor) => (Tensor | null)[];
-}
+export type { GradNode };
 
 let gradEnabled = true;
 
@@ -94,8 +95,6 @@ function propagate(
   options: GradOptions,
   keepAlive: Set<Tensor>,
 ): Map<Tensor, Tensor> {
-  const add = addOp!,
-    ones = onesOp!;
   const eager = !options.createGraph;
   const grads = new Map<Tensor, Tensor>();
   const holders = new Map<Tensor, number>(); // how many map entries hold each gradient tensor
@@ -109,7 +108,7 @@ function propagate(
   };
   const accumulate = (t: Tensor, g: Tensor) => {
     const prev = grads.get(t);
-    const next = prev ? add(prev, g) : g;
+    const next = prev ? addGradients(prev, g) : g;
     holders.set(next, (holders.get(next) ?? 0) + 1);
     grads.set(t, next);
     if (prev) {
@@ -153,26 +152,11 @@ function propagate(
   return grads;
 }
 
-// ops are injected by src/ops/index.ts to avoid an import cycle (ops import record() from here).
-let onesOp: ((shape: readonly number[]) => Tensor) | null = null;
-let addOp: ((a: Tensor, b: Tensor) => Tensor) | null = null;
-let copyOp: ((a: Tensor) => Tensor) | null = null;
-export function provideAutogradOps(ops: {
-  ones: typeof onesOp;
-  add: typeof addOp;
-  copy: typeof copyOp;
-}): void {
-  onesOp = ops.ones;
-  addOp = ops.add;
-  copyOp = ops.copy;
-}
-
 /**
  * d(outputs)/d(inputs), null where an input does not affect the outputs. Each returned
  * gradient is a fresh tensor owned by the caller's scope.
  */
 export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
-  if (!onesOp || !addOp || !copyOp) throw new Error('autograd: import the engine through src/index.ts');
   const wanted = new Set(inputs);
   // Every result must be a tensor of its own: a gradient that is a pre-existing tensor (a
   // caller's gradOutput passed straight through) or that two inputs share (add returns its
@@ -184,7 +168,7 @@ export function grad(outputs: Tensor[], inputs: Tensor[], options: GradOptions =
     return inputs.map((x) => {
       const g = grads.get(x) ?? null;
       if (!g) return null;
-      if (before.has(g) || given.has(g)) return copyOp!(g);
+      if (before.has(g) || given.has(g)) return copyGradient(g);
       given.add(g);
       return g;
     });
@@ -207,7 +191,9 @@ export function backward(output: Tensor, gradOutput?: Tensor, options: { createG
     const g = grads[i];
     if (!g) return;
     if (leaf.grad) {
-      const sum = options.createGraph ? addOp!(leaf.grad, g) : noGrad(() => addOp!(leaf.grad!, g));
+      const sum = options.createGraph
+        ? addGradients(leaf.grad, g)
+        : noGrad(() => addGradients(leaf.grad!, g));
       leaf.grad.dispose();
       g.dispose();
       leaf.grad = keep(sum);
@@ -215,4 +201,19 @@ export function backward(output: Tensor, gradOutput?: Tensor, options: { createG
       leaf.grad = keep(g);
     }
   });
+}
+
+// ---------------------------------------------------------------- the tape's own arithmetic
+
+// Recorded like any op (the same kernels and backward as ops' add and copy, for operands of
+// one shape), so that a createGraph pass can be differentiated again.
+
+/** a + b, for two gradients of the same tensor. */
+function addGradients(a: Tensor, b: Tensor): Tensor {
+  return record(elementwise('add', 'a + b', [a, b]), 'add', [a, b], (g) => [g, g]);
+}
+
+/** A gradient of its own, for a caller who may dispose it freely. */
+function copyGradient(x: Tensor): Tensor {
+  return record(elementwise('copy', 'a', [x]), 'copy', [x], (g) => [g]);
 }

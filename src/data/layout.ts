@@ -9,8 +9,7 @@
  * image of another size is an error, not a crop), and only a model with the same
  * preprocessing can read them.
  */
-import type { Preprocess } from '../models/recognizer-weights.js';
-import type { CropOptions } from './preprocess.js';
+import type { CropOptions, Preprocess } from './preprocess.js';
 
 export interface DatasetLayout {
   extension: string;

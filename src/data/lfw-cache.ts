@@ -10,13 +10,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Preprocess } from '../models/recognizer-weights.js';
 import type { ImageCache } from './image-cache.js';
 import { imagePath, type LfwImageRef } from './lfw-pairs.js';
 import { loadIdentityFolders, loadLfwPeople, type LfwDataset } from './node-dataset.js';
 import { updateCacheEntry, type SkippedImage } from './cache-entry.js';
 import type { DatasetItem, FolderDataset } from './folder-dataset.js';
-import type { CropOptions } from './preprocess.js';
+import type { CropOptions, Preprocess } from './preprocess.js';
 import { cropFor, LFW_LAYOUT, parseLayout, type DatasetLayout } from './layout.js';
 
 /** The folder's dataset.json (layout.ts), or LFW's own layout when there is none. */

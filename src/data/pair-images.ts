@@ -6,13 +6,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Preprocess } from '../models/recognizer-weights.js';
 import { decodeImage } from './decode-image.js';
 import type { ImageCache } from './image-cache.js';
 import { cropFor } from './layout.js';
 import { readLayout } from './lfw-cache.js';
 import { imagePath, type LfwImageRef, type LfwPair } from './lfw-pairs.js';
-import { toUint8CHW } from './preprocess.js';
+import { toUint8CHW, type Preprocess } from './preprocess.js';
 
 /** `images/` when the folder has one, else the folder itself. */
 export function imageRoot(data: string): string {

@@ -41,6 +41,15 @@ export interface CropOptions {
  */
 export class ImageSizeMismatch extends Error {}
 
+/**
+ * A recognizer's input, as its weights file records it: the centre crop [h, w] of a
+ * deep-funneled 250x250 LFW image and the size [H, W] it is resized to.
+ */
+export interface Preprocess {
+  crop: [number, number];
+  out: [number, number];
+}
+
 export const LFW_CROP: readonly [number, number] = [112, 96];
 export const LFW_OFFSET_Y = 0;
 export const LFW_OUT: readonly [number, number] = [56, 48];

@@ -22,7 +22,7 @@ import type { SkippedImage } from './cache-entry.js';
 import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from './lfw-pairs.js';
 import { loadPairImages } from './pair-images.js';
 import type { ImageCache } from './image-cache.js';
-import type { Preprocess } from '../models/recognizer-weights.js';
+import type { Preprocess } from './preprocess.js';
 import { writeSplit } from './split-files.js';
 
 export interface RecognizerDataOptions {

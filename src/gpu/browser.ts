@@ -1,19 +1,20 @@
 /** The browser edge: a device from navigator.gpu. */
 import type { Device } from './device.js';
 import { createDevice, getDevice, hasDevice } from './runtime.js';
-import { autotuneMatmul, type TuneCache } from '../ops/matmul-autotune.js';
+import { runStartupTasks, type KeyValueStore } from './startup.js';
 
-const localStorageCache: TuneCache = {
+/** The start-up tasks' store. */
+const localStorageStore: KeyValueStore = {
   get(key) {
     const v = globalThis.localStorage?.getItem(`synface-gpu:${key}`);
-    return v ? (JSON.parse(v) as string[]) : undefined;
+    return v ? JSON.parse(v) : undefined;
   },
-  set(key, ranking) {
-    globalThis.localStorage?.setItem(`synface-gpu:${key}`, JSON.stringify(ranking));
+  set(key, value) {
+    globalThis.localStorage?.setItem(`synface-gpu:${key}`, JSON.stringify(value));
   },
 };
 
-/** `autotune` ranks the matmul kernels on this adapter (cached in localStorage). */
+/** `autotune` runs the start-up tasks (startup.ts: the matmul kernel ranking), cached in localStorage. */
 export async function initGpu(options: { autotune?: boolean } = {}): Promise<Device> {
   if (hasDevice()) return getDevice();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
@@ -24,6 +25,6 @@ export async function initGpu(options: { autotune?: boolean } = {}): Promise<Dev
   const hint =
     'Chromium on Linux needs --enable-unsafe-webgpu (and a Vulkan driver or its bundled SwiftShader)';
   const device = await createDevice(gpu, { powerPreference: 'high-performance' }, hint);
-  if (options.autotune ?? true) await autotuneMatmul({ cache: localStorageCache });
+  if (options.autotune ?? true) await runStartupTasks(localStorageStore);
   return device;
 }

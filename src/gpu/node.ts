@@ -15,10 +15,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { autotuneMatmul, type TuneCache } from '../ops/matmul-autotune.js';
 import { quietAdapterDiscovery } from './dawn-stderr.js';
 import type { Device } from './device.js';
 import { createDevice, getDevice, hasDevice, setDevice } from './runtime.js';
+import { runStartupTasks, type KeyValueStore } from './startup.js';
 
 const ICDS: Record<string, string[]> = {
   lavapipe: ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'],
@@ -33,16 +33,17 @@ export interface NodeGpuOptions {
    */
   announce?: boolean;
   /**
-   * Rank the matmul kernel versions by speed on this adapter (default true; cached in
-   * $XDG_CACHE_HOME/synface-gpu/autotune.json, so it runs once per machine and adapter).
+   * Run the start-up tasks (startup.ts; today the ops' ranking of the matmul kernel versions by
+   * speed on this adapter). Default true; results are cached in
+   * $XDG_CACHE_HOME/synface-gpu/autotune.json, so each runs once per machine and adapter.
    */
   autotune?: boolean;
 }
 
-/** The autotune cache: a JSON file, replaced atomically (write to a temp file, rename). */
-function fileCache(): TuneCache {
+/** The start-up tasks' store: a JSON file, replaced atomically (write to a temp file, rename). */
+function fileStore(): KeyValueStore {
   const file = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'synface-gpu', 'autotune.json');
-  const load = (): Record<string, string[]> => {
+  const load = (): Record<string, unknown> => {
     try {
       return JSON.parse(readFileSync(file, 'utf8'));
     } catch {
@@ -51,11 +52,11 @@ function fileCache(): TuneCache {
   };
   return {
     get: (key) => load()[key],
-    set(key, ranking) {
+    set(key, value) {
       try {
         mkdirSync(dirname(file), { recursive: true });
         const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify({ ...load(), [key]: ranking }, null, 2));
+        writeFileSync(tmp, JSON.stringify({ ...load(), [key]: value }, null, 2));
         renameSync(tmp, file);
       } catch (e) {
         console.error(`synface: could not write the autotune cache ${file}: ${(e as Error).message}`);
@@ -101,15 +102,8 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
   }
   if (options.announce) console.error(`synface: adapter ${device.adapter.name}`);
   if (options.autotune ?? true) {
-    const tuned = await autotuneMatmul({ cache: fileCache() });
-    if (options.announce) {
-      const detail = tuned.cached
-        ? '(cached)'
-        : Object.entries(tuned.gflops)
-            .map(([n, g]) => `${n} ${g.toFixed(1)}`)
-            .join(', ') + ' GFLOPS';
-      console.error(`synface: matmul kernel ${tuned.ranking[0]} ${detail}`);
-    }
+    const lines = await runStartupTasks(fileStore());
+    if (options.announce) for (const line of lines) console.error(`synface: ${line}`);
   }
   return device;
 }

@@ -14,7 +14,7 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Generator, GeneratorState } from '../tensor/random.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { assertFinite, readTensors, type TensorData } from './tensor-data.js';
+import { assertFinite, readTensors, type TensorData } from '../tensor/tensor-data.js';
 
 export const CHECKPOINT_FORMAT = 'synface-checkpoint/1';
 

@@ -6,7 +6,7 @@ export {
   copyInto,
   uploadTensor,
   isTensorData,
-} from './tensor-data.js';
+} from '../tensor/tensor-data.js';
 export { serializeSafetensors, parseSafetensors, type Safetensors } from './safetensors.js';
 export {
   buildCheckpoint,

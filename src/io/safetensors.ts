@@ -12,7 +12,7 @@
  * and the tensor. This file imports nothing from Node: bytes in, bytes out.
  */
 import type { DType } from '../tensor/tensor.js';
-import type { TensorData, TensorValues } from './tensor-data.js';
+import type { TensorData, TensorValues } from '../tensor/tensor-data.js';
 
 const DTYPES: Record<string, DType> = { F32: 'f32', I32: 'i32', U32: 'u32' };
 const NAMES: Record<DType, string> = { f32: 'F32', i32: 'I32', u32: 'U32' };

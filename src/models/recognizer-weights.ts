@@ -11,15 +11,11 @@
  * file is an error naming the file and what is wrong, not a TypeError or NaN scores later.
  */
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
-import { assertFinite, readTensors } from '../io/tensor-data.js';
+import { assertFinite, readTensors } from '../tensor/tensor-data.js';
+import type { Preprocess } from '../data/preprocess.js';
 import { IResNet, type IResNetConfig } from './iresnet.js';
 
 export const RECOGNIZER_FORMAT = 'synface-recognizer/1';
-
-export interface Preprocess {
-  crop: [number, number];
-  out: [number, number];
-}
 
 export interface RecognizerFile {
   backbone: IResNetConfig;

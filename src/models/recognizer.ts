@@ -14,7 +14,7 @@ import { arcfaceLogits, crossEntropy, l2Normalize, matmul } from '../ops/index.j
 import { Module } from '../nn/module.js';
 import { getDefaultGenerator, rand, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Labels } from '../ops/loss.js';
+import type { Labels } from '../ops/indexing.js';
 import { IResNet, IRESNET_PRESETS, type IResNetConfig } from './iresnet.js';
 
 export interface ArcFaceConfig {

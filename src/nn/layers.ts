@@ -1,6 +1,7 @@
 /**
- * Layers: Linear and Sequential (Conv2d, BatchNorm, PReLU join when their ops land: each is a
- * Module that registers its parameters/buffers in the constructor and defines forward).
+ * The basic layers: Linear, Lambda (a function as a layer) and Sequential, and kaimingUniform,
+ * the initialization they and the conv layers share. Conv2d, BatchNorm, PReLU, Dropout and
+ * Flatten are in conv-layers.ts, the StyleGAN2 layers in stylegan-layers.ts.
  */
 import { linear } from '../ops/index.js';
 import { getDefaultGenerator, rand, type Generator } from '../tensor/random.js';

@@ -20,7 +20,7 @@
  */
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, copyInto, type TensorData } from '../io/tensor-data.js';
+import { checkCompatible, copyInto, type TensorData } from '../tensor/tensor-data.js';
 
 /** A module that maps one tensor to one tensor (what Sequential chains). */
 export interface Layer {

@@ -1,5 +1,6 @@
 /**
- * Activations with parameters or randomness: prelu (a learned slope per channel) and dropout.
+ * Activations beyond the plain elementwise ones of elementwise.ts: softplus (a careful log1p),
+ * prelu (a learned slope per channel) and dropout (randomness).
  *
  * prelu(x, weight): y = x where x > 0, weight[c] x elsewhere; channel axis 1 (weight of shape
  * [C], or [1] shared by all channels as PyTorch's default PReLU()).
@@ -11,11 +12,23 @@ import { isGradEnabled, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { mapNd, nd, type NdArray } from '../tensor/ndarray.js';
 import { dropoutMask, getDefaultGenerator, type Generator } from '../tensor/random.js';
-import { mul, scale, step, where } from './elementwise.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { mul, scale, sigmoid, step, where } from './elementwise.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { channelMap, channelReduce, channelView } from './channel.js';
+
+/**
+ * softplus(x) = log(1 + e^x), stably: max(x, 0) + log1p(e^-|x|). WGSL has no log1p: for
+ * u = e^-|x| < 0.01 a 5-term series (relative error < 1e-9), else log(1 + u) (relative error
+ * below 1e-5 there). The gradient is sigmoid(x), itself differentiable (second order works).
+ */
+const SOFTPLUS =
+  'max(a, 0.0) + select(log(1.0 + exp(-abs(a))), exp(-abs(a)) * (1.0 - exp(-abs(a)) * (0.5 - exp(-abs(a)) * (0.33333334 - exp(-abs(a)) * (0.25 - exp(-abs(a)) * 0.2)))), exp(-abs(a)) < 0.01)';
+
+export function softplus(x: Tensor): Tensor {
+  return record(elementwise('softplus', SOFTPLUS, [x]), 'softplus', [x], (g) => [mul(g, sigmoid(x))]);
+}
 
 export function prelu(x: Tensor, weight: Tensor): Tensor {
   requireF32('prelu', x, weight);
@@ -87,7 +100,11 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
 
 // ---------------------------------------------------------------- CPU reference (float64)
 
+/** softplus in float64 (Math.log1p exists here). */
+export const softplus64 = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+
 export const reference = {
+  softplus: (x: NdArray): NdArray => ({ shape: [...x.shape], data: x.data.map(softplus64) }),
   prelu(x: NdArray, w: NdArray): NdArray {
     const C = x.shape.length < 2 ? 1 : x.shape[1];
     const S = x.shape.slice(2).reduce((a, b) => a * b, 1);

@@ -31,7 +31,7 @@ import { tensor } from '../tensor/create.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
 import { flatGrid } from '../../shaders/common.js';
 import { augmentKey, augmentWgsl, flipWWgsl } from '../../shaders/augment.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { reference as resampleRef } from './resample.js';
 
 // ---------------------------------------------------------------- parameters

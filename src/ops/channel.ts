@@ -8,7 +8,7 @@ import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { flatGrid } from '../../shaders/common.js';
 import { channelMapKey, channelMapWgsl, channelReduceKey, channelReduceWgsl } from '../../shaders/norm.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 
 /** (N, C, S) of a tensor of rank >= 2 with channels on axis 1. */
 export function channelView(x: Tensor, op: string): [number, number, number] {

@@ -46,7 +46,7 @@ import {
   wgradConfig,
   type ConvPass,
 } from '../../shaders/conv2d-versions.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { flatGrid } from '../../shaders/common.js';
 import { matmulKernel } from './matmul.js';
 import { conv2dIm2col, conv2dInputGradIm2col, conv2dWeightGradIm2col } from './conv-im2col.js';

@@ -12,7 +12,7 @@
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { mapNd, type NdArray } from '../tensor/ndarray.js';
-import { elementwise } from './kernel.js';
+import { elementwise } from '../tensor/kernel.js';
 import { sumTo } from './reduce.js';
 
 // ---------------------------------------------------------------- unary

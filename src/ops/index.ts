@@ -1,7 +1,10 @@
 /** Every op of the engine, as plain functions of tensors. */
-import { provideAutogradOps } from '../autograd/tape.js';
-import { ones } from '../tensor/create.js';
-import { add, copy } from './elementwise.js';
+import { addStartupTask } from '../gpu/startup.js';
+import { matmulAutotuneTask } from './matmul-autotune.js';
+
+// The one registration of the ops with the device layer: initGpu() ranks the matmul kernel
+// versions on its adapter (measured once per machine and adapter, then read from a cache).
+addStartupTask(matmulAutotuneTask);
 
 export * from './elementwise.js';
 export { sum, mean, max, logsumexp, softmax, logSoftmax, sumTo, type Axes } from './reduce.js';
@@ -18,30 +21,21 @@ export {
   assign,
 } from './shape.js';
 export { matmul, linear, type MatmulOptions } from './matmul.js';
-
-provideAutogradOps({ ones, add, copy });
+export { oneHot, pick, gatherRows, checkLabels, labelTensor, type Labels } from './indexing.js';
 export {
   crossEntropy,
   softCrossEntropy,
-  oneHot,
-  pick,
-  gatherRows,
-  checkLabels,
-  labelTensor,
   arcfaceLogits,
   ARC_SIN_EPS,
   synfaceLoss,
   synfaceLogits,
-  softplus,
-  ganLossG,
-  ganLossD,
-  type Labels,
   type Reduction,
   type ArcfaceOptions,
   type SynfaceLossOptions,
 } from './loss.js';
+export { ganLossG, ganLossD } from './gan-loss.js';
 export { batchNorm, l2Normalize, pixelNorm, type BatchNormOptions } from './norm.js';
-export { prelu, dropout, type DropoutOptions } from './activation.js';
+export { softplus, prelu, dropout, type DropoutOptions } from './activation.js';
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d, globalAvgPool, type Size2 } from './pool.js';
 export {
   upfirdn2d,

@@ -8,17 +8,14 @@
  * blocked vec4 kernels win by 5-15x over the textbook tiled one; on a real GPU the order can
  * differ, which is the point of measuring. The result is cached per adapter (a file in Node,
  * localStorage in a browser: see the `cache` option) so the cost is paid once per machine.
+ * initGpu runs it as a start-up task (`matmulAutotuneTask`, registered in src/ops/index.ts).
  */
 import { getDevice } from '../gpu/runtime.js';
+import type { KeyValueStore, StartupTask } from '../gpu/startup.js';
 import { keep } from '../tensor/scope.js';
 import { randn, Generator } from '../tensor/random.js';
 import { matmulVariants } from '../../shaders/matmul.js';
 import { matmulKernel, setMatmulRanking } from './matmul.js';
-
-export interface TuneCache {
-  get(key: string): string[] | undefined;
-  set(key: string, ranking: string[]): void;
-}
 
 export interface TuneResult {
   ranking: string[];
@@ -28,13 +25,13 @@ export interface TuneResult {
 }
 
 export async function autotuneMatmul(
-  options: { size?: number; reps?: number; cache?: TuneCache } = {},
+  options: { size?: number; reps?: number; cache?: KeyValueStore } = {},
 ): Promise<TuneResult> {
   const { size = 512, reps = 3, cache } = options;
   const device = getDevice();
   const key = `matmul:${size}:${device.adapter.name}:${matmulVariants.map((v) => v.name).join(',')}`;
   const known = cache?.get(key);
-  if (known && known.every((n) => matmulVariants.some((v) => v.name === n))) {
+  if (isRanking(known)) {
     setMatmulRanking(known);
     return { ranking: known, gflops: {}, cached: true };
   }
@@ -70,3 +67,22 @@ export async function autotuneMatmul(
   cache?.set(key, ranking);
   return { ranking, gflops, cached: false };
 }
+
+/** A cached ranking, if it names only versions that still exist. */
+function isRanking(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((n) => matmulVariants.some((m) => m.name === n));
+}
+
+/** The autotune as initGpu runs it: its line reads "matmul kernel v7 (cached)" or lists GFLOPS. */
+export const matmulAutotuneTask: StartupTask = {
+  name: 'matmul autotune',
+  async run(store) {
+    const tuned = await autotuneMatmul({ cache: store });
+    const detail = tuned.cached
+      ? '(cached)'
+      : Object.entries(tuned.gflops)
+          .map(([n, g]) => `${n} ${g.toFixed(1)}`)
+          .join(', ') + ' GFLOPS';
+    return `matmul kernel ${tuned.ranking[0]} ${detail}`;
+  },
+};

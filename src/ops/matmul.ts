@@ -20,7 +20,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, nd, type NdArray } from '../tensor/ndarray.js';
 import { matmulVariants, type MatmulVariant } from '../../shaders/matmul.js';
 import { add } from './elementwise.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { sumTo } from './reduce.js';
 import { broadcastTo, reshape } from './shape.js';
 

@@ -26,7 +26,7 @@ import { full } from '../tensor/create.js';
 import { axisNormWgsl, bnStatsWgsl, type AxisNormMode } from '../../shaders/norm.js';
 import { flatGrid } from '../../shaders/common.js';
 import { addScalar, div, greater, maximum, mul, rsqrt, sqrt, square, sub } from './elementwise.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 import { mean, normalizeAxes, sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { channelMap, channelReduce, channelView, checkChannelVector } from './channel.js';

@@ -13,7 +13,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
 import { flatGrid } from '../../shaders/common.js';
 import { poolWgsl, type PoolKernel } from '../../shaders/pool.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { mean } from './reduce.js';
 
 export type Size2 = number | readonly [number, number];

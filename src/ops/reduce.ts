@@ -13,7 +13,7 @@ import { forEachIndex, contiguousStrides, nd, type NdArray } from '../tensor/nda
 import { flatGrid } from '../../shaders/common.js';
 import { reduceSerialWgsl, reduceWorkgroupWgsl, type ReduceOp } from '../../shaders/reduce.js';
 import { add, div, exp, log, mul, scale, sub, equal } from './elementwise.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { broadcastTo, permute, reshape } from './shape.js';
 
 export type Axes = number | readonly number[] | undefined;

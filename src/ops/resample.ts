@@ -28,7 +28,7 @@ import {
   upfirdn2dWgsl,
 } from '../../shaders/resample.js';
 import { mul } from './elementwise.js';
-import { requireF32 } from './kernel.js';
+import { requireF32 } from '../tensor/kernel.js';
 import { reshape } from './shape.js';
 
 export type Filter = Tensor | readonly number[] | readonly (readonly number[])[];

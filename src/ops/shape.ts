@@ -17,7 +17,7 @@ import {
 } from '../tensor/ndarray.js';
 import { flatGrid, MAX_RANK } from '../../shaders/common.js';
 import { gatherWgsl, padWgsl, scatterRegionWgsl } from '../../shaders/layout.js';
-import { elementwise } from './kernel.js';
+import { elementwise } from '../tensor/kernel.js';
 import { sumTo } from './reduce.js';
 
 type LayoutKernel = 'gather' | 'pad' | 'scatter';

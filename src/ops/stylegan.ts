@@ -12,7 +12,7 @@ import { nd, type NdArray } from '../tensor/ndarray.js';
 import { flatGrid } from '../../shaders/common.js';
 import { groupStdWgsl } from '../../shaders/stylegan.js';
 import { div, mul, scale, sub } from './elementwise.js';
-import { elementwise, requireF32 } from './kernel.js';
+import { elementwise, requireF32 } from '../tensor/kernel.js';
 import { mean, sum, sumTo } from './reduce.js';
 import { broadcastTo, concat, reshape } from './shape.js';
 import { channelMap, channelReduce, channelView, checkChannelVector } from './channel.js';

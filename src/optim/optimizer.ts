@@ -10,7 +10,7 @@
 import { zeros } from '../tensor/create.js';
 import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, copyInto, uploadTensor, type TensorData } from '../io/tensor-data.js';
+import { checkCompatible, copyInto, uploadTensor, type TensorData } from '../tensor/tensor-data.js';
 
 export type OptionValue = number | boolean | number[];
 

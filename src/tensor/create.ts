@@ -1,6 +1,6 @@
 /** Creating tensors: constants, from CPU arrays, and their integer variants. */
 import { getDevice } from '../gpu/runtime.js';
-import { elementwise } from '../ops/kernel.js';
+import { elementwise } from './kernel.js';
 import { checkShape, sizeOf, Tensor, type DType } from './tensor.js';
 
 export function full(shape: readonly number[], value: number): Tensor {

@@ -8,7 +8,6 @@
  */
 import type { Binding, Device } from '../gpu/device.js';
 import { getDevice } from '../gpu/runtime.js';
-import type { GradNode } from '../autograd/tape.js';
 import { track, untrack } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
@@ -38,6 +37,18 @@ class Storage {
   release(): void {
     if (--this.refs === 0) this.device.pool.release(this.buffer);
   }
+}
+
+/**
+ * How a tensor was computed, as autograd records it (src/autograd/tape.ts): the inputs, and a
+ * `backward` closure mapping the output's gradient to the inputs' gradients. Declared here,
+ * beside the field that holds it, so that tensors need nothing from the layer above them.
+ */
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** Gradients of the inputs, in order; null where an input needs none. */
+  backward: (gradOutput: Tensor) => (Tensor | null)[];
 }
 
 let nextId = 1;

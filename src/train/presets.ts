@@ -15,7 +15,7 @@
  *        people with >= 2 images, 20 epochs, 3-epoch warm-up: see weights/*.manifest.json.
  */
 import { IRESNET_PRESETS } from '../models/iresnet.js';
-import type { Preprocess } from '../models/recognizer-weights.js';
+import type { Preprocess } from '../data/preprocess.js';
 import type { RecognizerTrainConfig } from './recognizer-trainer.js';
 
 export interface RecognizerPreset {

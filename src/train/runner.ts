@@ -19,7 +19,7 @@
  * itself only needs its methods.
  */
 import { buildCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
-import { NonFiniteError } from '../io/tensor-data.js';
+import { NonFiniteError } from '../tensor/tensor-data.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { RunFolder } from './run-folder.js';
 

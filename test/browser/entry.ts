@@ -1,6 +1,7 @@
 /**
  * Browser entry of the cross-environment test: bundled by test/browser/run.ts and loaded in
  * headless Chromium. Puts the suite's result on window.__result, or the error on window.__error.
+ * Oracle: the same suite run in Node (browser parity, compared by run.ts).
  */
 import { initGpu } from '../../src/gpu/browser.js';
 import { runSuite, type SuiteResult } from './suite.js';

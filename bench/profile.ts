@@ -1,13 +1,13 @@
 /**
  * Where the GPU time goes: runs a workload with per-dispatch timestamp queries and prints
  * the kernels by total time.
- *   npx tsx tools/profile.ts resnet18 [--batch 16]      one ResNet-18 training step
- *   npx tsx tools/profile.ts demo                       the spiral demo, 100 steps
+ *   npx tsx bench/profile.ts resnet18 [--batch 16]      one ResNet-18 training step (the bench case)
+ *   npx tsx bench/profile.ts demo                       the spiral demo, 100 steps
  */
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { formatProfile } from '../src/gpu/profiler.js';
-import { resnet18TrainStep } from '../bench/cases/resnet18.js';
-import { runDemo } from './demo.js';
+import { resnet18TrainStep } from './cases/resnet18.js';
+import { runDemo } from '../tools/demo.js';
 
 const [what = 'resnet18', ...args] = process.argv.slice(2);
 const batchAt = args.indexOf('--batch');

@@ -1,11 +1,11 @@
 /**
  * TensorData: a tensor's values on the CPU (what files hold), and the two crossings between
  * it and the GPU: `readTensors` (async readback) and `copyInto` (an in-place upload or GPU copy
- * into an existing tensor, after checking shape and dtype).
+ * into an existing tensor, after checking shape and dtype). Modules and optimizers load their
+ * state with it; src/io writes and reads it as files.
  */
 import { getDevice } from '../gpu/runtime.js';
-import { assign } from '../ops/index.js';
-import { sizeOf, Tensor, type DType } from '../tensor/tensor.js';
+import { sizeOf, Tensor, type DType } from './tensor.js';
 
 export type TensorValues = Float32Array | Int32Array | Uint32Array;
 
@@ -66,7 +66,13 @@ export function checkCompatible(
 /** Overwrites dst's values with src's (a GPU copy, or an upload from the CPU). Shapes must match. */
 export function copyInto(dst: Tensor, src: Tensor | TensorData): void {
   if (src instanceof Tensor) {
-    if (src.buffer !== dst.buffer) assign(dst, src); // the same storage already holds the values
+    if (src.buffer === dst.buffer) return; // the same storage already holds the values
+    if (!sameShape(dst.shape, src.shape) || dst.dtype !== src.dtype) {
+      throw new RangeError(
+        `copyInto: source [${src.shape}] ${src.dtype} does not match destination [${dst.shape}] ${dst.dtype}`,
+      );
+    }
+    getDevice().copy(src.buffer, 0, dst.buffer, 0, src.byteLength);
   } else if (src.data.byteLength) getDevice().write(dst.buffer, src.data);
 }
 

@@ -1,11 +1,12 @@
 /**
- * The one launch path of elementwise-style kernels, used by the op files: builds Params,
- * picks each operand's read mode, dispatches, returns the new tensor.
+ * The one launch path of elementwise-style kernels: builds Params, picks each operand's read
+ * mode, dispatches, returns the new tensor. The op files (src/ops) build on it, and so do the
+ * two users below them: tensor creation (create.ts: fills) and autograd's gradient sums.
  */
 import { getDevice } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';
-import { Tensor } from '../tensor/tensor.js';
-import { broadcastShapes, broadcastStrides } from '../tensor/ndarray.js';
+import { Tensor } from './tensor.js';
+import { broadcastShapes, broadcastStrides } from './ndarray.js';
 import { elementwiseKey, elementwiseWgsl, type OperandMode } from '../../shaders/elementwise.js';
 import { flatGrid, MAX_RANK } from '../../shaders/common.js';
 
