@@ -98,7 +98,8 @@ function readEntry(
     }
     const cache = readImageCache(cachePath);
     const rows = manifest.files.filter((f) => f.row !== undefined).length;
-    if (rows !== cache.count) throw new Error(`${listPath} lists ${rows} rows, the pixels file ${cache.count}`);
+    if (rows !== cache.count)
+      throw new Error(`${listPath} lists ${rows} rows, the pixels file ${cache.count}`);
     return { manifest, cache };
   } catch (e) {
     log(`images: cannot use the cache ${cachePath} (${(e as Error).message}); decoding every image again`);
@@ -141,7 +142,8 @@ export function updateCacheEntry(
       let pixels: Uint8Array | undefined;
       let error = prev?.error;
       if (old && prev && sameState(prev, state)) {
-        if (prev.row !== undefined) pixels = old.cache.pixels.subarray(prev.row * size, (prev.row + 1) * size);
+        if (prev.row !== undefined)
+          pixels = old.cache.pixels.subarray(prev.row * size, (prev.row + 1) * size);
       } else {
         reread++;
         rowsMoved = true;
@@ -187,7 +189,9 @@ export function updateCacheEntry(
       );
     }
     if (skipped.length)
-      log(`images: ${skipped.length} undecodable files skipped, e.g. ${skipped[0].file}: ${skipped[0].error}`);
+      log(
+        `images: ${skipped.length} undecodable files skipped, e.g. ${skipped[0].file}: ${skipped[0].error}`,
+      );
     return { cache, paths, cachePath, skipped, reread };
   } finally {
     lock.release();

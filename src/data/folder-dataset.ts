@@ -59,7 +59,12 @@ export interface LfwPeopleOptions {
  * image is checked with `exists(relativePath)`; a missing one is an error naming the file and
  * the people file's line.
  */
-export function folderDatasetFromLfwPeople(text: string, source: string, exists: (relativePath: string) => boolean, options: LfwPeopleOptions = {}): FolderDataset {
+export function folderDatasetFromLfwPeople(
+  text: string,
+  source: string,
+  exists: (relativePath: string) => boolean,
+  options: LfwPeopleOptions = {},
+): FolderDataset {
   const minImages = options.minImages ?? 1;
   const file = parsePeople(text, source);
   // parsePeople validated the layout: person lines are exactly the lines with 2 fields, in order.
@@ -67,13 +72,17 @@ export function folderDatasetFromLfwPeople(text: string, source: string, exists:
   text.split('\n').forEach((l, i) => {
     if (l.trim().split(/[\t ]+/).length === 2) lineNos.push(i + 1);
   });
-  if (lineNos.length !== file.people.length) throw new Error(`${source}: found ${lineNos.length} person lines, parsed ${file.people.length}`);
+  if (lineNos.length !== file.people.length)
+    throw new Error(`${source}: found ${lineNos.length} person lines, parsed ${file.people.length}`);
   const paths: string[] = [];
   file.people.forEach((p, k) => {
     if (p.count < minImages) return;
     for (let i = 1; i <= p.count; i++) {
       const rel = imagePath(p.name, i, options.extension);
-      if (!exists(rel)) throw new Error(`${source}:${lineNos[k]}: image ${rel} is missing (line says ${p.name} has ${p.count} images)`);
+      if (!exists(rel))
+        throw new Error(
+          `${source}:${lineNos[k]}: image ${rel} is missing (line says ${p.name} has ${p.count} images)`,
+        );
       paths.push(rel);
     }
   });

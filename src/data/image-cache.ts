@@ -30,10 +30,13 @@ export interface ImageCache {
 export function encodeImageCache(cache: ImageCache): Uint8Array {
   const { count, C, H, W, labels, pixels } = cache;
   for (const [k, v] of Object.entries({ count, C, H, W })) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`encodeImageCache: ${k} ${v} is not a u32`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new Error(`encodeImageCache: ${k} ${v} is not a u32`);
   }
-  if (labels.length !== count) throw new Error(`encodeImageCache: ${labels.length} labels for ${count} images`);
-  if (pixels.length !== count * C * H * W) throw new Error(`encodeImageCache: ${pixels.length} pixel bytes, expected ${count}x${C}x${H}x${W}`);
+  if (labels.length !== count)
+    throw new Error(`encodeImageCache: ${labels.length} labels for ${count} images`);
+  if (pixels.length !== count * C * H * W)
+    throw new Error(`encodeImageCache: ${pixels.length} pixel bytes, expected ${count}x${C}x${H}x${W}`);
   const bytes = new Uint8Array(HEADER + 4 * count + pixels.length);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < 4; i++) bytes[i] = IMAGE_CACHE_MAGIC.charCodeAt(i);
@@ -49,12 +52,17 @@ export function encodeImageCache(cache: ImageCache): Uint8Array {
 
 /** Parses and validates a cache; every error starts with `source`. The result copies nothing but the labels. */
 export function parseImageCache(bytes: Uint8Array, source = 'image cache'): ImageCache {
-  if (bytes.length < HEADER) throw new Error(`${source}: truncated: ${bytes.length} bytes, shorter than the ${HEADER}-byte header`);
+  if (bytes.length < HEADER)
+    throw new Error(`${source}: truncated: ${bytes.length} bytes, shorter than the ${HEADER}-byte header`);
   const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
-  if (magic !== IMAGE_CACHE_MAGIC) throw new Error(`${source}: not an image cache (magic ${JSON.stringify(magic)}, expected "${IMAGE_CACHE_MAGIC}")`);
+  if (magic !== IMAGE_CACHE_MAGIC)
+    throw new Error(
+      `${source}: not an image cache (magic ${JSON.stringify(magic)}, expected "${IMAGE_CACHE_MAGIC}")`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
-  if (version !== IMAGE_CACHE_VERSION) throw new Error(`${source}: version ${version}, this reader knows ${IMAGE_CACHE_VERSION}`);
+  if (version !== IMAGE_CACHE_VERSION)
+    throw new Error(`${source}: version ${version}, this reader knows ${IMAGE_CACHE_VERSION}`);
   const count = view.getUint32(8, true);
   const C = view.getUint32(12, true);
   const H = view.getUint32(16, true);
@@ -62,8 +70,14 @@ export function parseImageCache(bytes: Uint8Array, source = 'image cache'): Imag
   if (C !== 1 && C !== 3) throw new Error(`${source}: C = ${C}, expected 1 or 3`);
   if (H === 0 || W === 0) throw new Error(`${source}: image size ${H}x${W} is empty`);
   const expected = HEADER + 4 * count + count * C * H * W;
-  if (bytes.length < expected) throw new Error(`${source}: truncated: ${bytes.length} bytes, header (${count} images of ${C}x${H}x${W}) needs ${expected}`);
-  if (bytes.length > expected) throw new Error(`${source}: ${bytes.length - expected} unexpected trailing bytes after ${expected} (header: ${count} images of ${C}x${H}x${W})`);
+  if (bytes.length < expected)
+    throw new Error(
+      `${source}: truncated: ${bytes.length} bytes, header (${count} images of ${C}x${H}x${W}) needs ${expected}`,
+    );
+  if (bytes.length > expected)
+    throw new Error(
+      `${source}: ${bytes.length - expected} unexpected trailing bytes after ${expected} (header: ${count} images of ${C}x${H}x${W})`,
+    );
   const labels = new Int32Array(count);
   for (let n = 0; n < count; n++) {
     labels[n] = view.getInt32(HEADER + 4 * n, true);
@@ -82,7 +96,8 @@ export function batchPixels(cache: ImageCache, rows: ArrayLike<number>, op = 'ba
   const out = new Uint8Array(rows.length * size);
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k];
-    if (!(Number.isInteger(r) && r >= 0 && r < cache.count)) throw new RangeError(`${op}: row ${r} is not in the cache's 0..${cache.count - 1}`);
+    if (!(Number.isInteger(r) && r >= 0 && r < cache.count))
+      throw new RangeError(`${op}: row ${r} is not in the cache's 0..${cache.count - 1}`);
     out.set(cache.pixels.subarray(r * size, (r + 1) * size), k * size);
   }
   return out;

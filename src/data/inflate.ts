@@ -178,7 +178,9 @@ class BitReader {
   /** The next n raw bytes (only after `alignToByte`). */
   readBytes(n: number): Uint8Array {
     if (this.pos + n > this.data.length) {
-      throw new Error(`${this.source}: truncated stored block at byte ${this.pos} (needs ${n} bytes, has ${this.data.length - this.pos})`);
+      throw new Error(
+        `${this.source}: truncated stored block at byte ${this.pos} (needs ${n} bytes, has ${this.data.length - this.pos})`,
+      );
     }
     this.pos += n;
     return this.data.subarray(this.pos - n, this.pos);
@@ -205,7 +207,9 @@ class Output {
   reserve(n: number): void {
     const needed = this.length + n;
     if (needed > this.maxOutput) {
-      throw new Error(`${this.source}: decompressed data is longer than the expected ${this.maxOutput} bytes`);
+      throw new Error(
+        `${this.source}: decompressed data is longer than the expected ${this.maxOutput} bytes`,
+      );
     }
     if (needed <= this.buffer.length) return;
     const grown = new Uint8Array(Math.min(Math.max(needed, this.buffer.length * 2), this.maxOutput));
@@ -222,7 +226,9 @@ class Output {
   /** Repeat `length` bytes starting `distance` back; byte by byte, since they may overlap. */
   copyMatch(distance: number, length: number, at: number): void {
     if (distance > this.length) {
-      throw new Error(`${this.source}: invalid distance ${distance} with only ${this.length} bytes of output, at byte ${at}`);
+      throw new Error(
+        `${this.source}: invalid distance ${distance} with only ${this.length} bytes of output, at byte ${at}`,
+      );
     }
     this.reserve(length);
     const buf = this.buffer;
@@ -356,7 +362,7 @@ function readDynamicTables(reader: BitReader, fail: (m: string) => never, source
 
   // Literal/length and distance code lengths form one sequence; runs may cross between them.
   const lengths = new Array<number>(literalCount + distanceCount).fill(0);
-  for (let i = 0; i < lengths.length; ) {
+  for (let i = 0; i < lengths.length;) {
     const symbol = decodeSymbol(reader, codeLengthCode, 'code length', source);
     if (symbol < 16) {
       lengths[i++] = symbol;
@@ -412,7 +418,12 @@ function inflateBlock(
 }
 
 /** Decode DEFLATE blocks up to and including the one marked final. */
-function inflateStream(reader: BitReader, inputLength: number, source: string, options: InflateOptions): Uint8Array {
+function inflateStream(
+  reader: BitReader,
+  inputLength: number,
+  source: string,
+  options: InflateOptions,
+): Uint8Array {
   const fail = (message: string): never => {
     throw new Error(`${source}: ${message}`);
   };
@@ -429,7 +440,8 @@ function inflateStream(reader: BitReader, inputLength: number, source: string, o
       const header = reader.readBytes(4);
       const length = header[0] | (header[1] << 8);
       const complement = header[2] | (header[3] << 8);
-      if (length !== (~complement & 0xffff)) fail(`stored block length check failed (LEN ${length}, NLEN ${complement}) at byte ${at}`);
+      if (length !== (~complement & 0xffff))
+        fail(`stored block length check failed (LEN ${length}, NLEN ${complement}) at byte ${at}`);
       output.append(reader.readBytes(length));
     } else if (type === 1) {
       inflateBlock(reader, output, getFixedTables(fail), fail, source);

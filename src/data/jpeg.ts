@@ -83,9 +83,9 @@ export interface DecodedImage {
 
 /** Zigzag index -> natural (row-major) index within an 8x8 block. */
 const ZIGZAG = new Uint8Array([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13,
-  6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45,
-  38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
+  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46,
+  53, 60, 61, 54, 47, 55, 62, 63,
 ]);
 
 /** IDCT matrix, IDCT_MATRIX[x * 8 + u] = c(u)/2 * cos((2x + 1) u pi / 16). */
@@ -166,8 +166,7 @@ export function decodeJpeg(bytes: Uint8Array, source = 'jpeg'): DecodedImage {
   if (frame.components.length === 1) {
     return { width: frame.width, height: frame.height, channels: 1, data: planes[0] };
   }
-  const isRgb =
-    state.adobeTransform === 0 || frame.components.map((c) => c.id).join() === '82,71,66';
+  const isRgb = state.adobeTransform === 0 || frame.components.map((c) => c.id).join() === '82,71,66';
   const data = isRgb
     ? interleave(planes, frame.width * frame.height)
     : ycbcrToRgb(planes[0], planes[1], planes[2]);
@@ -565,7 +564,7 @@ function decodeBlock(
   c.dcPredictor += receiveExtend(reader, dcSize);
   coefficients[0] = c.dcPredictor * quant[0];
 
-  for (let k = 1; k < 64; ) {
+  for (let k = 1; k < 64;) {
     const symbol = decodeHuffman(state, reader, acTable);
     const run = symbol >> 4;
     const size = symbol & 15;

@@ -18,7 +18,8 @@ export interface DatasetLayout {
 
 export const LFW_LAYOUT: DatasetLayout = { extension: 'jpg', aligned: null };
 
-const pair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0);
+const pair = (v: unknown) =>
+  Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0);
 
 export function parseLayout(text: string, source: string): DatasetLayout {
   let j: { extension?: unknown; aligned?: { crop?: unknown; out?: unknown } | null };
@@ -28,9 +29,11 @@ export function parseLayout(text: string, source: string): DatasetLayout {
     throw new Error(`${source}: not JSON: ${(e as Error).message}`);
   }
   const extension = j.extension ?? 'jpg';
-  if (typeof extension !== 'string' || !/^[a-z0-9]+$/i.test(extension)) throw new Error(`${source}: "extension" ${JSON.stringify(extension)} is not a file extension`);
+  if (typeof extension !== 'string' || !/^[a-z0-9]+$/i.test(extension))
+    throw new Error(`${source}: "extension" ${JSON.stringify(extension)} is not a file extension`);
   const a = j.aligned ?? null;
-  if (a !== null && !(pair(a.crop) && pair(a.out))) throw new Error(`${source}: "aligned" needs "crop" and "out", each [h, w] positive integers`);
+  if (a !== null && !(pair(a.crop) && pair(a.out)))
+    throw new Error(`${source}: "aligned" needs "crop" and "out", each [h, w] positive integers`);
   return { extension, aligned: a && { crop: a.crop as [number, number], out: a.out as [number, number] } };
 }
 
@@ -42,7 +45,9 @@ export function parseLayout(text: string, source: string): DatasetLayout {
 export function cropFor(layout: DatasetLayout, preprocess: Preprocess, source: string): CropOptions {
   if (!layout.aligned) return { crop: preprocess.crop, out: preprocess.out, channels: 3 };
   if (JSON.stringify(layout.aligned) !== JSON.stringify({ crop: preprocess.crop, out: preprocess.out })) {
-    throw new Error(`${source}: images are aligned as ${JSON.stringify(layout.aligned)}, the model needs ${JSON.stringify(preprocess)}`);
+    throw new Error(
+      `${source}: images are aligned as ${JSON.stringify(layout.aligned)}, the model needs ${JSON.stringify(preprocess)}`,
+    );
   }
   return { crop: preprocess.out, out: preprocess.out, channels: 3, size: preprocess.out };
 }

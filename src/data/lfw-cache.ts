@@ -60,7 +60,14 @@ function cacheItems(
 ): Cached {
   const dir = options.cacheDir ?? defaultCacheDir();
   mkdirSync(dir, { recursive: true });
-  const e = updateCacheEntry(items, imageRoot, crop, join(dir, `${key}.sfic`), what, options.log ?? (() => {}));
+  const e = updateCacheEntry(
+    items,
+    imageRoot,
+    crop,
+    join(dir, `${key}.sfic`),
+    what,
+    options.log ?? (() => {}),
+  );
   return { cache: e.cache, paths: e.paths, cachePath: e.cachePath, bad: e.skipped };
 }
 
@@ -71,13 +78,25 @@ export interface CacheOptions {
 
 const sha1 = (...parts: string[]) => createHash('sha1').update(parts.join('\0')).digest('hex').slice(0, 12);
 
-export function cachedLfw(root: string, peopleFile: string, preprocess: Preprocess, options: CacheOptions = {}): CachedLfw {
+export function cachedLfw(
+  root: string,
+  peopleFile: string,
+  preprocess: Preprocess,
+  options: CacheOptions = {},
+): CachedLfw {
   const layout = readLayout(root);
   const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
   const dataset = loadLfwPeople(root, peopleFile, { extension: layout.extension });
   const peopleText = readFileSync(join(root, peopleFile), 'utf8');
   const key = `lfw-${sha1(realpathSync(root), peopleText, JSON.stringify(layout === LFW_LAYOUT ? preprocess : [preprocess, layout]))}`;
-  const { cache, paths, cachePath, bad } = cacheItems(dataset.items, dataset.imageRoot, crop, key, join(root, peopleFile), options);
+  const { cache, paths, cachePath, bad } = cacheItems(
+    dataset.items,
+    dataset.imageRoot,
+    crop,
+    key,
+    join(root, peopleFile),
+    options,
+  );
   const rows = new Map(paths.map((p, i) => [p, i]));
   const skipped = new Map(bad.map((b) => [b.path, b]));
   const skippedOf = (ref: LfwImageRef) => skipped.get(imagePath(ref.name, ref.index, layout.extension));
@@ -87,7 +106,9 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
     if (r !== undefined) return r;
     const b = skipped.get(path);
     if (b) throw new Error(`image ${b.file} could not be decoded (${b.error}); it is left out of the cache`);
-    throw new Error(`image ${path} is not among the ${paths.length + bad.length} images of ${join(root, peopleFile)}`);
+    throw new Error(
+      `image ${path} is not among the ${paths.length + bad.length} images of ${join(root, peopleFile)}`,
+    );
   };
   return { dataset, cache, paths, rowOf, skippedOf, cachePath, bad };
 }
@@ -96,9 +117,16 @@ export function cachedLfw(root: string, peopleFile: string, preprocess: Preproce
  * A folder-per-identity dataset (loadIdentityFolders), cached like cachedLfw; labels are the sorted
  * identities. The entry's name leaves the file list out: added and removed files update the entry.
  */
-export function cachedIdentityFolders(root: string, preprocess: Preprocess, options: CacheOptions = {}): Cached & { dataset: FolderDataset } {
+export function cachedIdentityFolders(
+  root: string,
+  preprocess: Preprocess,
+  options: CacheOptions = {},
+): Cached & { dataset: FolderDataset } {
   const dataset = loadIdentityFolders(root);
-  if (dataset.ignored.length) (options.log ?? (() => {}))(`images: ${dataset.ignored.length} entries of ${root} are not images in identity folders, e.g. ${dataset.ignored[0]}`);
+  if (dataset.ignored.length)
+    (options.log ?? (() => {}))(
+      `images: ${dataset.ignored.length} entries of ${root} are not images in identity folders, e.g. ${dataset.ignored[0]}`,
+    );
   const layout = readLayout(root); // a dataset.json may say the images are pre-aligned
   const crop = cropFor(layout, preprocess, join(root, 'dataset.json'));
   const key = `folders-${sha1(realpathSync(root), JSON.stringify([preprocess, layout]))}`;

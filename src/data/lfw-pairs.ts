@@ -68,7 +68,8 @@ export const MAX_IMAGE_INDEX = 9999;
  */
 export function personNameProblem(name: string): string | undefined {
   if (name === '' || name === '.' || name === '..') return `person name "${name}" is not a folder name`;
-  if (/[/\\]/.test(name)) return `person name "${name}" holds a path separator (a name is one folder, inside the data folder)`;
+  if (/[/\\]/.test(name))
+    return `person name "${name}" holds a path separator (a name is one folder, inside the data folder)`;
   if (/[\x00-\x1f]/.test(name)) return `person name ${JSON.stringify(name)} holds a control character`;
   return undefined;
 }
@@ -80,8 +81,10 @@ export function personNameProblem(name: string): string | undefined {
 export function imagePath(name: string, index: number, extension = 'jpg'): string {
   const problem = personNameProblem(name);
   if (problem) throw new Error(`imagePath: ${problem}`);
-  if (!/^[a-z0-9]+$/i.test(extension)) throw new Error(`imagePath: extension "${extension}" is not letters and digits`);
-  if (!Number.isInteger(index) || index < 1 || index > MAX_IMAGE_INDEX) throw new Error(`imagePath: index ${index} of ${name} is not an integer in 1..${MAX_IMAGE_INDEX}`);
+  if (!/^[a-z0-9]+$/i.test(extension))
+    throw new Error(`imagePath: extension "${extension}" is not letters and digits`);
+  if (!Number.isInteger(index) || index < 1 || index > MAX_IMAGE_INDEX)
+    throw new Error(`imagePath: index ${index} of ${name} is not an integer in 1..${MAX_IMAGE_INDEX}`);
   return `${name}/${name}_${String(index).padStart(4, '0')}.${extension}`;
 }
 
@@ -112,13 +115,21 @@ function fail(source: string, line: Line | number, what: string): never {
 }
 
 /** A decimal integer (optional sign), checked to be >= min (and <= max, saying `why`). */
-function int(source: string, line: Line, k: number, what: string, min: number, max?: { value: number; why: string }): number {
+function int(
+  source: string,
+  line: Line,
+  k: number,
+  what: string,
+  min: number,
+  max?: { value: number; why: string },
+): number {
   const s = line.fields[k];
   if (!/^[+-]?\d+$/.test(s)) fail(source, line, `${what} "${s}" (field ${k + 1}) is not an integer`);
   const v = Number(s);
   if (!Number.isSafeInteger(v)) fail(source, line, `${what} "${s}" (field ${k + 1}) is too large`);
   if (v < min) fail(source, line, `${what} ${v} (field ${k + 1}) is < ${min}`);
-  if (max && v > max.value) fail(source, line, `${what} ${v} (field ${k + 1}) is > ${max.value} (${max.why})`);
+  if (max && v > max.value)
+    fail(source, line, `${what} ${v} (field ${k + 1}) is > ${max.value} (${max.why})`);
   return v;
 }
 
@@ -134,7 +145,8 @@ function personName(source: string, line: Line, k: number): string {
 }
 
 function fieldCount(source: string, line: Line, want: number, what: string): void {
-  if (line.fields.length !== want) fail(source, line, `${what}: expected ${want} fields, got ${line.fields.length}`);
+  if (line.fields.length !== want)
+    fail(source, line, `${what}: expected ${want} fields, got ${line.fields.length}`);
 }
 
 // ---------------------------------------------------------------- pairs
@@ -172,12 +184,22 @@ export function parsePairs(text: string, source: string): LfwPairsFile {
     folds = int(source, head, 0, 'fold count', 1);
     perFold = int(source, head, 1, 'pairs per fold N', 1);
   } else {
-    fail(source, head, `header: expected "N" (View 1) or "folds N" (View 2), got ${head.fields.length} fields`);
+    fail(
+      source,
+      head,
+      `header: expected "N" (View 1) or "folds N" (View 2), got ${head.fields.length} fields`,
+    );
   }
   const want = folds * 2 * perFold;
   const body = lines.length - 1;
-  if (body < want) fail(source, lines[lines.length - 1], `header (line ${head.no}) announces ${want} pair lines (${folds} x (${perFold} same + ${perFold} different)), file has ${body}`);
-  if (body > want) fail(source, lines[want + 1], `extra line: header (line ${head.no}) announces ${want} pair lines`);
+  if (body < want)
+    fail(
+      source,
+      lines[lines.length - 1],
+      `header (line ${head.no}) announces ${want} pair lines (${folds} x (${perFold} same + ${perFold} different)), file has ${body}`,
+    );
+  if (body > want)
+    fail(source, lines[want + 1], `extra line: header (line ${head.no}) announces ${want} pair lines`);
   const pairs: LfwPair[] = [];
   for (let k = 0; k < want; k++) {
     const f = Math.floor(k / (2 * perFold));
@@ -195,28 +217,44 @@ export function parsePairs(text: string, source: string): LfwPairsFile {
  *                    each in order. Every fold must hold N same and N different pairs.
  */
 export function writePairs(pairs: readonly LfwPair[], folds?: number): string {
-  const line = (p: LfwPair) => (p.same ? `${p.a.name}\t${p.a.index}\t${p.b.index}` : `${p.a.name}\t${p.a.index}\t${p.b.name}\t${p.b.index}`);
+  const line = (p: LfwPair) =>
+    p.same
+      ? `${p.a.name}\t${p.a.index}\t${p.b.index}`
+      : `${p.a.name}\t${p.a.index}\t${p.b.name}\t${p.b.index}`;
   for (const p of pairs) {
-    if (p.same && p.a.name !== p.b.name) throw new Error(`writePairs: same-person pair names two people (${p.a.name}, ${p.b.name})`);
-    for (const r of [p.a, p.b]) if (!Number.isInteger(r.index) || r.index < 1) throw new Error(`writePairs: image index ${r.index} of ${r.name} is not an integer >= 1`);
-    for (const r of [p.a, p.b]) if (!/^\S+$/.test(r.name)) throw new Error(`writePairs: name "${r.name}" is empty or holds white space`);
+    if (p.same && p.a.name !== p.b.name)
+      throw new Error(`writePairs: same-person pair names two people (${p.a.name}, ${p.b.name})`);
+    for (const r of [p.a, p.b])
+      if (!Number.isInteger(r.index) || r.index < 1)
+        throw new Error(`writePairs: image index ${r.index} of ${r.name} is not an integer >= 1`);
+    for (const r of [p.a, p.b])
+      if (!/^\S+$/.test(r.name))
+        throw new Error(`writePairs: name "${r.name}" is empty or holds white space`);
   }
   if (folds === undefined) {
     const same = pairs.filter((p) => p.same);
     const diff = pairs.filter((p) => !p.same);
-    if (same.length !== diff.length) throw new Error(`writePairs: View 1 needs as many same as different pairs, got ${same.length} and ${diff.length}`);
+    if (same.length !== diff.length)
+      throw new Error(
+        `writePairs: View 1 needs as many same as different pairs, got ${same.length} and ${diff.length}`,
+      );
     return [String(same.length), ...same.map(line), ...diff.map(line)].join('\n') + '\n';
   }
-  if (!Number.isInteger(folds) || folds < 1) throw new Error(`writePairs: folds ${folds} is not an integer >= 1`);
+  if (!Number.isInteger(folds) || folds < 1)
+    throw new Error(`writePairs: folds ${folds} is not an integer >= 1`);
   const same: LfwPair[][] = Array.from({ length: folds }, () => []);
   const diff: LfwPair[][] = Array.from({ length: folds }, () => []);
   for (const p of pairs) {
-    if (!Number.isInteger(p.fold) || p.fold < 0 || p.fold >= folds) throw new Error(`writePairs: pair fold ${p.fold} is not in 0..${folds - 1}`);
+    if (!Number.isInteger(p.fold) || p.fold < 0 || p.fold >= folds)
+      throw new Error(`writePairs: pair fold ${p.fold} is not in 0..${folds - 1}`);
     (p.same ? same : diff)[p.fold].push(p);
   }
   const n = same[0].length;
   for (let f = 0; f < folds; f++) {
-    if (same[f].length !== n || diff[f].length !== n) throw new Error(`writePairs: fold ${f} has ${same[f].length} same and ${diff[f].length} different pairs, fold 0 has ${n} same`);
+    if (same[f].length !== n || diff[f].length !== n)
+      throw new Error(
+        `writePairs: fold ${f} has ${same[f].length} same and ${diff[f].length} different pairs, fold 0 has ${n} same`,
+      );
   }
   const out = [`${folds}\t${n}`];
   for (let f = 0; f < folds; f++) out.push(...same[f].map(line), ...diff[f].map(line));
@@ -227,7 +265,11 @@ export function writePairs(pairs: readonly LfwPair[], folds?: number): string {
 
 function parsePersonLine(source: string, line: Line, fold: number): LfwPerson {
   fieldCount(source, line, 2, 'person `Name count`');
-  return { name: personName(source, line, 0), count: int(source, line, 1, 'image count', 1, INDEX_MAX), fold };
+  return {
+    name: personName(source, line, 0),
+    count: int(source, line, 1, 'image count', 1, INDEX_MAX),
+    fold,
+  };
 }
 
 /**
@@ -244,24 +286,50 @@ export function parsePeople(text: string, source: string): LfwPeopleFile {
   const people: LfwPerson[] = [];
   if (!view2) {
     const body = lines.length - 1;
-    if (body < headValue) fail(source, lines[lines.length - 1], `header (line ${head.no}) announces ${headValue} people, file has ${body}`);
-    if (body > headValue) fail(source, lines[headValue + 1], `extra line: header (line ${head.no}) announces ${headValue} people`);
+    if (body < headValue)
+      fail(
+        source,
+        lines[lines.length - 1],
+        `header (line ${head.no}) announces ${headValue} people, file has ${body}`,
+      );
+    if (body > headValue)
+      fail(
+        source,
+        lines[headValue + 1],
+        `extra line: header (line ${head.no}) announces ${headValue} people`,
+      );
     for (let k = 1; k <= headValue; k++) people.push(parsePersonLine(source, lines[k], -1));
     return { view: 1, folds: 1, people };
   }
   let k = 1;
   for (let f = 0; f < headValue; f++) {
-    if (k >= lines.length) fail(source, lines[lines.length - 1], `header (line ${head.no}) announces ${headValue} folds, file ends after ${f}`);
+    if (k >= lines.length)
+      fail(
+        source,
+        lines[lines.length - 1],
+        `header (line ${head.no}) announces ${headValue} folds, file ends after ${f}`,
+      );
     const countLine = lines[k++];
     fieldCount(source, countLine, 1, `fold ${f + 1} count \`N\``);
     const n = int(source, countLine, 0, `fold ${f + 1} people count`, 0);
     for (let i = 0; i < n; i++) {
-      if (k >= lines.length) fail(source, lines[lines.length - 1], `fold ${f + 1} (line ${countLine.no}) announces ${n} people, file ends after ${i}`);
+      if (k >= lines.length)
+        fail(
+          source,
+          lines[lines.length - 1],
+          `fold ${f + 1} (line ${countLine.no}) announces ${n} people, file ends after ${i}`,
+        );
       const line = lines[k++];
-      if (line.fields.length === 1) fail(source, line, `fold ${f + 1} (line ${countLine.no}) announces ${n} people, found ${i} before this count line`);
+      if (line.fields.length === 1)
+        fail(
+          source,
+          line,
+          `fold ${f + 1} (line ${countLine.no}) announces ${n} people, found ${i} before this count line`,
+        );
       people.push(parsePersonLine(source, line, f));
     }
   }
-  if (k < lines.length) fail(source, lines[k], `extra line: header (line ${head.no}) announces ${headValue} folds`);
+  if (k < lines.length)
+    fail(source, lines[k], `extra line: header (line ${head.no}) announces ${headValue} folds`);
   return { view: 2, folds: headValue, people };
 }

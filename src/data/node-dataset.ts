@@ -5,10 +5,23 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/node-files.js';
-import { folderDatasetFromLfwPeople, folderDatasetFromPaths, type DatasetItem, type FolderDataset, type LfwPeopleOptions } from './folder-dataset.js';
+import {
+  folderDatasetFromLfwPeople,
+  folderDatasetFromPaths,
+  type DatasetItem,
+  type FolderDataset,
+  type LfwPeopleOptions,
+} from './folder-dataset.js';
 import { encodeImageCache, parseImageCache, type ImageCache } from './image-cache.js';
 import { decodeImage } from './decode-image.js';
-import { ImageSizeMismatch, LFW_CROP, LFW_OFFSET_Y, LFW_OUT, toUint8CHW, type CropOptions } from './preprocess.js';
+import {
+  ImageSizeMismatch,
+  LFW_CROP,
+  LFW_OFFSET_Y,
+  LFW_OUT,
+  toUint8CHW,
+  type CropOptions,
+} from './preprocess.js';
 
 export interface LfwDataset extends FolderDataset {
   /** Directory the item paths are relative to: `<root>/images`. */
@@ -19,9 +32,14 @@ export interface LfwDataset extends FolderDataset {
  * `root` is the dataset directory (e.g. shared/data/lfw-devtrain), holding `peopleFile` and
  * `images/<Name>/<Name>_NNNN.jpg`. Every listed image must exist.
  */
-export function loadLfwPeople(root: string, peopleFile = 'peopleDevTrain.txt', options: LfwPeopleOptions = {}): LfwDataset {
+export function loadLfwPeople(
+  root: string,
+  peopleFile = 'peopleDevTrain.txt',
+  options: LfwPeopleOptions = {},
+): LfwDataset {
   const imageRoot = join(root, 'images');
-  if (!existsSync(imageRoot) || !statSync(imageRoot).isDirectory()) throw new Error(`loadLfwPeople: ${imageRoot} is not a directory`);
+  if (!existsSync(imageRoot) || !statSync(imageRoot).isDirectory())
+    throw new Error(`loadLfwPeople: ${imageRoot} is not a directory`);
   const peoplePath = join(root, peopleFile);
   const text = readFileSync(peoplePath, 'utf8');
   const ds = folderDatasetFromLfwPeople(text, peoplePath, (rel) => existsSync(join(imageRoot, rel)), options);
@@ -37,7 +55,8 @@ const IMAGE_FILE = /\.(jpe?g|png|pgm|ppm|pnm)$/i;
  * files are counted in `ignored`, never silently dropped from the count.
  */
 export function loadIdentityFolders(root: string): FolderDataset & { imageRoot: string; ignored: string[] } {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`loadIdentityFolders: ${root} is not a directory`);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new Error(`loadIdentityFolders: ${root} is not a directory`);
   const paths: string[] = [];
   const ignored: string[] = [];
   for (const identity of readdirSync(root).sort()) {
@@ -46,9 +65,15 @@ export function loadIdentityFolders(root: string): FolderDataset & { imageRoot: 
       ignored.push(identity);
       continue;
     }
-    for (const file of readdirSync(dir).sort()) (IMAGE_FILE.test(file) && statSync(join(dir, file)).isFile() ? paths : ignored).push(`${identity}/${file}`);
+    for (const file of readdirSync(dir).sort())
+      (IMAGE_FILE.test(file) && statSync(join(dir, file)).isFile() ? paths : ignored).push(
+        `${identity}/${file}`,
+      );
   }
-  if (paths.length === 0) throw new Error(`loadIdentityFolders: no images in ${root}/<identity>/ (${ignored.length} other entries)`);
+  if (paths.length === 0)
+    throw new Error(
+      `loadIdentityFolders: no images in ${root}/<identity>/ (${ignored.length} other entries)`,
+    );
   return { ...folderDatasetFromPaths(paths), imageRoot: root, ignored };
 }
 
@@ -90,7 +115,11 @@ export function decodeToCHW(file: string, opts: CropOptions): Uint8Array {
  * Decodes every item's JPEG, crops/resizes it to u8 CHW and writes one cache file atomically
  * (format: image-cache.ts). Defaults: the LFW crop (preprocess.ts), 3 channels.
  */
-export function buildImageCache(items: readonly DatasetItem[], options: BuildCacheOptions, cachePath: string): BuildCacheResult {
+export function buildImageCache(
+  items: readonly DatasetItem[],
+  options: BuildCacheOptions,
+  cachePath: string,
+): BuildCacheResult {
   const opts = resolveCrop(options);
   const [H, W] = opts.out!;
   const C = opts.channels!;
@@ -108,7 +137,8 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       // an aligned dataset's image of another size: the data is not as described, never skipped
-      if (!options.skipBad || e instanceof ImageSizeMismatch) throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
+      if (!options.skipBad || e instanceof ImageSizeMismatch)
+        throw new Error(`buildImageCache: bad image ${file}: ${msg}`);
       bad.push({ path: file, error: msg });
       continue;
     }
@@ -117,7 +147,14 @@ export function buildImageCache(items: readonly DatasetItem[], options: BuildCac
     kept.push(item);
   }
   const msPerImage = items.length ? (performance.now() - t0) / items.length : 0;
-  const cache: ImageCache = { count: kept.length, C, H, W, labels: Int32Array.from(labels), pixels: pixels.subarray(0, kept.length * size) };
+  const cache: ImageCache = {
+    count: kept.length,
+    C,
+    H,
+    W,
+    labels: Int32Array.from(labels),
+    pixels: pixels.subarray(0, kept.length * size),
+  };
   writeFileAtomic(cachePath, encodeImageCache(cache));
   return { count: kept.length, bad, items: kept, msPerImage };
 }

@@ -26,7 +26,12 @@ export interface PairImages {
   seconds: number;
 }
 
-export function loadPairImages(data: string, pairs: readonly LfwPair[], preprocess: Preprocess, source: string): PairImages {
+export function loadPairImages(
+  data: string,
+  pairs: readonly LfwPair[],
+  preprocess: Preprocess,
+  source: string,
+): PairImages {
   const root = imageRoot(data);
   const layout = readLayout(data);
   const crop = cropFor(layout, preprocess, join(data, 'dataset.json'));
@@ -43,11 +48,17 @@ export function loadPairImages(data: string, pairs: readonly LfwPair[], preproce
     try {
       bytes = readFileSync(path);
     } catch (e) {
-      throw new Error(`${source} names ${rel}, but ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`);
+      throw new Error(
+        `${source} names ${rel}, but ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`,
+      );
     }
     pixels.set(toUint8CHW(decodeImage(bytes, path), crop, path), rows.size * size); // errors name the file
     rows.set(rel, rows.size);
   }
   const cache: ImageCache = { count: rows.size, C: 3, H, W, labels: new Int32Array(rows.size), pixels };
-  return { cache, rowOf: (r) => rows.get(imagePath(r.name, r.index, layout.extension))!, seconds: (performance.now() - t0) / 1000 };
+  return {
+    cache,
+    rowOf: (r) => rows.get(imagePath(r.name, r.index, layout.extension))!,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

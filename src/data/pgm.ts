@@ -23,7 +23,8 @@
 import { imageSizeProblem } from './image-size.js';
 import type { DecodedImage } from './jpeg.js';
 
-const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
+const isSpace = (c: number) =>
+  c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 /** Decode a P2 / P3 / P5 / P6 file. `source` names the file in error messages. */
@@ -58,14 +59,18 @@ export function decodePnm(bytes: Uint8Array, source = 'pnm'): DecodedImage {
       if (value > 0xffffffff) fail(`number too large at byte ${start} (the ${what})`);
       pos++;
     }
-    if (pos === start) fail(`expected a number (the ${what}) at byte ${pos}, found 0x${bytes[pos].toString(16).padStart(2, '0')}`);
+    if (pos === start)
+      fail(
+        `expected a number (the ${what}) at byte ${pos}, found 0x${bytes[pos].toString(16).padStart(2, '0')}`,
+      );
     if (pos < bytes.length && !isSpace(bytes[pos]) && bytes[pos] !== 0x23) {
       fail(`bad character 0x${bytes[pos].toString(16).padStart(2, '0')} after a number at byte ${pos}`);
     }
     return value;
   };
 
-  if (bytes.length > 2 && !isSpace(bytes[2]) && bytes[2] !== 0x23) fail(`bad magic: "P${kind}" is not followed by whitespace`);
+  if (bytes.length > 2 && !isSpace(bytes[2]) && bytes[2] !== 0x23)
+    fail(`bad magic: "P${kind}" is not followed by whitespace`);
   const width = readNumber('width');
   const height = readNumber('height');
   const maxval = readNumber('maxval');

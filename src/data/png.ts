@@ -89,7 +89,10 @@ export function decodePng(bytes: Uint8Array, source = 'png'): DecodedImage {
   const samples = COLOUR_TYPES[colourType].samples;
   const bitsPerPixel = samples * depth;
   const passes = (interlaced ? ADAM7 : [[0, 0, 1, 1]]).map(([x0, y0, dx, dy]) => ({
-    x0, y0, dx, dy,
+    x0,
+    y0,
+    dx,
+    dy,
     width: passSize(width, x0, dx),
     height: passSize(height, y0, dy),
   }));
@@ -113,7 +116,10 @@ export function decodePng(bytes: Uint8Array, source = 'png'): DecodedImage {
     for (let y = 0; y < pass.height; y++) {
       const filter = raw[pos];
       const row = raw.subarray(pos + 1, pos + 1 + n);
-      if (filter > 4) fail(`bad filter type ${filter} in row ${y}${interlaced ? ` of Adam7 pass ${passes.indexOf(pass) + 1}` : ''}`);
+      if (filter > 4)
+        fail(
+          `bad filter type ${filter} in row ${y}${interlaced ? ` of Adam7 pass ${passes.indexOf(pass) + 1}` : ''}`,
+        );
       unfilterRow(filter, row, previous, bpp);
       writeRow(row, pass, y, header, palette, channels, out, fail);
       previous = row;
@@ -135,7 +141,11 @@ function passSize(size: number, start: number, step: number): number {
 function readChunks(bytes: Uint8Array, fail: (m: string) => never) {
   for (let i = 0; i < 8; i++) {
     if (bytes[i] !== SIGNATURE[i]) {
-      fail(bytes.length < 8 && i === bytes.length ? `truncated PNG signature (${bytes.length} bytes)` : `not a PNG file (bad signature byte ${i})`);
+      fail(
+        bytes.length < 8 && i === bytes.length
+          ? `truncated PNG signature (${bytes.length} bytes)`
+          : `not a PNG file (bad signature byte ${i})`,
+      );
     }
   }
   let header: Header | undefined;
@@ -147,14 +157,19 @@ function readChunks(bytes: Uint8Array, fail: (m: string) => never) {
     if (pos + 8 > bytes.length) fail(`truncated: no IEND chunk (file ends at byte ${bytes.length})`);
     const length = readU32(bytes, pos);
     const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    if (!/^[A-Za-z]{4}$/.test(type)) fail(`bad chunk type at byte ${pos + 4} (bytes ${hexBytes(bytes.subarray(pos + 4, pos + 8))})`);
+    if (!/^[A-Za-z]{4}$/.test(type))
+      fail(`bad chunk type at byte ${pos + 4} (bytes ${hexBytes(bytes.subarray(pos + 4, pos + 8))})`);
     if (length > 0x7fffffff) fail(`bad ${type} chunk length ${length} at byte ${pos}`);
     const end = pos + 12 + length;
-    if (end > bytes.length) fail(`truncated ${type} chunk at byte ${pos} (needs ${length + 12} bytes, has ${bytes.length - pos})`);
+    if (end > bytes.length)
+      fail(`truncated ${type} chunk at byte ${pos} (needs ${length + 12} bytes, has ${bytes.length - pos})`);
     const data = bytes.subarray(pos + 8, pos + 8 + length);
     const storedCrc = readU32(bytes, pos + 8 + length);
     const crc = crc32(bytes.subarray(pos + 4, pos + 8 + length));
-    if (crc !== storedCrc) fail(`CRC mismatch in ${type} chunk at byte ${pos} (stored 0x${hex32(storedCrc)}, computed 0x${hex32(crc)})`);
+    if (crc !== storedCrc)
+      fail(
+        `CRC mismatch in ${type} chunk at byte ${pos} (stored 0x${hex32(storedCrc)}, computed 0x${hex32(crc)})`,
+      );
 
     if (!header && type !== 'IHDR') fail(`first chunk is ${type}, not IHDR`);
     if (type !== 'IDAT' && idatParts.length > 0) idatEnded = true;
@@ -189,12 +204,14 @@ function parseHeader(data: Uint8Array, fail: (m: string) => never): Header {
   const width = readU32(data, 0);
   const height = readU32(data, 4);
   const [depth, colourType, compression, filterMethod, interlace] = data.subarray(8, 13);
-  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) fail(`bad image size ${width}x${height}`);
+  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff)
+    fail(`bad image size ${width}x${height}`);
   const tooLarge = imageSizeProblem(width, height);
   if (tooLarge) fail(tooLarge);
   const type = COLOUR_TYPES[colourType];
   if (!type) fail(`bad colour type ${colourType}`);
-  if (!type.depths.includes(depth)) fail(`bad bit depth ${depth} for colour type ${colourType} (${type.name})`);
+  if (!type.depths.includes(depth))
+    fail(`bad bit depth ${depth} for colour type ${colourType} (${type.name})`);
   if (compression !== 0) fail(`unknown compression method ${compression}`);
   if (filterMethod !== 0) fail(`unknown filter method ${filterMethod}`);
   if (interlace > 1) fail(`unknown interlace method ${interlace}`);
@@ -315,7 +332,8 @@ function writeRow(
     const k = x * samples;
     if (colourType === 3) {
       const index = sample(k);
-      if (3 * index + 2 >= palette!.length) fail(`palette index ${index} out of range (the palette has ${palette!.length / 3} entries)`);
+      if (3 * index + 2 >= palette!.length)
+        fail(`palette index ${index} out of range (the palette has ${palette!.length / 3} entries)`);
       out[o] = palette![3 * index];
       out[o + 1] = palette![3 * index + 1];
       out[o + 2] = palette![3 * index + 2];

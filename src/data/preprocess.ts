@@ -99,29 +99,48 @@ export function axisWeights(origin: number, length: number, out: number): AxisWe
  * The crop box [top, left, h, w] in source pixels, checked to lie inside the image. `source`
  * names the image in the error.
  */
-export function cropBox(img: { width: number; height: number }, crop: readonly [number, number], offsetY = 0, source = 'image'): [number, number, number, number] {
+export function cropBox(
+  img: { width: number; height: number },
+  crop: readonly [number, number],
+  offsetY = 0,
+  source = 'image',
+): [number, number, number, number] {
   const [h, w] = crop;
-  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) throw new Error(`crop [${h}, ${w}] is not two positive integers`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0))
+    throw new Error(`crop [${h}, ${w}] is not two positive integers`);
   const top = Math.round((img.height - h) / 2 + offsetY);
   const left = Math.round((img.width - w) / 2);
   if (top < 0 || left < 0 || top + h > img.height || left + w > img.width) {
-    throw new Error(`${source}: crop ${h}x${w} (offsetY ${offsetY}) at top ${top}, left ${left} does not fit in the ${img.height}x${img.width} image (h x w)`);
+    throw new Error(
+      `${source}: crop ${h}x${w} (offsetY ${offsetY}) at top ${top}, left ${left} does not fit in the ${img.height}x${img.width} image (h x w)`,
+    );
   }
   return [top, left, h, w];
 }
 
 /** Crop + resample to float values in source units (0..255), CHW. `source` names the image in errors. */
-function resampleCHW(img: DecodedImage, options: CropOptions, source: string): { data: Float64Array; C: number; H: number; W: number } {
+function resampleCHW(
+  img: DecodedImage,
+  options: CropOptions,
+  source: string,
+): { data: Float64Array; C: number; H: number; W: number } {
   const crop = options.crop ?? LFW_CROP;
   const [H, W] = options.out ?? LFW_OUT;
   const C = options.channels ?? 3;
-  if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) throw new Error(`out [${H}, ${W}] is not two positive integers`);
+  if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0))
+    throw new Error(`out [${H}, ${W}] is not two positive integers`);
   if (C !== 1 && C !== 3) throw new Error(`channels ${C} is not 1 or 3`);
-  if (img.channels !== 1 && img.channels !== 3) throw new Error(`${source}: image has ${img.channels} channels, expected 1 or 3`);
-  if (img.data.length !== img.width * img.height * img.channels) throw new Error(`${source}: image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x${img.channels}`);
+  if (img.channels !== 1 && img.channels !== 3)
+    throw new Error(`${source}: image has ${img.channels} channels, expected 1 or 3`);
+  if (img.data.length !== img.width * img.height * img.channels)
+    throw new Error(
+      `${source}: image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x${img.channels}`,
+    );
   if (options.size && (img.height !== options.size[0] || img.width !== options.size[1])) {
     const [sh, sw] = options.size;
-    throw new ImageSizeMismatch(`${source}: the image is ${img.height}x${img.width} (h x w), but its dataset is aligned: every image is ${sh}x${sw}, used as it is (a larger image would be cropped silently)`);
+    throw new ImageSizeMismatch(
+      `${source}: the image is ${img.height}x${img.width} (h x w), but its dataset is aligned: every image is ${sh}x${sw}, used as it is (a larger image would be cropped silently)`,
+    );
   }
   const [top, left, h, w] = cropBox(img, crop, options.offsetY ?? 0, source);
   const wy = axisWeights(top, h, H);
@@ -155,8 +174,11 @@ function resampleCHW(img: DecodedImage, options: CropOptions, source: string): {
   if (C === sc) return { data: res, C, H, W };
   const plane = H * W;
   const data = new Float64Array(C * plane);
-  if (C === 3) for (let c = 0; c < 3; c++) data.set(res, c * plane); // grey -> RGB
-  else for (let p = 0; p < plane; p++) data[p] = 0.299 * res[p] + 0.587 * res[plane + p] + 0.114 * res[2 * plane + p];
+  if (C === 3)
+    for (let c = 0; c < 3; c++) data.set(res, c * plane); // grey -> RGB
+  else
+    for (let p = 0; p < plane; p++)
+      data[p] = 0.299 * res[p] + 0.587 * res[plane + p] + 0.114 * res[2 * plane + p];
   return { data, C, H, W };
 }
 
@@ -164,7 +186,11 @@ function resampleCHW(img: DecodedImage, options: CropOptions, source: string): {
 export const normalizePixel = (v: number): number => (v / 255 - 0.5) / 0.5;
 
 /** Crop + resample + normalize: Float32Array CHW in [-1, 1], length C*H*W. `source` names the image in errors. */
-export function centerCropResize(img: DecodedImage, options: CropOptions = {}, source = 'image'): Float32Array {
+export function centerCropResize(
+  img: DecodedImage,
+  options: CropOptions = {},
+  source = 'image',
+): Float32Array {
   const { data } = resampleCHW(img, options, source);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = normalizePixel(data[i]);
@@ -181,7 +207,8 @@ export function toUint8CHW(img: DecodedImage, options: CropOptions = {}, source 
 
 /** u8 values -> Float32 in [-1, 1] (same formula as centerCropResize). */
 export function u8ToNormalized(u8: Uint8Array, out = new Float32Array(u8.length)): Float32Array {
-  if (out.length !== u8.length) throw new Error(`u8ToNormalized: out has ${out.length} elements, input ${u8.length}`);
+  if (out.length !== u8.length)
+    throw new Error(`u8ToNormalized: out has ${out.length} elements, input ${u8.length}`);
   for (let i = 0; i < u8.length; i++) out[i] = (u8[i] / 255 - 0.5) / 0.5;
   return out;
 }

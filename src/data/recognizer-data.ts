@@ -71,7 +71,9 @@ function reportSkipped(o: RecognizerDataOptions, skipped: readonly SkippedImage[
   const shown = skipped.slice(0, 10).map((b) => `${b.file} (${b.error})`);
   const more = skipped.length > shown.length ? ` and ${skipped.length - shown.length} more` : '';
   if (o.strict) fail(`--strict: ${skipped.length} images could not be decoded: ${shown.join(', ')}${more}`);
-  o.log(`images: ${leftOut} (--strict fails instead); undecodable: ${shown.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`);
+  o.log(
+    `images: ${leftOut} (--strict fails instead); undecodable: ${shown.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`,
+  );
 }
 
 export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
@@ -145,7 +147,9 @@ export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Prep
   if (leak) fail(`${leak.name} is both a training person (${trainPath}) and in ${valPath}`);
   const pairs = allPairs.filter((p) => !lfw.skippedOf(p.a) && !lfw.skippedOf(p.b));
   const valSkipped = [
-    ...new Set(allPairs.flatMap((p) => [lfw.skippedOf(p.a), lfw.skippedOf(p.b)]).filter((b) => b !== undefined)),
+    ...new Set(
+      allPairs.flatMap((p) => [lfw.skippedOf(p.a), lfw.skippedOf(p.b)]).filter((b) => b !== undefined),
+    ),
   ];
   reportSkipped(
     o,

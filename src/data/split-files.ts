@@ -42,7 +42,8 @@ export function writeSplit(o: SplitOptions): { train: number; val: number; pairs
       break;
     } catch (e) {
       // too few same-person pairs in some fold: fewer per fold, unless asked for exactly this many
-      if (o.perFold !== undefined || perFold <= 10) throw new Error(`${(e as Error).message}. ${hint(perFold)}`);
+      if (o.perFold !== undefined || perFold <= 10)
+        throw new Error(`${(e as Error).message}. ${hint(perFold)}`);
       perFold -= 10;
     }
   }

@@ -36,7 +36,8 @@ export interface PeopleSplit {
 
 /** Holds out `valFraction` of the people (stratified by >= 2 images); both lists keep file order. */
 export function splitPeople(people: readonly LfwPerson[], valFraction: number, seed: number): PeopleSplit {
-  if (!(valFraction > 0 && valFraction < 1)) throw new RangeError(`splitPeople: valFraction must be in (0, 1), got ${valFraction}`);
+  if (!(valFraction > 0 && valFraction < 1))
+    throw new RangeError(`splitPeople: valFraction must be in (0, 1), got ${valFraction}`);
   const names = new Set<string>();
   for (const p of people) {
     if (names.has(p.name)) throw new Error(`splitPeople: ${p.name} is listed twice`);
@@ -59,7 +60,8 @@ export interface PairOptions {
   seed: number;
 }
 
-const key = (a: string, i: number, b: string, j: number) => (a < b || (a === b && i < j) ? `${a}\t${i}\t${b}\t${j}` : `${b}\t${j}\t${a}\t${i}`);
+const key = (a: string, i: number, b: string, j: number) =>
+  a < b || (a === b && i < j) ? `${a}\t${i}\t${b}\t${j}` : `${b}\t${j}\t${a}\t${i}`;
 
 /**
  * Verification pairs among `people`: per fold, `perFold` same-person pairs (distinct image
@@ -69,19 +71,34 @@ const key = (a: string, i: number, b: string, j: number) => (a < b || (a === b &
 export function makePairs(people: readonly LfwPerson[], options: PairOptions): LfwPair[] {
   const folds = options.folds ?? 10;
   const { perFold } = options;
-  if (!(Number.isInteger(folds) && folds >= 1)) throw new RangeError(`makePairs: folds ${folds} is not an integer >= 1`);
-  if (!(Number.isInteger(perFold) && perFold >= 1)) throw new RangeError(`makePairs: perFold ${perFold} is not an integer >= 1`);
+  if (!(Number.isInteger(folds) && folds >= 1))
+    throw new RangeError(`makePairs: folds ${folds} is not an integer >= 1`);
+  if (!(Number.isInteger(perFold) && perFold >= 1))
+    throw new RangeError(`makePairs: perFold ${perFold} is not an integer >= 1`);
   const gen = new Generator(options.seed);
   // deal people to folds: multi-image people first, so each fold gets its share of them
-  const order = [...shuffled(people.filter((p) => p.count >= 2), gen), ...shuffled(people.filter((p) => p.count < 2), gen)];
+  const order = [
+    ...shuffled(
+      people.filter((p) => p.count >= 2),
+      gen,
+    ),
+    ...shuffled(
+      people.filter((p) => p.count < 2),
+      gen,
+    ),
+  ];
   const byFold: LfwPerson[][] = Array.from({ length: folds }, () => []);
   order.forEach((p, i) => byFold[i % folds].push(p));
   const pairs: LfwPair[] = [];
   byFold.forEach((members, fold) => {
     const multi = members.filter((p) => p.count >= 2);
     const capacity = multi.reduce((s, p) => s + (p.count * (p.count - 1)) / 2, 0);
-    if (capacity < perFold) throw new Error(`makePairs: fold ${fold} has ${multi.length} people with >= 2 images and ${capacity} distinct same-person pairs, ${perFold} needed`);
-    if (members.length < 2) throw new Error(`makePairs: fold ${fold} has ${members.length} people, different-person pairs need 2`);
+    if (capacity < perFold)
+      throw new Error(
+        `makePairs: fold ${fold} has ${multi.length} people with >= 2 images and ${capacity} distinct same-person pairs, ${perFold} needed`,
+      );
+    if (members.length < 2)
+      throw new Error(`makePairs: fold ${fold} has ${members.length} people, different-person pairs need 2`);
     const seen = new Set<string>();
     const used = new Map<string, number>(); // same-person pairs taken per person
     const same: LfwPair[] = [];
@@ -96,7 +113,12 @@ export function makePairs(people: readonly LfwPerson[], options: PairOptions): L
         const k = key(p.name, i, p.name, j);
         if (i === j || seen.has(k)) continue;
         seen.add(k);
-        same.push({ a: { name: p.name, index: Math.min(i, j) }, b: { name: p.name, index: Math.max(i, j) }, same: true, fold });
+        same.push({
+          a: { name: p.name, index: Math.min(i, j) },
+          b: { name: p.name, index: Math.max(i, j) },
+          same: true,
+          fold,
+        });
         break;
       }
     }
