@@ -127,6 +127,17 @@ describe('dlib face descriptor (face-api face_recognition_model)', () => {
     expect(euclideanDistance(row(want, 0), row(want, 2))).toBeGreaterThan(0.3);
   }, 120_000);
 
+  it('a missing or misshapen tensor is an error naming the manifest and the tensor', () => {
+    const { fc, ...noFc } = weights;
+    expect(() => new DlibDescriptor(noFc, 'm.json')).toThrow(
+      "m.json: tensor 'fc' is missing (the network needs it, shape [256,128])",
+    );
+    const bad = { ...weights, 'conv64_1/conv2/conv/filters': { ...fc, shape: [3, 3, 64, 32] } };
+    expect(() => new DlibDescriptor(bad, 'm.json')).toThrow(
+      "m.json: tensor 'conv64_1/conv2/conv/filters' has shape [3,3,64,32] but the network expects [3,3,64,64]",
+    );
+  });
+
   it('input gradient through the whole network matches finite differences (103x103)', async () => {
     const net = new DlibDescriptor(weights);
     const shape = [1, 3, 103, 103];
