@@ -20,6 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { euclideanDistance } from '../src/eval/verification.js';
 import { decodeImage } from '../src/data/decode-image.js';
 import { toUint8CHW } from '../src/data/preprocess.js';
 import { faceApiModelDir, loadTfjsWeights } from '../src/io/tfjs-weights-node.js';
@@ -27,7 +28,6 @@ import {
   DlibDescriptor,
   DLIB_WEIGHTS_NAME,
   ResidualBlock,
-  euclideanDistance,
   prepareDlibInput,
 } from '../src/models/face-api/dlib-descriptor.js';
 import { grad, noGrad, scope, sum, mul, tensor, Tensor } from '../src/index.js';

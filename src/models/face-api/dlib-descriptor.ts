@@ -213,10 +213,3 @@ export function prepareDlibInput(x: Tensor, range: readonly [number, number] = [
       : resizeBilinear(x, [DLIB_INPUT_SIZE, DLIB_INPUT_SIZE]);
   return affine(sized, 255 / (hi - lo), (-255 * lo) / (hi - lo));
 }
-
-/** The [N, 128] descriptors' pairwise rule: Euclidean distance (dlib's metric). */
-export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
