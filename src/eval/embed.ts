@@ -20,6 +20,8 @@ import type { LfwImageRef, LfwPair } from '../data/lfw-pairs.js';
 import {
   balancedFolds,
   cosineSimilarity,
+  euclideanDistance,
+  thresholdGrid,
   verificationReport,
   type VerificationReport,
 } from './verification.js';
@@ -33,6 +35,11 @@ export interface EmbedOptions {
   flip?: boolean;
   /** Names the model (e.g. its weights file) in errors. */
   model?: string;
+  /**
+   * How a pair is scored: 'cosine' similarity (default; our recognizer, SynFace) or 'euclidean':
+   * minus the Euclidean distance (dlib's rule), so that higher still means "same person".
+   */
+  metric?: 'cosine' | 'euclidean';
 }
 
 /** Embeddings (rows.length, E) of cache rows `rows`, in that order. The caller puts the model in eval mode. */
@@ -114,11 +121,15 @@ export async function evaluatePairs(
       `${options.model ? `${options.model}: ` : ''}the recognizer's embeddings are not finite (NaN or infinite) ` +
         `for ${bad} of ${rows.length} images: its weights hold non-finite or overflowing values`,
     );
-  const scores = Float64Array.from(ends, ([i, j]) => cosineSimilarity(vec(i), vec(j)));
+  const euclidean = options.metric === 'euclidean';
+  const score = euclidean ? (a: Float32Array, b: Float32Array) => -euclideanDistance(a, b) : cosineSimilarity;
+  const scores = Float64Array.from(ends, ([i, j]) => score(vec(i), vec(j)));
   const same = pairs.map((p) => p.same);
   const hasFolds = pairs.every((p) => p.fold >= 0);
   const report = verificationReport(scores, same, {
     folds: hasFolds ? pairs.map((p) => p.fold) : balancedFolds(same),
+    // minus distances lie below 0 (dlib's descriptors: distances up to ~1.5, twice that with flip)
+    thresholds: euclidean ? thresholdGrid(-4, 0, 0.005) : undefined,
   });
   return { report, scores, same };
 }

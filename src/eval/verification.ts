@@ -54,6 +54,14 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>, eps
   return dot / (Math.sqrt(na) * Math.sqrt(nb) + eps);
 }
 
+/** |a - b|, accumulated in float64: dlib's metric (same person below ~0.6). */
+export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`euclideanDistance: lengths ${a.length} and ${b.length} differ`);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
 /** The mirrored embedding: embedding(image) + embedding(flipped image), elementwise. */
 export function mirroredSum(e: ArrayLike<number>, eFlip: ArrayLike<number>): Float32Array {
   if (e.length !== eFlip.length)

@@ -16,3 +16,10 @@ export {
   type Checkpoint,
   type CheckpointParts,
 } from './checkpoint.js';
+export {
+  parseManifest,
+  decodeWeights,
+  requireTensor,
+  type ManifestEntry,
+  type ManifestGroup,
+} from './tfjs-weights.js';
