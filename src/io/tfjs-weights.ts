@@ -160,3 +160,19 @@ export function requireTensor(
     );
   return t;
 }
+
+/**
+ * Reads and decodes `<name>-weights_manifest.json` and its shards through `readFile(fileName)`
+ * (in a browser: a fetch from wherever the files are served; in Node, tfjs-weights-node.ts
+ * reads a folder). Errors name the manifest as `name`'s manifest file.
+ */
+export async function readTfjsWeights(
+  name: string,
+  readFile: (fileName: string) => Promise<Uint8Array>,
+): Promise<Record<string, TensorData>> {
+  const manifestName = `${name}-weights_manifest.json`;
+  const groups = parseManifest(new TextDecoder().decode(await readFile(manifestName)), manifestName);
+  const shards = new Map<string, Uint8Array>();
+  for (const path of groups.flatMap((g) => g.paths)) shards.set(path, await readFile(path));
+  return decodeWeights(groups, (path) => shards.get(path)!, manifestName);
+}

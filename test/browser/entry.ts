@@ -16,7 +16,12 @@ declare global {
 async function main(): Promise<void> {
   try {
     await initGpu({ autotune: false }); // the same kernel versions as the Node side
-    window.__result = await runSuite();
+    // face-api's weight files, served by run.ts from the installed package's model/ folder
+    window.__result = await runSuite(async (file) => {
+      const res = await fetch(`/model/${encodeURIComponent(file)}`);
+      if (!res.ok) throw new Error(`/model/${file}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    });
   } catch (e) {
     const err = e as Error;
     window.__error = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}\n${err?.stack ?? ''}`;

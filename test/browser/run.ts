@@ -5,7 +5,8 @@
  *
  * 1. bundles test/browser/entry.ts with esbuild (esm, platform browser, in memory),
  * 2. serves it from a tiny http server on 127.0.0.1 (a random port; http://127.0.0.1 is a secure
- *    context, which navigator.gpu requires — about:blank and data: URLs are not),
+ *    context, which navigator.gpu requires — about:blank and data: URLs are not), with face-api's
+ *    weight files at /model/<file> (read from the installed package's model/ folder),
  * 3. runs it in Chromium (/usr/bin/chromium, or $CHROMIUM) with WebGPU enabled; on a machine
  *    without a GPU, Chromium's WebGPU runs on its bundled SwiftShader,
  * 4. runs the same suite (test/browser/suite.ts) in Node on Dawn (SYNFACE_ADAPTER picks the
@@ -14,7 +15,7 @@
  *
  * Extra Chromium flags: SYNFACE_CHROMIUM_FLAGS="--flag1 --flag2".
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
+import { faceApiModelDir } from '../../src/io/tfjs-weights-node.js';
 import { runSuite, type SuiteCase, type SuiteResult } from './suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -129,6 +131,14 @@ async function bundleEntry(): Promise<string> {
   return result.outputFiles[0].text;
 }
 
+/** face-api's model/ folder: the files a suite may read (by exact name only, no paths). */
+const MODEL_DIR = faceApiModelDir();
+const MODEL_FILES = new Set(readdirSync(MODEL_DIR));
+const readModelFile = async (file: string): Promise<Uint8Array> => {
+  if (!MODEL_FILES.has(file)) throw new Error(`${join(MODEL_DIR, file)}: no such face-api model file`);
+  return new Uint8Array(readFileSync(join(MODEL_DIR, file)));
+};
+
 function serve(js: string): Promise<http.Server> {
   const html =
     '<!doctype html><meta charset="utf-8"><title>synface browser test</title><script type="module" src="/entry.js"></script>';
@@ -138,6 +148,9 @@ function serve(js: string): Promise<http.Server> {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     } else if (path === '/entry.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
+    } else if (path.startsWith('/model/') && MODEL_FILES.has(decodeURIComponent(path.slice(7)))) {
+      const bytes = readFileSync(join(MODEL_DIR, decodeURIComponent(path.slice(7))));
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
     } else {
       res.writeHead(path === '/favicon.ico' ? 204 : 404).end(); // 204: no favicon noise in the console
     }
@@ -190,7 +203,7 @@ async function main(): Promise<number> {
   let node: SuiteResult;
   try {
     await initGpu({ autotune: false }); // the same kernel versions as the Node side
-    node = await runSuite();
+    node = await runSuite(readModelFile);
   } finally {
     shutdownGpu();
   }

@@ -3,13 +3,16 @@
  * browser (navigator.gpu), must give the same numbers. test/browser/run.ts runs both and
  * compares them case by case.
  *
- * Environment-independent on purpose: imports only from src/ and ./jpeg-fixture.ts (no Node
- * modules, no DOM, no file reads), and every input comes from a tiny JS formula (or, for the
- * one JPEG, a base64 string), so both sides start from identical bits.
+ * Environment-independent on purpose: imports only from src/, ./jpeg-fixture.ts and
+ * ./faceapi-cases.ts (no Node modules, no DOM, no file reads), and every input comes from a tiny
+ * JS formula (or, for the one JPEG, a base64 string), so both sides start from identical bits.
+ * The one exception, face-api's weight files, comes through the caller's `readModelFile`
+ * (a file read in Node, a fetch from run.ts's server in the page): see faceapi-cases.ts.
  *
  * Besides the engine's ops, the face pipeline: PNG (built in memory, stored deflate) and JPEG
  * decoding, centre crop + resize, GPU augmentation, a tiny IResNet + ArcFace recognizer (eval
- * embeddings, embedRows / evaluatePairs, one training step), and the verification protocol.
+ * embeddings, embedRows / evaluatePairs, one training step), the verification protocol, and
+ * face-api's four pretrained networks (dlib descriptor, landmark68 full and tiny, expression).
  * The caller must have called initGpu() (src/gpu/node.ts or src/gpu/browser.ts) first.
  */
 import {
@@ -56,6 +59,7 @@ import {
   RGB420_PILLOW_PIXELS_BASE64,
   RGB420_WIDTH,
 } from './jpeg-fixture.js';
+import { faceApiCases, type ReadModelFile } from './faceapi-cases.js';
 
 export interface SuiteCase {
   name: string;
@@ -281,7 +285,7 @@ async function read(t: Tensor): Promise<number[]> {
 
 // ---------------------------------------------------------------- the suite
 
-export async function runSuite(): Promise<SuiteResult> {
+export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResult> {
   const t0 = performance.now();
   const cases: SuiteCase[] = [];
   const push = async (name: string, t: Tensor, exact: boolean, extra: Partial<SuiteCase> = {}) => {
@@ -690,6 +694,15 @@ export async function runSuite(): Promise<SuiteResult> {
       for (let j = 0; j < n; j++)
         if (same[i] && !same[j]) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
     pushValues('roc auc vs Mann-Whitney', [balanced.auc], [1], true, { reference: [wins / (P * Nn)] });
+  }
+
+  // --- face-api's pretrained networks on one fixed image each (faceapi-cases.ts)
+  //     (NaN would equal NaN in run.ts's comparison: a broken net must not pass as "identical")
+  for (const { name, t } of await faceApiCases(readModelFile)) {
+    const shape = [...t.shape];
+    const values = await read(t);
+    if (!values.every(Number.isFinite)) throw new Error(`${name}: non-finite output`);
+    cases.push({ name, values, exact: false, shape });
   }
 
   const dev = getDevice();
