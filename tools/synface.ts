@@ -5,6 +5,7 @@
  *   synface train-recognizer ...      ArcFace training on LFW-layout data (--help for options)
  *   synface eval --weights W --data DIR --pairs FILE [--flip] [--json] [--roc F]
  *   synface split ...                 a validation split by people, pairs in the LFW format
+ *   synface analyze --data DIR --out F.safetensors   face factors of every image, once (resumable)
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
@@ -23,6 +24,7 @@ import { trainingConsole } from './progress.js';
 import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
+import { analyzeCommand } from './analyze.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -37,6 +39,7 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   train-recognizer   ArcFace training of the face recognizer on LFW-layout data
   eval               LFW-protocol verification of a trained recognizer
   split              a validation split by people with pairs in the LFW format
+  analyze            face factors of every image of a dataset (identity, landmarks, pose, expression, lighting)
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
 
@@ -74,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);
     if (command === 'eval') return await evalCommand(args);
+    if (command === 'analyze') return await analyzeCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },

@@ -1,0 +1,186 @@
+/**
+ * Every factor of a batch of face images, as `synface analyze` stores them per image: the
+ * networks' outputs (GPU) and the factors computed from them (CPU). No Node imports.
+ *
+ * Images: rows of an image cache (u8 CHW, RGB), the aligned crops the generator and the small
+ * recognizer use (FACE_PREPROCESS: the 112x112 centre crop of a 250x250 deep-funneled LFW
+ * image, resized to 64x64). On the GPU each batch is resized (bilinear, one kernel) to
+ *   112x112 for the landmark and expression networks, 150x150 for dlib's descriptor,
+ * as src/eval/evaluate-dlib.ts does for `synface eval --model dlib`.
+ *
+ * Per image (measureBatch):
+ *   descriptor   (128)    dlib's identity descriptor
+ *   landmarks    (68, 2)  relative to the image: x / W, y / H (the nets' output; the same
+ *                         numbers at 112 and at the image's own size)
+ *   probs        (7)      the expression network's softmax, in the order of EXPRESSIONS
+ * and from those, on the CPU (faceFactors), with landmarks in the image's pixels:
+ *   pose         yaw, pitch, roll (degrees, pose.ts) and the fit's reprojection error (px)
+ *   lighting     poly (6, the lighting code), sh (9), the fit's RMS residual (lighting.ts)
+ *   quality      bits of QUALITY: 0 is a usable face (see `qualityReasons`)
+ * The expression code needs a PCA over the whole dataset: analyze-dataset.ts fits it after
+ * every image is measured.
+ */
+import { noGrad } from '../autograd/tape.js';
+import type { Preprocess } from '../data/preprocess.js';
+import { DlibDescriptor, DLIB_INPUT_SIZE } from '../models/face-api/dlib-descriptor.js';
+import { LANDMARK_INPUT_SIZE } from '../models/face-api/dense-trunk.js';
+import type { FaceExpression } from '../models/face-api/expression.js';
+import type { Landmark68 } from '../models/face-api/landmark68.js';
+import type { Landmark68Tiny } from '../models/face-api/landmark68-tiny.js';
+import { augmentImages, identityAugmentParams, uploadU8Images } from '../ops/augment.js';
+import { affine } from '../ops/index.js';
+import { scope } from '../tensor/scope.js';
+import { toPixels } from './landmarks68.js';
+import { estimateLighting } from './lighting.js';
+import { estimatePose } from './pose.js';
+
+/** The data preparation of the embedded sample and of `synface eval --model dlib` (DLIB_PREPROCESS). */
+export const FACE_PREPROCESS: Preprocess = { crop: [112, 112], out: [64, 64] };
+
+export interface FaceNets {
+  landmarks: Landmark68 | Landmark68Tiny;
+  expression: FaceExpression;
+  dlib: DlibDescriptor;
+}
+
+/** The networks' outputs for n images, row after row. */
+export interface BatchOutputs {
+  n: number;
+  /** n x 128 */
+  descriptors: Float32Array;
+  /** n x 136: x0, y0, x1, ... relative to the image */
+  landmarks: Float32Array;
+  /** n x 7 */
+  probs: Float32Array;
+}
+
+/**
+ * The three networks on n cache images (`pixels`: n * 3 * H * W bytes, CHW RGB in [0, 255]).
+ * No gradients: the analysis only reads.
+ */
+export async function measureBatch(
+  nets: FaceNets,
+  pixels: Uint8Array,
+  n: number,
+  H: number,
+  W: number,
+): Promise<BatchOutputs> {
+  const [lm, pr, de] = noGrad(() =>
+    scope(() => {
+      const packed = uploadU8Images(pixels, n, 3, H, W);
+      // augmentImages gives [-1, 1]; the networks take [0, 255]
+      const resized = (s: number) =>
+        affine(augmentImages(packed, identityAugmentParams(n, H, W, s, s)), 127.5, 127.5);
+      const x112 = resized(LANDMARK_INPUT_SIZE);
+      return [
+        nets.landmarks.forward(x112),
+        nets.expression.probabilities(x112),
+        nets.dlib.forward(resized(DLIB_INPUT_SIZE)),
+      ];
+    }),
+  );
+  try {
+    return {
+      n,
+      landmarks: (await lm.toArray()) as Float32Array,
+      probs: (await pr.toArray()) as Float32Array,
+      descriptors: (await de.toArray()) as Float32Array,
+    };
+  } finally {
+    for (const t of [lm, pr, de]) t.dispose();
+  }
+}
+
+/** Quality bits: why a face's factors should not be trusted. */
+export const QUALITY = {
+  /** A network gave a non-finite value (NaN or infinite). */
+  notFinite: 1,
+  /** A landmark lies more than OUTSIDE_MARGIN of the image's size outside it. */
+  landmarksOutside: 2,
+  /** The pose fit's reprojection error exceeds POOR_FIT of the inter-ocular distance. */
+  poorPoseFit: 4,
+  /** The pose or the lighting could not be fitted at all (degenerate landmarks, too few face pixels). */
+  fitFailed: 8,
+} as const;
+
+/**
+ * The crop cuts at the chin (GENERATOR.md: chin at y ~ 1.0), so the jaw's lowest points sit on
+ * the border of a good face: only points clearly outside count.
+ */
+export const OUTSIDE_MARGIN = 0.05;
+/**
+ * Mean reprojection error / inter-ocular distance above which the pose is called poor. On the
+ * sample's faces the error is ~0.73 px at 64 px, an inter-ocular distance of ~26 px: ~0.03.
+ */
+export const POOR_FIT = 0.1;
+
+/** The names of the bits set in `quality`, e.g. ['landmarksOutside']. */
+export function qualityReasons(quality: number): string[] {
+  return Object.entries(QUALITY)
+    .filter(([, bit]) => quality & bit)
+    .map(([name]) => name);
+}
+
+export interface FaceFactors {
+  yaw: number;
+  pitch: number;
+  roll: number;
+  /** Pixels of the image. */
+  poseError: number;
+  /** The rotation (row-major 3x3, model -> camera), for drawing the axes. */
+  rotation: Float64Array;
+  lighting: Float64Array; // 6
+  lightingSh: Float64Array; // 9
+  lightingResidual: number;
+  quality: number;
+}
+
+/**
+ * Pose, lighting and quality of image `i` of a batch: `pixels` its CHW bytes (3 x H x W),
+ * `relative` its 136 landmark numbers, `finite` whether the networks' outputs for it are finite.
+ * Values that could not be measured are NaN and the quality says why.
+ */
+export function faceFactors(
+  pixels: Uint8Array,
+  H: number,
+  W: number,
+  relative: ArrayLike<number>,
+  finite: boolean,
+): FaceFactors {
+  const out: FaceFactors = {
+    yaw: NaN,
+    pitch: NaN,
+    roll: NaN,
+    poseError: NaN,
+    rotation: new Float64Array(9).fill(NaN),
+    lighting: new Float64Array(6).fill(NaN),
+    lightingSh: new Float64Array(9).fill(NaN),
+    lightingResidual: NaN,
+    quality: 0,
+  };
+  if (!finite) {
+    out.quality |= QUALITY.notFinite;
+    return out;
+  }
+  for (let i = 0; i < relative.length; i++)
+    if (relative[i] < -OUTSIDE_MARGIN || relative[i] > 1 + OUTSIDE_MARGIN) {
+      out.quality |= QUALITY.landmarksOutside;
+      break;
+    }
+  const points = toPixels(relative, W, H);
+  try {
+    const pose = estimatePose(points);
+    Object.assign(out, { yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll, rotation: pose.rotation });
+    out.poseError = pose.reprojectionError;
+    const eyes = Math.hypot(points[90] - points[72], points[91] - points[73]); // |p45 - p36|
+    if (!(pose.reprojectionError <= POOR_FIT * eyes)) out.quality |= QUALITY.poorPoseFit;
+    const light = estimateLighting({ width: W, height: H, channels: 3, data: pixels }, points, pose);
+    out.lighting = light.poly;
+    if (light.sh) out.lightingSh = light.sh;
+    out.lightingResidual = light.residual;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e; // a bug, not a hard face
+    out.quality |= QUALITY.fitFailed; // degenerate landmarks or too few face pixels: the numbers stay NaN
+  }
+  return out;
+}
