@@ -15,6 +15,7 @@ const NO_GPU = [
   'test/face-pose.test.ts',
   'test/face-expression.test.ts',
   'test/face-lighting.test.ts',
+  'test/histogram.test.ts',
 ];
 
 export default defineConfig({
