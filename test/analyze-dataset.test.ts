@@ -3,7 +3,8 @@
  * (3 people, copied to a temporary LFW-layout folder with the sample's dataset.json): the file's
  * tensors, shapes and metadata; an interrupted run (stopped after its first chunk) resumed to
  * the same file an uninterrupted run writes; a complete file reused; changed data and changed
- * settings refused without touching the file; the summary and face-grid images drawn.
+ * settings refused without touching the file; the summary and face-grid images drawn; a file
+ * that is not a factors file and the command's option errors named.
  * About 30 s on lavapipe (three networks on 10 images, twice).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { faceGrid, pickFaces } from '../src/face/face-figure.js';
 import { FACE_PREPROCESS } from '../src/face/measure-faces.js';
 import { DLIB_PREPROCESS } from '../src/eval/evaluate-dlib.js';
 import { cachedLfw } from '../src/data/lfw-cache.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+import { analyzeCommand } from '../tools/analyze.js';
 
 const PEOPLE: [string, number][] = [
   ['Ana_Guevara', 4],
@@ -171,5 +174,22 @@ describe('synface analyze', () => {
     const lfw = cachedLfw(join(root, 'data'), 'people.txt', FACE_PREPROCESS, { cacheDir });
     const grid = faceGrid({ ...t, total: lfw.cache.count }, lfw.cache, { rows: 2, columns: 3, size: 96 });
     expect(grid.width).toBe(3 * (96 + 4) + 4);
+  });
+
+  it('names a file that is not a factors file, and bad options', async () => {
+    const other = serializeSafetensors({ w: { dtype: 'f32', shape: [1], data: Float32Array.of(1) } });
+    expect(() => decodeFactors(other, 'w.safetensors')).toThrow(
+      /w\.safetensors: not a factors file of synface analyze/,
+    );
+    await expect(analyzeCommand(['--data', 'x'])).rejects.toThrow(/--out is required/);
+    await expect(analyzeCommand(['--data', 'x', '--out', 'y', '--landmarks', 'medium'])).rejects.toThrow(
+      /--landmarks must be full or tiny, got 'medium'/,
+    );
+    await expect(analyzeCommand(['--data', 'x', '--out', 'y', '--batch', '0'])).rejects.toThrow(
+      /--batch needs an integer >= 1/,
+    );
+    await expect(analyzeCommand(['--data', 'x', '--out', 'y', '--faces-grid', '4by6'])).rejects.toThrow(
+      /--faces-grid needs ROWSxCOLUMNS/,
+    );
   });
 });

@@ -25,7 +25,8 @@ import { cachedIdentityFolders, cachedLfw, type CacheOptions } from '../data/lfw
 import { acquireLock } from '../io/lock.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import { faceApiModelDir, FACE_API_PACKAGE, loadTfjsWeights } from '../io/tfjs-weights-node.js';
-import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
+import { DlibDescriptor, DLIB_INPUT_SIZE, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
+import { LANDMARK_INPUT_SIZE } from '../models/face-api/dense-trunk.js';
 import { EXPRESSIONS, EXPRESSION_WEIGHTS_NAME, FaceExpression } from '../models/face-api/expression.js';
 import { Landmark68, LANDMARK68_WEIGHTS_NAME } from '../models/face-api/landmark68.js';
 import { Landmark68Tiny, LANDMARK68_TINY_WEIGHTS_NAME } from '../models/face-api/landmark68-tiny.js';
@@ -257,6 +258,15 @@ export async function analyzeDataset(o: AnalyzeOptions): Promise<AnalyzeResult> 
     const { nets, names } = loadNets(settings.landmarks as 'full' | 'tiny');
     table.info = {
       data: o.data,
+      preprocess: JSON.stringify({
+        ...FACE_PREPROCESS,
+        note: 'centre crop of the dataset image (or pre-aligned as its dataset.json says), resized; then bilinear to each input',
+        inputs: {
+          landmarks: LANDMARK_INPUT_SIZE,
+          expression: LANDMARK_INPUT_SIZE,
+          descriptor: DLIB_INPUT_SIZE,
+        },
+      }),
       networks: JSON.stringify(names),
       networks_note:
         "face-api's networks (MIT) and dlib's descriptor (public domain), trained on real web-collected faces, run on this engine",

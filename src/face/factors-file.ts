@@ -20,7 +20,8 @@
  * Metadata (strings): format, complete ('true' | 'false'), done (rows present), total, the
  * data `fingerprint`, `images` (JSON [[person, index or file], ...]: the LFW index for LFW
  * layout, the file inside the person's folder otherwise), `settings` (JSON: what must match to
- * resume: layout, people file, preprocessing, landmark network), `networks` (JSON), `skipped`
+ * resume: layout, people file, preprocessing, landmark network), `preprocess` (JSON: the crop and
+ * the networks' input sizes), `networks` (JSON: package and weight names), `skipped`
  * (JSON: undecodable files, not among the rows), `quality_bits`, `expressions`, `data`, and the
  * expression model's `expression_model/total_variance`.
  */
