@@ -8,7 +8,14 @@ import { defineConfig } from 'vitest/config';
 // Dawn abort at the worker's exit.
 // Test files that need no GPU run without test/setup.ts: a device opened and left idle by a file
 // that never uses it sometimes made Dawn abort at the worker's exit (std::system_error).
-const NO_GPU = ['test/package.test.ts', 'test/generated-shaders.test.ts', 'test/reading-path.test.ts'];
+const NO_GPU = [
+  'test/package.test.ts',
+  'test/generated-shaders.test.ts',
+  'test/reading-path.test.ts',
+  'test/face-pose.test.ts',
+  'test/face-expression.test.ts',
+  'test/face-lighting.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -1,6 +1,7 @@
 /**
- * Kernels of the loss family (src/ops/loss.ts): integer-indexed reads (oneHot, pick,
- * gatherRows), the fused cross-entropy forward and backward, and the ArcFace margin.
+ * Kernels of the loss family: integer-indexed reads (oneHot, pick, gatherRows; their op is
+ * src/ops/indexing.ts), and the fused cross-entropy forward and backward and the ArcFace margin
+ * (src/ops/loss.ts).
  *
  * Index inputs are `array<i32>`. An index outside [0, K) never causes an out-of-bounds read:
  * reads are clamped, and the result is written as NaN (bits 0x7fc00000, passed in the uniform

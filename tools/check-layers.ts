@@ -14,6 +14,7 @@
  *   src/data        decoders, LFW files, datasets, splits, preprocessing, image caches
  *   src/plot        the rasterizer and figures          (data and plot: one rank, independent)
  *   src/models      IResNet, the recognizer and its weights file
+ *   src/face        factors measured from a face's landmarks and pixels: pose, expression, lighting
  *   src/eval        the verification protocol, embeddings
  *   src/train       the recognizer trainer, presets
  *   src/index.ts    the public entries (index.ts, and node.ts and browser.ts, the package's
@@ -49,6 +50,7 @@ export const LAYERS: string[][] = [
   ['io'],
   ['data', 'plot'],
   ['models'],
+  ['face'],
   ['eval'],
   ['train'],
   ['index'],

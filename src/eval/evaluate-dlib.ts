@@ -17,11 +17,9 @@ import { faceApiModelDir, loadTfjsWeights } from '../io/tfjs-weights-node.js';
 import { DlibDescriptor, DLIB_INPUT_SIZE, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
 import type { Preprocess } from '../data/preprocess.js';
 import { affine } from '../ops/index.js';
-import { drawRoc } from '../plot/figure-files.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { evaluatePairs } from './embed.js';
-import type { EvalOptions, EvalSummary } from './evaluate-recognizer.js';
-import { roc } from './verification.js';
+import { summarizeVerification, type EvalOptions, type EvalSummary } from './evaluate-recognizer.js';
 
 /** The data preparation of the embedded sample (data/lfw-sample/dataset.json). */
 export const DLIB_PREPROCESS: Preprocess = { crop: [112, 112], out: [64, 64] };
@@ -48,24 +46,12 @@ export async function evaluateDlib(o: DlibEvalOptions): Promise<{ summary: EvalS
     say(
       `eval: dlib descriptors of ${images.cache.count} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
-    const summary: EvalSummary = {
-      accuracy: report.accuracy,
-      accuracy_std: report.std,
-      auc: report.auc,
-      'tar_at_far_1e-3': report.tarAtFar1e3,
-      'tar_at_far_1e-2': report.tarAtFar1e2,
-      pairs: pairsFile.pairs.length,
-      folds: report.foldAccuracies.length,
-      fold_accuracies: report.foldAccuracies,
-      threshold: -report.meanThreshold, // a distance
-      flip: !!o.flip,
-      weights: source,
-      pairs_file: o.pairs,
-    };
-    if (o.roc) {
-      drawRoc(roc(scores, same), `dlib descriptor${o.flip ? ' (flip)' : ''}`, o.roc);
-      say(`eval: ROC curve written to ${o.roc}`);
-    }
+    const summary = summarizeVerification(report, scores, same, {
+      ...o,
+      model: source,
+      label: `dlib descriptor${o.flip ? ' (flip)' : ''}`,
+      distance: true,
+    });
     return { summary, view: pairsFile.view };
   } finally {
     net.dispose();

@@ -12,7 +12,7 @@ import { loadPairImages } from '../data/pair-images.js';
 import { loadRecognizer } from '../models/recognizer-weights.js';
 import { drawRoc } from '../plot/figure-files.js';
 import { evaluatePairs } from './embed.js';
-import { roc } from './verification.js';
+import { roc, type VerificationReport } from './verification.js';
 
 export interface EvalSummary {
   accuracy: number;
@@ -41,6 +41,46 @@ export interface EvalOptions {
   say?: (line: string) => void;
 }
 
+/**
+ * The summary `synface eval` prints (and --json keys) from a verification report, and the ROC
+ * figure if asked for. `threshold` is the score threshold; a model scored by minus a distance
+ * passes `distance: true` to report it as the distance.
+ */
+export function summarizeVerification(
+  report: VerificationReport,
+  scores: Float64Array,
+  same: boolean[],
+  o: {
+    pairs: string;
+    flip?: boolean;
+    roc?: string;
+    say?: (line: string) => void;
+    model: string;
+    label: string;
+    distance?: boolean;
+  },
+): EvalSummary {
+  const summary: EvalSummary = {
+    accuracy: report.accuracy,
+    accuracy_std: report.std,
+    auc: report.auc,
+    'tar_at_far_1e-3': report.tarAtFar1e3,
+    'tar_at_far_1e-2': report.tarAtFar1e2,
+    pairs: same.length,
+    folds: report.foldAccuracies.length,
+    fold_accuracies: report.foldAccuracies,
+    threshold: o.distance ? -report.meanThreshold : report.meanThreshold,
+    flip: !!o.flip,
+    weights: o.model,
+    pairs_file: o.pairs,
+  };
+  if (o.roc) {
+    drawRoc(roc(scores, same), o.label, o.roc);
+    o.say?.(`eval: ROC curve written to ${o.roc}`);
+  }
+  return summary;
+}
+
 /** The verification of `weights` on a pairs file (what `synface eval` prints). */
 export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: EvalSummary; view: 1 | 2 }> {
   const say = o.say ?? (() => {});
@@ -56,23 +96,10 @@ export async function evaluateRecognizer(o: EvalOptions): Promise<{ summary: Eva
     { input: file.backbone.input, flip: !!o.flip, batch: o.batch ?? 64, model: o.weights },
   );
   backbone.dispose();
-  const summary: EvalSummary = {
-    accuracy: report.accuracy,
-    accuracy_std: report.std,
-    auc: report.auc,
-    'tar_at_far_1e-3': report.tarAtFar1e3,
-    'tar_at_far_1e-2': report.tarAtFar1e2,
-    pairs: pairsFile.pairs.length,
-    folds: report.foldAccuracies.length,
-    fold_accuracies: report.foldAccuracies,
-    threshold: report.meanThreshold,
-    flip: !!o.flip,
-    weights: o.weights,
-    pairs_file: o.pairs,
-  };
-  if (o.roc) {
-    drawRoc(roc(scores, same), `${o.weights}${o.flip ? ' (flip)' : ''}`, o.roc);
-    say(`eval: ROC curve written to ${o.roc}`);
-  }
+  const summary = summarizeVerification(report, scores, same, {
+    ...o,
+    model: o.weights,
+    label: `${o.weights}${o.flip ? ' (flip)' : ''}`,
+  });
   return { summary, view: pairsFile.view };
 }

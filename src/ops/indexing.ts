@@ -83,7 +83,7 @@ export function oneHot(labels: Labels, K: number): Tensor {
   const out = Tensor.empty([B, K]);
   if (out.size > 0)
     getDevice().dispatch(
-      { key: 'loss:one_hot', code: oneHotWgsl },
+      { key: 'index:one_hot', code: oneHotWgsl },
       indexParams(B, K, 1),
       [lab.binding(), out.binding()],
       flatGrid(out.size),
@@ -99,7 +99,7 @@ export function pick(x: Tensor, labels: Labels): Tensor {
   const out = Tensor.empty([B]);
   if (B > 0)
     getDevice().dispatch(
-      { key: 'loss:pick', code: () => gatherRowsWgsl(true) },
+      { key: 'index:pick', code: () => gatherRowsWgsl(true) },
       indexParams(B, K, 1),
       [x.binding(), lab.binding(), out.binding()],
       flatGrid(B),
@@ -115,7 +115,7 @@ export function gatherRows(x: Tensor, idx: Labels): Tensor {
   const out = Tensor.empty([B, D]);
   if (out.size > 0)
     getDevice().dispatch(
-      { key: 'loss:gather_rows', code: () => gatherRowsWgsl(false) },
+      { key: 'index:gather_rows', code: () => gatherRowsWgsl(false) },
       indexParams(B, N, D),
       [x.binding(), ix.binding(), out.binding()],
       flatGrid(out.size),
