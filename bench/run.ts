@@ -20,6 +20,8 @@ import { resnet18TrainStep } from './cases/resnet18.js';
 import { recognizerTrainStep } from './cases/recognizer.js';
 import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
 import { tfjsRecognizerTrainStep } from './peers/tfjs-recognizer.js';
+import { faceApiForward } from './cases/faceapi.js';
+import { tfjsFaceApiForward } from './peers/tfjs-faceapi.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -83,6 +85,8 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
   [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
   [recognizerTrainStep('small'), peer ? tfjsRecognizerTrainStep(peer) : null],
+  [faceApiForward('landmark68'), peer ? tfjsFaceApiForward(peer, 'landmark68') : null],
+  [faceApiForward('dlib'), peer ? tfjsFaceApiForward(peer, 'dlib') : null],
 ];
 
 const rows: Row[] = [];
