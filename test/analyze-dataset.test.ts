@@ -15,7 +15,7 @@ import { analyzeDataset, type AnalyzeResult } from '../src/face/analyze-dataset.
 import { decodeFactors, COLUMNS, type FactorsTable } from '../src/face/factors-file.js';
 import { factorSummary, summaryNumbers } from '../src/face/factor-summary.js';
 import { faceGrid, pickFaces } from '../src/face/face-figure.js';
-import { FACE_PREPROCESS } from '../src/face/measure-faces.js';
+import { FACE_PREPROCESS, QUALITY, qualityBits, qualityReasons } from '../src/face/measure-faces.js';
 import { DLIB_PREPROCESS } from '../src/eval/evaluate-dlib.js';
 import { cachedLfw } from '../src/data/lfw-cache.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
@@ -123,6 +123,37 @@ describe('synface analyze', () => {
     expect(k).toBeGreaterThanOrEqual(1);
     expect(t.expression!.code.length).toBe(N * k);
     expect(t.expression!.code.every(Number.isFinite)).toBe(true);
+  });
+
+  it('flags faces by the quality checks of src/face/quality.ts, one bit per reason', () => {
+    const lm = full.table.columns.landmarks.slice(0, 136); // a good face, 64x64
+    const err = full.table.columns.pose_error[0];
+    expect(qualityBits(lm, 64, 64, err, true, true)).toBe(0);
+    expect(
+      qualityBits(
+        lm.map((v, i) => (i % 2 ? v : v + 0.5)),
+        64,
+        64,
+        err,
+        true,
+        true,
+      ),
+    ).toBe(QUALITY.landmarksOutside);
+    expect(qualityBits(lm, 64, 64, 20, true, true)).toBe(QUALITY.poorPoseFit);
+    expect(
+      qualityBits(
+        lm.map((v) => 0.5 + (v - 0.5) * 0.2),
+        64,
+        64,
+        0,
+        true,
+        true,
+      ),
+    ).toBe(QUALITY.tooSmall);
+    expect(qualityBits(lm, 64, 64, NaN, true, true)).toBe(QUALITY.fitFailed);
+    expect(qualityBits(lm, 64, 64, err, true, false)).toBe(QUALITY.fitFailed);
+    expect(qualityBits(lm, 64, 64, err, false, true)).toBe(QUALITY.notFinite);
+    expect(qualityReasons(QUALITY.poorPoseFit | QUALITY.tooSmall)).toEqual(['poorPoseFit', 'tooSmall']);
   });
 
   it('resumes a run stopped after its first chunk to the same file', async () => {

@@ -8,7 +8,8 @@
  *      and every pixel. Any changed, added or removed image changes it;
  *   3. chunks of `chunk` images (batches of `batch` through the networks); after each chunk the
  *      rows so far are written to `out` (atomically: a kill leaves the previous chunk's file);
- *   4. after the last chunk, the second pass: the expression model (PCA of the landmarks'
+ *   4. after the last chunk, the second pass: every row's quality bits recomputed from the stored
+ *      values (one definition for the whole file); the expression model (PCA of the landmarks'
  *      Procrustes residuals, centred per person) is fitted on the dataset's own images of
  *      quality 0, every image's expression code computed (against its person's mean residual
  *      when the person has 2+ usable images), and the file written as complete.
@@ -32,7 +33,14 @@ import { Landmark68, LANDMARK68_WEIGHTS_NAME } from '../models/face-api/landmark
 import { Landmark68Tiny, LANDMARK68_TINY_WEIGHTS_NAME } from '../models/face-api/landmark68-tiny.js';
 import { expressionCode, expressionResidual, fitExpressionModel, EXPRESSION_DIM } from './expression.js';
 import { decodeFactors, emptyColumns, encodeFactors, rowSize, type FactorsTable } from './factors-file.js';
-import { faceFactors, FACE_PREPROCESS, measureBatch, QUALITY, type FaceNets } from './measure-faces.js';
+import {
+  faceFactors,
+  FACE_PREPROCESS,
+  measureBatch,
+  QUALITY,
+  qualityBits,
+  type FaceNets,
+} from './measure-faces.js';
 
 export interface AnalyzeOptions {
   /** The dataset folder. */
@@ -172,6 +180,22 @@ async function measureRows(
 }
 
 /**
+ * Every row's quality bits again from the stored values (qualityBits), so that a file whose
+ * chunks were measured by different versions of this code carries one definition of quality.
+ */
+export function recomputeQuality(t: FactorsTable, H: number, W: number): void {
+  const c = t.columns;
+  const row = (a: Float32Array, w: number, r: number) => a.subarray(r * w, (r + 1) * w);
+  for (let r = 0; r < t.done; r++) {
+    const lm = row(c.landmarks, 136, r);
+    const finite = [lm, row(c.descriptor, 128, r), row(c.expression_probs, 7, r)].every((a) =>
+      a.every(Number.isFinite),
+    );
+    c.quality[r] = qualityBits(lm, W, H, c.pose_error[r], finite, Number.isFinite(c.lighting_residual[r]));
+  }
+}
+
+/**
  * The second pass: the expression model fitted on the usable images (quality 0), people's
  * residuals centred on their own mean; the code of every image with landmarks (NaN otherwise).
  */
@@ -303,6 +327,7 @@ export async function analyzeDataset(o: AnalyzeOptions): Promise<AnalyzeResult> 
     } finally {
       for (const n of Object.values(nets)) n.dispose();
     }
+    recomputeQuality(table, data.H, data.W);
     table.expression = fitExpression(table);
     table.complete = true;
     writeFileAtomic(o.out, encodeFactors(table));

@@ -33,6 +33,7 @@ import { scope } from '../tensor/scope.js';
 import { toPixels } from './landmarks68.js';
 import { estimateLighting } from './lighting.js';
 import { estimatePose } from './pose.js';
+import { assessQuality } from './quality.js';
 
 /** The data preparation of the embedded sample and of `synface eval --model dlib` (DLIB_PREPROCESS). */
 export const FACE_PREPROCESS: Preprocess = { crop: [112, 112], out: [64, 64] };
@@ -91,34 +92,57 @@ export async function measureBatch(
   }
 }
 
-/** Quality bits: why a face's factors should not be trusted. */
+/**
+ * Quality bits: why a face's factors should not be trusted. The landmark checks are the factor
+ * module's own (quality.ts assessQuality, with its defaults: a point outside the image by more
+ * than 0.1 of the inter-ocular distance, a reprojection error above 0.08 of it, an inter-ocular
+ * distance under 10 px); its sentences become bits here, so that a file holds one number per
+ * face (assessQuality on the stored landmarks gives the sentences again).
+ */
 export const QUALITY = {
   /** A network gave a non-finite value (NaN or infinite). */
   notFinite: 1,
-  /** A landmark lies more than OUTSIDE_MARGIN of the image's size outside it. */
+  /** A landmark lies outside the image (assessQuality's `outside`). */
   landmarksOutside: 2,
-  /** The pose fit's reprojection error exceeds POOR_FIT of the inter-ocular distance. */
+  /** The pose fit's reprojection error is too large for a rigid face (`reprojection`). */
   poorPoseFit: 4,
   /** The pose or the lighting could not be fitted at all (degenerate landmarks, too few face pixels). */
   fitFailed: 8,
+  /** The face is too small (`small`). */
+  tooSmall: 16,
 } as const;
-
-/**
- * The crop cuts at the chin (GENERATOR.md: chin at y ~ 1.0), so the jaw's lowest points sit on
- * the border of a good face: only points clearly outside count.
- */
-export const OUTSIDE_MARGIN = 0.05;
-/**
- * Mean reprojection error / inter-ocular distance above which the pose is called poor. On the
- * sample's faces the error is ~0.73 px at 64 px, an inter-ocular distance of ~26 px: ~0.03.
- */
-export const POOR_FIT = 0.1;
 
 /** The names of the bits set in `quality`, e.g. ['landmarksOutside']. */
 export function qualityReasons(quality: number): string[] {
   return Object.entries(QUALITY)
     .filter(([, bit]) => quality & bit)
     .map(([name]) => name);
+}
+
+/**
+ * The quality bits of one face from what the file stores: its landmarks (relative), the pose
+ * fit's error (px; NaN when the fit failed), whether the networks' outputs were finite and
+ * whether the lighting was fitted. A pure function of stored values, so a whole file's flags can
+ * be recomputed alike (analyze-dataset.ts does, after the last chunk).
+ */
+export function qualityBits(
+  relative: ArrayLike<number>,
+  W: number,
+  H: number,
+  poseError: number,
+  finite: boolean,
+  lit: boolean,
+): number {
+  if (!finite) return QUALITY.notFinite;
+  if (!Number.isFinite(poseError) || !lit) return QUALITY.fitFailed;
+  let bits = 0;
+  for (const reason of assessQuality(toPixels(relative, W, H), W, H, poseError).reasons) {
+    if (/outside the/.test(reason)) bits |= QUALITY.landmarksOutside;
+    else if (/reprojection error/.test(reason)) bits |= QUALITY.poorPoseFit;
+    else if (/too small/.test(reason)) bits |= QUALITY.tooSmall;
+    else throw new Error(`analyze: assessQuality gave a reason this file has no bit for: ${reason}`);
+  }
+  return bits;
 }
 
 export interface FaceFactors {
@@ -159,28 +183,25 @@ export function faceFactors(
     quality: 0,
   };
   if (!finite) {
-    out.quality |= QUALITY.notFinite;
+    out.quality = QUALITY.notFinite;
     return out;
   }
-  for (let i = 0; i < relative.length; i++)
-    if (relative[i] < -OUTSIDE_MARGIN || relative[i] > 1 + OUTSIDE_MARGIN) {
-      out.quality |= QUALITY.landmarksOutside;
-      break;
-    }
-  const points = toPixels(relative, W, H);
   try {
-    const pose = estimatePose(points);
+    const pose = estimatePose(toPixels(relative, W, H));
     Object.assign(out, { yaw: pose.yaw, pitch: pose.pitch, roll: pose.roll, rotation: pose.rotation });
     out.poseError = pose.reprojectionError;
-    const eyes = Math.hypot(points[90] - points[72], points[91] - points[73]); // |p45 - p36|
-    if (!(pose.reprojectionError <= POOR_FIT * eyes)) out.quality |= QUALITY.poorPoseFit;
-    const light = estimateLighting({ width: W, height: H, channels: 3, data: pixels }, points, pose);
+    const light = estimateLighting(
+      { width: W, height: H, channels: 3, data: pixels },
+      toPixels(relative, W, H),
+      pose,
+    );
     out.lighting = light.poly;
     if (light.sh) out.lightingSh = light.sh;
     out.lightingResidual = light.residual;
   } catch (e) {
     if (!(e instanceof RangeError)) throw e; // a bug, not a hard face
-    out.quality |= QUALITY.fitFailed; // degenerate landmarks or too few face pixels: the numbers stay NaN
+    // degenerate landmarks or too few face pixels: the numbers stay NaN, the bits say so
   }
+  out.quality = qualityBits(relative, W, H, out.poseError, true, Number.isFinite(out.lightingResidual));
   return out;
 }
