@@ -20,6 +20,8 @@ import { resnet18TrainStep } from './cases/resnet18.js';
 import { recognizerTrainStep } from './cases/recognizer.js';
 import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
 import { tfjsRecognizerTrainStep } from './peers/tfjs-recognizer.js';
+import { styleganTrainStep } from './cases/stylegan.js';
+import { tfjsStyleganTrainStep } from './peers/tfjs-stylegan.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -83,6 +85,7 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
   [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
   [recognizerTrainStep('small'), peer ? tfjsRecognizerTrainStep(peer) : null],
+  [styleganTrainStep(), peer ? tfjsStyleganTrainStep(peer) : null],
 ];
 
 const rows: Row[] = [];
