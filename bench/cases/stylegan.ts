@@ -23,7 +23,7 @@
  *   batch       16; the reals are one fixed random batch (speed does not depend on them).
  * Unit: images per second (16 per G + D step).
  *
- * Starting point of issue 10, measured 2025-12-02 with `npm run bench -- --filter stylegan`
+ * Starting point of issue 10, measured 2026-12-02 with `npm run bench -- --filter stylegan`
  * (lavapipe, 2 cores, load average about 6 from other work on the machine):
  *   synface 2.104 images/s, tfjs-webgpu 0.5101 images/s in the same run (4.1x).
  * A quiet machine gave ours about 2.5 images/s (6.3 s per step, 3 steps timed alone).
