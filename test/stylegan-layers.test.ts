@@ -43,6 +43,29 @@ describe('modulated convolution', () => {
       [randomNd([2, 2, 4, 4]), randomNd([3, 2, 3, 3])],
     );
   });
+  for (const form of ['grouped', 'scaled'] as const) {
+    it(`the ${form} form equals the definition, with gradients and second order`, async () => {
+      // seeds of their own: the tests below draw from the shared stream
+      const x = randomNd([3, 2, 4, 5], -1, 1, 501),
+        w = randomNd([2, 2, 3, 3], -1, 1, 502),
+        s = randomNd([3, 2], 0.5, 1.5, 503);
+      for (const demodulate of [true, false])
+        await checkGradient(
+          (a, b, c) => E.modulatedConv2d(a, b, c, { form, demodulate }),
+          (a, b, c) => RMod.modulatedConv2d(a, b, c, { demodulate }),
+          [x, w, s],
+        );
+      await checkHessian(
+        (a, b, c) => E.tanh(E.modulatedConv2d(a, b, c, { form })),
+        (a, b, c) => RE.tanh(RMod.modulatedConv2d(a, b, c)),
+        [
+          randomNd([2, 2, 3, 3], -1, 1, 504),
+          randomNd([2, 2, 3, 3], -1, 1, 505),
+          randomNd([2, 2], 0.5, 1.5, 506),
+        ],
+      );
+    });
+  }
   it('names the shapes that do not fit', () => {
     const x = E.zeros([2, 3, 4, 4]),
       w = E.zeros([4, 2, 3, 3]),

@@ -31,7 +31,10 @@
 import * as E from '../../src/index.js';
 import { EqualConv2d, EqualLinear, Module, ModulatedConv, MinibatchStd } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
+import type { ModConvOptions } from '../../src/ops/modconv.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
+
+type ModConvForm = NonNullable<ModConvOptions['form']>;
 
 export const STYLEGAN_BENCH = {
   batch: 16,
@@ -53,12 +56,12 @@ class SynthesisBlock extends Module {
   conv1: ModulatedConv;
   toRgb: ModulatedConv;
 
-  constructor(cin: number, cout: number, first: boolean, gen: E.Generator) {
+  constructor(cin: number, cout: number, first: boolean, gen: E.Generator, form: ModConvForm) {
     super();
     this.conv0 = first
       ? null
-      : this.registerModule('conv0', new ModulatedConv(cin, cout, B.wDim, { up: true, gen }));
-    this.conv1 = this.registerModule('conv1', new ModulatedConv(cout, cout, B.wDim, { gen }));
+      : this.registerModule('conv0', new ModulatedConv(cin, cout, B.wDim, { up: true, form, gen }));
+    this.conv1 = this.registerModule('conv1', new ModulatedConv(cout, cout, B.wDim, { form, gen }));
     this.toRgb = this.registerModule(
       'torgb',
       new ModulatedConv(cout, 3, B.wDim, {
@@ -66,6 +69,7 @@ class SynthesisBlock extends Module {
         demodulate: false,
         noise: false,
         act: 'linear',
+        form,
         gen,
       }),
     );
@@ -86,7 +90,7 @@ export class BenchGenerator extends Module {
   constInput: E.Tensor;
   blocks: SynthesisBlock[];
 
-  constructor(gen: E.Generator) {
+  constructor(gen: E.Generator, form: ModConvForm = 'auto') {
     super();
     this.mapping = Array.from({ length: B.mappingLayers }, (_, i) =>
       this.registerModule(
@@ -98,7 +102,7 @@ export class BenchGenerator extends Module {
     this.blocks = B.resolutions.map((r, i) =>
       this.registerModule(
         `b${r}`,
-        new SynthesisBlock(i ? B.widths[B.resolutions[i - 1]] : B.widths[4], B.widths[r], i === 0, gen),
+        new SynthesisBlock(i ? B.widths[B.resolutions[i - 1]] : B.widths[4], B.widths[r], i === 0, gen, form),
       ),
     );
   }
@@ -159,11 +163,20 @@ function setRequiresGrad(m: Module, on: boolean): void {
 /** The networks, optimizers and data of one G + D step, for the bench and the profiler. */
 export class StyleganBenchStep {
   readonly gen = new E.Generator(11);
-  readonly G = new BenchGenerator(this.gen);
-  readonly D = new BenchDiscriminator(this.gen);
-  readonly optG = new Adam(this.G.parameters(), B.adam);
-  readonly optD = new Adam(this.D.parameters(), B.adam);
-  readonly reals = E.keep(E.randn([B.batch, 3, B.size, B.size], 0, 1, this.gen));
+  readonly G: BenchGenerator;
+  readonly D: BenchDiscriminator;
+  readonly optG: Adam;
+  readonly optD: Adam;
+  readonly reals: E.Tensor;
+
+  /** form: how the generator's modulated convs run (src/ops/modconv.ts); 'auto' as in training. */
+  constructor(form: ModConvForm = 'auto') {
+    this.G = new BenchGenerator(this.gen, form);
+    this.D = new BenchDiscriminator(this.gen);
+    this.optG = new Adam(this.G.parameters(), B.adam);
+    this.optD = new Adam(this.D.parameters(), B.adam);
+    this.reals = E.keep(E.randn([B.batch, 3, B.size, B.size], 0, 1, this.gen));
+  }
 
   /** One G step and one D step, recorded without waiting. */
   step(): void {

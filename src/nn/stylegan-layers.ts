@@ -13,6 +13,7 @@ import {
   minibatchStd,
   modulatedConv2d,
   noiseInjection,
+  type ModConvOptions,
   scale,
   upsample2d,
   type BiasActOptions,
@@ -121,6 +122,8 @@ export class ModulatedConv extends Module implements Layer {
       demodulate?: boolean;
       noise?: boolean;
       act?: BiasActOptions['act'];
+      /** How the modulated conv runs (see src/ops/modconv.ts); the default picks by shape. */
+      form?: ModConvOptions['form'];
       gen?: Generator;
     } = {},
   ) {
@@ -136,12 +139,12 @@ export class ModulatedConv extends Module implements Layer {
   /** x (N, C, H, W) with `this.w` (N, wDim) set -> (N, O, H', W'), H' = 2H when up. */
   forward(x: Tensor): Tensor {
     if (!this.w) throw new Error('ModulatedConv: set .w (the style vectors, (N, wDim)) before forward');
-    const { up = false, demodulate = true, act = 'lrelu', gen = getDefaultGenerator() } = this.options;
+    const { up = false, demodulate = true, act = 'lrelu', form, gen = getDefaultGenerator() } = this.options;
     const k = this.weight.shape[2];
     const styles = this.affine.forward(this.w); // (N, C)
     const input = up ? upsample2d(x) : x;
     const weight = scale(this.weight, 1 / Math.sqrt(this.inChannels * k * k));
-    let y = modulatedConv2d(input, weight, styles, { demodulate, padding: Math.floor(k / 2) });
+    let y = modulatedConv2d(input, weight, styles, { demodulate, padding: Math.floor(k / 2), form });
     if (this.noiseStrength) {
       const [N, , H, W] = y.shape;
       const noise = this.fixedNoise ?? randn([N, 1, H, W], 0, 1, gen);

@@ -13,9 +13,13 @@
  *   y = conv(x * s[n, c, 1, 1], w) * d[n, o, 1, 1],
  *   d = rsqrt((s * s) @ (sum_k w^2)^T + eps)        (N, C) @ (C, O) -> (N, O)
  *
- * This "fused" form (StyleGAN2's fused_modconv=False path) costs one conv of the whole batch
- * plus two broadcast multiplies, where the grouped form needs a conv with N groups of per-sample
- * weights. Everything is written in differentiable ops, so gradients of gradients work.
+ * This "scaled" form (StyleGAN2's fused_modconv=False path) costs one conv of the whole batch
+ * plus two broadcast multiplies over the activations (and their gradients); the "grouped" form
+ * (fused_modconv=True) builds the per-sample weights (N, O, C, KH, KW) once and runs one conv
+ * with N groups over x viewed as (1, N C, H, W), with no pass over the activations besides the
+ * conv. Grouped wins where the weights are smaller than the activations (large images, few
+ * channels), scaled where they are not; 'auto' picks by that size. Everything is written in
+ * differentiable ops, so gradients of gradients work.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
@@ -29,6 +33,13 @@ export interface ModConvOptions {
   demodulate?: boolean;
   padding?: number;
   eps?: number;
+  /**
+   * 'grouped': per-sample weights, one grouped conv (StyleGAN2's fused_modconv=True).
+   * 'scaled': one conv of the batch between two broadcast multiplies (fused_modconv=False).
+   * 'auto' (default): 'grouped' where the per-sample weights (N O C k k) are smaller than the
+   * input (N C H W), i.e. O k k < H W: at large images and few channels.
+   */
+  form?: 'auto' | 'grouped' | 'scaled';
 }
 
 /**
@@ -55,6 +66,19 @@ export function modulatedConv2d(
     throw new RangeError(
       `modulatedConv2d: x [${x.shape}], weight [${weight.shape}] and styles [${styles.shape}] do not fit (x (N,C,H,W), weight (O,C,KH,KW), styles (N,C))`,
     );
+  }
+  const [, , H, W] = x.shape,
+    [, , KH, KW] = weight.shape;
+  const form = options.form ?? 'auto';
+  if (form === 'grouped' || (form === 'auto' && O * KH * KW < H * W)) {
+    // w'[n, o, c, k] = w[o, c, k] s[n, c] (d[n, o]): N groups of C -> O channels
+    let wn = mul(reshape(weight, [1, O, C, KH, KW]), reshape(styles, [N, 1, C, 1, 1]));
+    if (demodulate) wn = mul(wn, rsqrt(addScalar(sum(square(wn), [2, 3, 4], true), eps)));
+    const y = conv2d(reshape(x, [1, N * C, H, W]), reshape(wn, [N * O, C, KH, KW]), undefined, {
+      padding,
+      groups: N,
+    });
+    return reshape(y, [N, O, y.shape[2], y.shape[3]]);
   }
   const modulated = mul(x, reshape(styles, [N, C, 1, 1]));
   let y = conv2d(modulated, weight, undefined, { padding });
