@@ -66,6 +66,26 @@ describe('modulated convolution', () => {
       );
     });
   }
+  for (const form of ['grouped', 'scaled'] as const) {
+    it(`2x upsampling (transposed conv + FIR), ${form}, equals FIR upsampling then the conv`, async () => {
+      const x = randomNd([2, 2, 3, 4], -1, 1, 511),
+        w = randomNd([3, 2, 3, 3], -1, 1, 512),
+        s = randomNd([2, 2], 0.5, 1.5, 513);
+      const got = E.modulatedConv2d(toGpu(x), toGpu(w), toGpu(s), { up: true, form });
+      expect(got.shape).toEqual([2, 3, 6, 8]);
+      got.dispose();
+      await checkGradient(
+        (a, b, c) => E.modulatedConv2d(a, b, c, { up: true, form }),
+        (a, b, c) => RMod.modulatedConv2d(a, b, c, { up: true }),
+        [x, w, s],
+      );
+      await checkHessian(
+        (a, b) => E.tanh(E.modulatedConv2d(a, b, toGpu(s), { up: true, form })),
+        (a, b) => RE.tanh(RMod.modulatedConv2d(a, b, s, { up: true })),
+        [x, w],
+      );
+    });
+  }
   it('names the shapes that do not fit', () => {
     const x = E.zeros([2, 3, 4, 4]),
       w = E.zeros([4, 2, 3, 3]),

@@ -6,9 +6,10 @@
  *
  *   widths      {4: 128, 8: 128, 16: 64, 32: 32, 64: 16} channels at each resolution
  *   mapping     z (128) normalized by its RMS -> 2 x EqualLinear(128, 128, lrelu, lrMul 0.01) -> w (128)
- *   G           const (128, 4, 4); at 4 px one modulated 3x3 conv (128 -> 128); at 8..64 px a
- *               2x FIR-upsampled modulated 3x3 conv (C_prev -> C) and a modulated 3x3 conv
- *               (C -> C); every modulated conv demodulates, adds noise (learned strength) and
+ *   G           const (128, 4, 4); at 4 px one modulated 3x3 conv (128 -> 128); at 8..64 px an
+ *               upsampling modulated 3x3 conv (C_prev -> C; StyleGAN2's: transposed conv with
+ *               stride 2, then the FIR filter) and a modulated 3x3 conv (C -> C); every
+ *               modulated conv demodulates, adds noise (learned strength) and
  *               bias + lrelu; skip toRGB: a 1x1 modulated conv (no demodulation) at every
  *               resolution, summed with the 2x FIR-upsampled image of the one before.
  *               Filter [1, 3, 3, 1]. All layers take the same w (no style mixing).
@@ -34,7 +35,11 @@ import { Adam } from '../../src/optim/index.js';
 import type { ModConvOptions } from '../../src/ops/modconv.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
 
-type ModConvForm = NonNullable<ModConvOptions['form']>;
+/** How the generator's modulated convs run: the form and, for the upsampling ones, the mode. */
+export interface StyleganBenchOptions {
+  form?: NonNullable<ModConvOptions['form']>;
+  upMode?: 'transposed' | 'fir-first';
+}
 
 export const STYLEGAN_BENCH = {
   batch: 16,
@@ -56,12 +61,12 @@ class SynthesisBlock extends Module {
   conv1: ModulatedConv;
   toRgb: ModulatedConv;
 
-  constructor(cin: number, cout: number, first: boolean, gen: E.Generator, form: ModConvForm) {
+  constructor(cin: number, cout: number, first: boolean, gen: E.Generator, o: StyleganBenchOptions) {
     super();
     this.conv0 = first
       ? null
-      : this.registerModule('conv0', new ModulatedConv(cin, cout, B.wDim, { up: true, form, gen }));
-    this.conv1 = this.registerModule('conv1', new ModulatedConv(cout, cout, B.wDim, { form, gen }));
+      : this.registerModule('conv0', new ModulatedConv(cin, cout, B.wDim, { up: true, ...o, gen }));
+    this.conv1 = this.registerModule('conv1', new ModulatedConv(cout, cout, B.wDim, { ...o, gen }));
     this.toRgb = this.registerModule(
       'torgb',
       new ModulatedConv(cout, 3, B.wDim, {
@@ -69,7 +74,7 @@ class SynthesisBlock extends Module {
         demodulate: false,
         noise: false,
         act: 'linear',
-        form,
+        form: o.form,
         gen,
       }),
     );
@@ -90,7 +95,7 @@ export class BenchGenerator extends Module {
   constInput: E.Tensor;
   blocks: SynthesisBlock[];
 
-  constructor(gen: E.Generator, form: ModConvForm = 'auto') {
+  constructor(gen: E.Generator, o: StyleganBenchOptions = {}) {
     super();
     this.mapping = Array.from({ length: B.mappingLayers }, (_, i) =>
       this.registerModule(
@@ -102,7 +107,7 @@ export class BenchGenerator extends Module {
     this.blocks = B.resolutions.map((r, i) =>
       this.registerModule(
         `b${r}`,
-        new SynthesisBlock(i ? B.widths[B.resolutions[i - 1]] : B.widths[4], B.widths[r], i === 0, gen, form),
+        new SynthesisBlock(i ? B.widths[B.resolutions[i - 1]] : B.widths[4], B.widths[r], i === 0, gen, o),
       ),
     );
   }
@@ -169,9 +174,9 @@ export class StyleganBenchStep {
   readonly optD: Adam;
   readonly reals: E.Tensor;
 
-  /** form: how the generator's modulated convs run (src/ops/modconv.ts); 'auto' as in training. */
-  constructor(form: ModConvForm = 'auto') {
-    this.G = new BenchGenerator(this.gen, form);
+  /** o: how the generator's modulated convs run (src/ops/modconv.ts); the defaults as in training. */
+  constructor(o: StyleganBenchOptions = {}) {
+    this.G = new BenchGenerator(this.gen, o);
     this.D = new BenchDiscriminator(this.gen);
     this.optG = new Adam(this.G.parameters(), B.adam);
     this.optD = new Adam(this.D.parameters(), B.adam);

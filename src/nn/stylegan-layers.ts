@@ -98,9 +98,10 @@ export class EqualConv2d extends Module implements Layer {
 /**
  * A synthesis layer: style affine (w -> per-channel scales, bias init 1), modulated 3x3 conv
  * with demodulation (optionally after 2x FIR upsampling), noise with a learned strength
- * (init 0), bias and lrelu. StyleGAN2 upsamples with a strided transposed conv followed by the
- * FIR filter; here the FIR upsampling comes first and a plain conv follows, the same family of
- * operator (a learned filter after an anti-aliased 2x upsampling) in a simpler form.
+ * (init 0), bias and lrelu. With `up`, as StyleGAN2: a strided transposed conv on the small
+ * image followed by the FIR filter (modulatedConv2d's `up`; a quarter of the multiply-adds of a
+ * conv at the upsampled size). upMode 'fir-first' instead upsamples first (upsample2d) and runs
+ * the padded conv on the large image: the same operator but at the border, 4x the work.
  */
 export class ModulatedConv extends Module implements Layer {
   readonly affine: EqualLinear;
@@ -124,6 +125,8 @@ export class ModulatedConv extends Module implements Layer {
       act?: BiasActOptions['act'];
       /** How the modulated conv runs (see src/ops/modconv.ts); the default picks by shape. */
       form?: ModConvOptions['form'];
+      /** With `up`: 'transposed' (default, StyleGAN2's) or 'fir-first' (upsample2d, then the conv). */
+      upMode?: 'transposed' | 'fir-first';
       gen?: Generator;
     } = {},
   ) {
@@ -139,12 +142,15 @@ export class ModulatedConv extends Module implements Layer {
   /** x (N, C, H, W) with `this.w` (N, wDim) set -> (N, O, H', W'), H' = 2H when up. */
   forward(x: Tensor): Tensor {
     if (!this.w) throw new Error('ModulatedConv: set .w (the style vectors, (N, wDim)) before forward');
-    const { up = false, demodulate = true, act = 'lrelu', form, gen = getDefaultGenerator() } = this.options;
+    const { up = false, upMode = 'transposed', demodulate = true, act = 'lrelu', form } = this.options;
+    const gen = this.options.gen ?? getDefaultGenerator();
     const k = this.weight.shape[2];
     const styles = this.affine.forward(this.w); // (N, C)
-    const input = up ? upsample2d(x) : x;
+    const firFirst = up && upMode === 'fir-first';
+    const input = firFirst ? upsample2d(x) : x;
     const weight = scale(this.weight, 1 / Math.sqrt(this.inChannels * k * k));
-    let y = modulatedConv2d(input, weight, styles, { demodulate, padding: Math.floor(k / 2), form });
+    const padding = Math.floor(k / 2);
+    let y = modulatedConv2d(input, weight, styles, { demodulate, padding, form, up: up && !firFirst });
     if (this.noiseStrength) {
       const [N, , H, W] = y.shape;
       const noise = this.fixedNoise ?? randn([N, 1, H, W], 0, 1, gen);
