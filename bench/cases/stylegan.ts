@@ -6,10 +6,9 @@
  *
  *   widths      {4: 128, 8: 128, 16: 64, 32: 32, 64: 16} channels at each resolution
  *   mapping     z (128) normalized by its RMS -> 2 x EqualLinear(128, 128, lrelu, lrMul 0.01) -> w (128)
- *   G           const (128, 4, 4); at 4 px one modulated 3x3 conv (128 -> 128); at 8..64 px an
- *               upsampling modulated 3x3 conv (C_prev -> C; StyleGAN2's: transposed conv with
- *               stride 2, then the FIR filter) and a modulated 3x3 conv (C -> C); every
- *               modulated conv demodulates, adds noise (learned strength) and
+ *   G           const (128, 4, 4); at 4 px one modulated 3x3 conv (128 -> 128); at 8..64 px a
+ *               2x FIR-upsampled modulated 3x3 conv (C_prev -> C) and a modulated 3x3 conv
+ *               (C -> C); every modulated conv demodulates, adds noise (learned strength) and
  *               bias + lrelu; skip toRGB: a 1x1 modulated conv (no demodulation) at every
  *               resolution, summed with the 2x FIR-upsampled image of the one before.
  *               Filter [1, 3, 3, 1]. All layers take the same w (no style mixing).

@@ -7,11 +7,9 @@
  *  - The modulated conv is written as ours is (StyleGAN2's fused_modconv=False form): x times
  *    the styles, one conv of the whole batch, times the demodulation coefficients
  *    rsqrt(s^2 @ sum_k w^2 + eps).
- *  - The upsampling modulated convs as ours (StyleGAN2's): tf.conv2dTranspose with stride 2
- *    and the flipped weight, then the FIR filter [1, 3, 3, 1] (gain 4) as a 4x4 depthwise conv
- *    after a (1, 1) pad. The skip image is FIR-upsampled: tfjs has no upfirdn2d, so zeros are
- *    inserted by two stacks with zeros and reshapes, then a (2, 1) pad and the 4x4 depthwise
- *    conv; downsampling pads (1, 1) and runs a 4x4 depthwise conv with stride 2. Ours runs one
+ *  - FIR resampling with [1, 3, 3, 1]: tfjs has no upfirdn2d, so upsampling inserts zeros by
+ *    two stacks with zeros and reshapes, pads (2, 1) and runs a 4x4 depthwise conv (gain 4);
+ *    downsampling pads (1, 1) and runs a 4x4 depthwise conv with stride 2. Ours runs one
  *    upfirdn2d kernel for each.
  *  - Noise and z are drawn by tf.randomNormal (on the CPU, then uploaded); ours by a GPU
  *    Philox generator.
@@ -117,26 +115,9 @@ export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
     return (x: T4, w: T2): T4 => {
       const N = x.shape[0];
       const styles = affine(w); // (N, cin)
+      const input = o.up ? upsample(x) : x;
       const wt = tf.mul(weight, 1 / Math.sqrt(cin * k * k)) as T4;
-      const xm = tf.mul(x, tf.reshape(styles, [N, 1, 1, cin])) as T4;
-      let y: T4;
-      if (o.up) {
-        // StyleGAN2's upsampling conv: transposed conv (stride 2, flipped weight), then the FIR filter
-        const [, H, W] = x.shape;
-        const filter = tf.reverse(tf.transpose(wt, [0, 1, 3, 2]), [0, 1]) as T4; // (k, k, cout, cin)
-        const t = tf.conv2dTranspose(xm, filter, [N, 2 * H + 1, 2 * W + 1, cout], 2, 'valid');
-        y = tf.depthwiseConv2d(
-          tf.pad(t, [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ]) as T4,
-          fir(cout, 4),
-          1,
-          'valid',
-        );
-      } else y = tf.conv2d(xm, wt, 1, 'same');
+      let y = tf.conv2d(tf.mul(input, tf.reshape(styles, [N, 1, 1, cin])) as T4, wt, 1, 'same');
       if (!o.toRgb) {
         const wSquared = tf.sum(tf.square(wt), [0, 1]); // (cin, cout)
         const d = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), wSquared as T2), 1e-8)); // (N, cout)

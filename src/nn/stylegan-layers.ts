@@ -98,10 +98,13 @@ export class EqualConv2d extends Module implements Layer {
 /**
  * A synthesis layer: style affine (w -> per-channel scales, bias init 1), modulated 3x3 conv
  * with demodulation (optionally after 2x FIR upsampling), noise with a learned strength
- * (init 0), bias and lrelu. With `up`, as StyleGAN2: a strided transposed conv on the small
- * image followed by the FIR filter (modulatedConv2d's `up`; a quarter of the multiply-adds of a
- * conv at the upsampled size). upMode 'fir-first' instead upsamples first (upsample2d) and runs
- * the padded conv on the large image: the same operator but at the border, 4x the work.
+ * (init 0), bias and lrelu. With `up`, upMode 'fir-first' (the default) upsamples first
+ * (upsample2d) and runs the padded conv on the large image; 'transposed' is StyleGAN2's form: a
+ * strided transposed conv on the small image followed by the FIR filter (modulatedConv2d's
+ * `up`), the same operator except at the border, with a quarter of the multiply-adds. It is not
+ * the default because it is not faster yet: the engine's stride-2 input gradient (which the
+ * transposed conv is) convolves the zero-dilated input, so it does all of those multiply-adds
+ * (measured: bench/modconv-forms.ts).
  */
 export class ModulatedConv extends Module implements Layer {
   readonly affine: EqualLinear;
@@ -125,7 +128,7 @@ export class ModulatedConv extends Module implements Layer {
       act?: BiasActOptions['act'];
       /** How the modulated conv runs (see src/ops/modconv.ts); the default picks by shape. */
       form?: ModConvOptions['form'];
-      /** With `up`: 'transposed' (default, StyleGAN2's) or 'fir-first' (upsample2d, then the conv). */
+      /** With `up`: 'fir-first' (default: upsample2d, then the conv) or 'transposed' (StyleGAN2's). */
       upMode?: 'transposed' | 'fir-first';
       gen?: Generator;
     } = {},
@@ -142,7 +145,7 @@ export class ModulatedConv extends Module implements Layer {
   /** x (N, C, H, W) with `this.w` (N, wDim) set -> (N, O, H', W'), H' = 2H when up. */
   forward(x: Tensor): Tensor {
     if (!this.w) throw new Error('ModulatedConv: set .w (the style vectors, (N, wDim)) before forward');
-    const { up = false, upMode = 'transposed', demodulate = true, act = 'lrelu', form } = this.options;
+    const { up = false, upMode = 'fir-first', demodulate = true, act = 'lrelu', form } = this.options;
     const gen = this.options.gen ?? getDefaultGenerator();
     const k = this.weight.shape[2];
     const styles = this.affine.forward(this.w); // (N, C)
