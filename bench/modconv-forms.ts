@@ -7,7 +7,7 @@
  * before 'grouped') or 'auto' (grouped where the per-sample weights are smaller than the
  * input, the default). 'fir-first scaled' is the engine before this work.
  *
- *   npx tsx bench/modconv-forms.ts [--rounds 3]
+ *   npx tsx bench/modconv-forms.ts [--rounds 3] [--only fir-first]   (variants whose name contains it)
  *
  * On a shared machine the fastest step of each form is the figure to compare (other work only
  * ever slows a step down); the mean is printed too, and the CPU time the process spent on each
@@ -20,6 +20,8 @@
  *   fir-first auto      3.445 / 3.062   4.7-4.9      (the default now)
  *   transposed scaled   3.190 / 3.053   5.0-5.5
  *   transposed auto     3.317 / 3.024   4.9-5.2
+ * Again, --rounds 6 --only fir-first: scaled 3.125 / 2.674 (CPU 5.1-7.4 s), auto 3.325 / 3.061
+ * (CPU 4.6-5.5 s).
  * 'transposed' does not pay yet: its transposed conv is the engine's stride-2 input gradient,
  * which convolves the zero-dilated input (conv2dInputGradKernel), so none of the 3/4 of
  * multiply-adds it could skip are skipped.
@@ -30,15 +32,18 @@ import { StyleganBenchStep, STYLEGAN_BENCH, type StyleganBenchOptions } from './
 const args = process.argv.slice(2);
 const at = args.indexOf('--rounds');
 const rounds = at >= 0 ? Number(args[at + 1]) : 3;
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? args[onlyAt + 1] : '';
 
 const device = await initGpu({ announce: true });
 try {
-  const variants: [string, StyleganBenchOptions][] = [
+  const all: [string, StyleganBenchOptions][] = [
     ['fir-first scaled', { upMode: 'fir-first', form: 'scaled' }],
     ['fir-first auto', { upMode: 'fir-first', form: 'auto' }],
     ['transposed scaled', { upMode: 'transposed', form: 'scaled' }],
     ['transposed auto', { upMode: 'transposed', form: 'auto' }],
   ];
+  const variants = all.filter(([name]) => name.includes(only));
   const forms = variants.map(([name]) => name);
   const steps = variants.map(([, o]) => new StyleganBenchStep(o));
   const ms = forms.map(() => [] as number[]),

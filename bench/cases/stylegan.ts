@@ -27,6 +27,9 @@
  * (lavapipe, 2 cores, load average about 6 from other work on the machine):
  *   synface 2.104 images/s, tfjs-webgpu 0.5101 images/s in the same run (4.1x).
  * A quiet machine gave ours about 2.5 images/s (6.3 s per step, 3 steps timed alone).
+ * With the grouped modulated conv at 32 and 64 px (modulatedConv2d's form 'auto'), two runs of
+ * the same command (load average 4-6): synface 2.457 and 2.338 images/s, tfjs-webgpu 0.4706
+ * and 0.6166 (5.2x, 3.8x). The same-process before/after is in bench/modconv-forms.ts.
  */
 import * as E from '../../src/index.js';
 import { EqualConv2d, EqualLinear, Module, ModulatedConv, MinibatchStd } from '../../src/nn/index.js';
