@@ -22,6 +22,8 @@ import { tfjsResnet18TrainStep } from './peers/tfjs-resnet18.js';
 import { tfjsRecognizerTrainStep } from './peers/tfjs-recognizer.js';
 import { faceApiForward } from './cases/faceapi.js';
 import { tfjsFaceApiForward } from './peers/tfjs-faceapi.js';
+import { styleganTrainStep } from './cases/stylegan.js';
+import { tfjsStyleganTrainStep } from './peers/tfjs-stylegan.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -87,6 +89,7 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [recognizerTrainStep('small'), peer ? tfjsRecognizerTrainStep(peer) : null],
   [faceApiForward('landmark68'), peer ? tfjsFaceApiForward(peer, 'landmark68') : null],
   [faceApiForward('dlib'), peer ? tfjsFaceApiForward(peer, 'dlib') : null],
+  [styleganTrainStep(), peer ? tfjsStyleganTrainStep(peer) : null],
 ];
 
 const rows: Row[] = [];

@@ -43,6 +43,49 @@ describe('modulated convolution', () => {
       [randomNd([2, 2, 4, 4]), randomNd([3, 2, 3, 3])],
     );
   });
+  for (const form of ['grouped', 'scaled'] as const) {
+    it(`the ${form} form equals the definition, with gradients and second order`, async () => {
+      // seeds of their own: the tests below draw from the shared stream
+      const x = randomNd([3, 2, 4, 5], -1, 1, 501),
+        w = randomNd([2, 2, 3, 3], -1, 1, 502),
+        s = randomNd([3, 2], 0.5, 1.5, 503);
+      for (const demodulate of [true, false])
+        await checkGradient(
+          (a, b, c) => E.modulatedConv2d(a, b, c, { form, demodulate }),
+          (a, b, c) => RMod.modulatedConv2d(a, b, c, { demodulate }),
+          [x, w, s],
+        );
+      await checkHessian(
+        (a, b, c) => E.tanh(E.modulatedConv2d(a, b, c, { form })),
+        (a, b, c) => RE.tanh(RMod.modulatedConv2d(a, b, c)),
+        [
+          randomNd([2, 2, 3, 3], -1, 1, 504),
+          randomNd([2, 2, 3, 3], -1, 1, 505),
+          randomNd([2, 2], 0.5, 1.5, 506),
+        ],
+      );
+    });
+  }
+  for (const form of ['grouped', 'scaled'] as const) {
+    it(`2x upsampling (transposed conv + FIR), ${form}, equals FIR upsampling then the conv`, async () => {
+      const x = randomNd([2, 2, 3, 4], -1, 1, 511),
+        w = randomNd([3, 2, 3, 3], -1, 1, 512),
+        s = randomNd([2, 2], 0.5, 1.5, 513);
+      const got = E.modulatedConv2d(toGpu(x), toGpu(w), toGpu(s), { up: true, form });
+      expect(got.shape).toEqual([2, 3, 6, 8]);
+      got.dispose();
+      await checkGradient(
+        (a, b, c) => E.modulatedConv2d(a, b, c, { up: true, form }),
+        (a, b, c) => RMod.modulatedConv2d(a, b, c, { up: true }),
+        [x, w, s],
+      );
+      await checkHessian(
+        (a, b) => E.tanh(E.modulatedConv2d(a, b, toGpu(s), { up: true, form })),
+        (a, b) => RE.tanh(RMod.modulatedConv2d(a, b, s, { up: true })),
+        [x, w],
+      );
+    });
+  }
   it('names the shapes that do not fit', () => {
     const x = E.zeros([2, 3, 4, 4]),
       w = E.zeros([4, 2, 3, 3]),

@@ -13,6 +13,7 @@ import {
   minibatchStd,
   modulatedConv2d,
   noiseInjection,
+  type ModConvOptions,
   scale,
   upsample2d,
   type BiasActOptions,
@@ -97,9 +98,13 @@ export class EqualConv2d extends Module implements Layer {
 /**
  * A synthesis layer: style affine (w -> per-channel scales, bias init 1), modulated 3x3 conv
  * with demodulation (optionally after 2x FIR upsampling), noise with a learned strength
- * (init 0), bias and lrelu. StyleGAN2 upsamples with a strided transposed conv followed by the
- * FIR filter; here the FIR upsampling comes first and a plain conv follows, the same family of
- * operator (a learned filter after an anti-aliased 2x upsampling) in a simpler form.
+ * (init 0), bias and lrelu. With `up`, upMode 'fir-first' (the default) upsamples first
+ * (upsample2d) and runs the padded conv on the large image; 'transposed' is StyleGAN2's form: a
+ * strided transposed conv on the small image followed by the FIR filter (modulatedConv2d's
+ * `up`), the same operator except at the border, with a quarter of the multiply-adds. It is not
+ * the default because it is not faster yet: the engine's stride-2 input gradient (which the
+ * transposed conv is) convolves the zero-dilated input, so it does all of those multiply-adds
+ * (measured: bench/modconv-forms.ts).
  */
 export class ModulatedConv extends Module implements Layer {
   readonly affine: EqualLinear;
@@ -121,6 +126,10 @@ export class ModulatedConv extends Module implements Layer {
       demodulate?: boolean;
       noise?: boolean;
       act?: BiasActOptions['act'];
+      /** How the modulated conv runs (see src/ops/modconv.ts); the default picks by shape. */
+      form?: ModConvOptions['form'];
+      /** With `up`: 'fir-first' (default: upsample2d, then the conv) or 'transposed' (StyleGAN2's). */
+      upMode?: 'transposed' | 'fir-first';
       gen?: Generator;
     } = {},
   ) {
@@ -136,12 +145,15 @@ export class ModulatedConv extends Module implements Layer {
   /** x (N, C, H, W) with `this.w` (N, wDim) set -> (N, O, H', W'), H' = 2H when up. */
   forward(x: Tensor): Tensor {
     if (!this.w) throw new Error('ModulatedConv: set .w (the style vectors, (N, wDim)) before forward');
-    const { up = false, demodulate = true, act = 'lrelu', gen = getDefaultGenerator() } = this.options;
+    const { up = false, upMode = 'fir-first', demodulate = true, act = 'lrelu', form } = this.options;
+    const gen = this.options.gen ?? getDefaultGenerator();
     const k = this.weight.shape[2];
     const styles = this.affine.forward(this.w); // (N, C)
-    const input = up ? upsample2d(x) : x;
+    const firFirst = up && upMode === 'fir-first';
+    const input = firFirst ? upsample2d(x) : x;
     const weight = scale(this.weight, 1 / Math.sqrt(this.inChannels * k * k));
-    let y = modulatedConv2d(input, weight, styles, { demodulate, padding: Math.floor(k / 2) });
+    const padding = Math.floor(k / 2);
+    let y = modulatedConv2d(input, weight, styles, { demodulate, padding, form, up: up && !firFirst });
     if (this.noiseStrength) {
       const [N, , H, W] = y.shape;
       const noise = this.fixedNoise ?? randn([N, 1, H, W], 0, 1, gen);
