@@ -2,10 +2,10 @@
  * `synface analyze` (src/face/analyze-dataset.ts) on a 10-image subset of the embedded sample
  * (3 people, copied to a temporary LFW-layout folder with the sample's dataset.json): the file's
  * tensors, shapes and metadata; an interrupted run (stopped after its first chunk) resumed to
- * the same file an uninterrupted run writes; a complete file reused; changed data and changed
- * settings refused without touching the file; the summary and face-grid images drawn; a file
- * that is not a factors file and the command's option errors named.
- * About 30 s on lavapipe (three networks on 10 images, twice).
+ * the same file an uninterrupted run writes; a complete file reused; a locked file, changed data
+ * and changed settings refused without touching the file; the quality bits; the summary and
+ * face-grid images drawn; a file that is not a factors file and the command's option errors
+ * named. About 10 s on lavapipe (three networks on 10 images, twice).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { FACE_PREPROCESS, QUALITY, qualityBits, qualityReasons } from '../src/fa
 import { DLIB_PREPROCESS } from '../src/eval/evaluate-dlib.js';
 import { cachedLfw } from '../src/data/lfw-cache.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
+import { acquireLock } from '../src/io/lock.js';
 import { analyzeCommand } from '../tools/analyze.js';
 
 const PEOPLE: [string, number][] = [
@@ -174,6 +175,15 @@ describe('synface analyze', () => {
     expect(again.status).toBe('reused');
     expect(again.measured).toBe(0);
     expect(logs.join('\n')).toMatch(/complete and the data unchanged .*reused/);
+  });
+
+  it('refuses a file another run holds', async () => {
+    const lock = acquireLock(join(root, 'full.safetensors'), 'a test holding the factors file');
+    try {
+      await expect(analyze('full.safetensors')).rejects.toThrow(/full\.safetensors\.lock/);
+    } finally {
+      lock.release();
+    }
   });
 
   it('refuses other settings or changed data and leaves the file as it was', async () => {
