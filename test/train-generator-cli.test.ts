@@ -14,7 +14,7 @@ describe('synface train-generator options', () => {
   const run = (...args: string[]) => trainGeneratorCommand(['--out', out, ...args]);
 
   it.each([
-    [['--preset', 'huge'], /unknown preset 'huge' \(base, tiny\)/],
+    [['--preset', 'huge'], /unknown preset 'huge' \(base, tiny64, tiny\)/],
     [['--batch', '6'], /--batch 6 is not a multiple of 4/],
     [['--batch', '2'], /--batch needs an integer >= 4, got '2'/],
     [['--kimg', '-1'], /--kimg needs a number >= 0, got '-1'/],

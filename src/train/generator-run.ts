@@ -69,6 +69,10 @@ export interface TrainGeneratorOptions {
   exportTo?: string;
   /** A compact checkpoint a --resume starts from when the folder has no checkpoint (a fresh machine). */
   fallback?: string;
+  /** analyze's landmark network when it has to make the factors file (default 'full'). */
+  landmarks?: 'full' | 'tiny';
+  /** The image cache's folder (default: SYNFACE_CACHE or ~/.cache/synface-gpu). */
+  cacheDir?: string;
   command?: string;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -156,8 +160,16 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     // ---- data: the factors (analyze makes, resumes or reuses the file), then the images
     if (!existsSync(o.factors))
       log(`train-generator: ${o.factors} does not exist; analyzing ${o.data} first`);
-    const analyzed = await analyzeDataset({ data: o.data, people: o.people, out: o.factors, log });
-    const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, { log });
+    const cache = { log, cacheDir: o.cacheDir };
+    const analyzed = await analyzeDataset({
+      data: o.data,
+      people: o.people,
+      out: o.factors,
+      landmarks: o.landmarks,
+      cache,
+      log,
+    });
+    const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, cache);
     const data = generatorData(analyzed.table, cached, heldOut, o.factors);
     log(
       `train-generator: ${data.rows.length} images (${data.left.held_out} of held-out people and ${data.left.flagged} flagged by analyze left out)`,

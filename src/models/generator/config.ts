@@ -63,6 +63,19 @@ export const GENERATOR_PRESETS = {
     widths: { 4: 128, 8: 128, 16: 64, 32: 32, 64: 16 },
     conditionalD: true,
   },
+  /** For the command's tests: 64x64 (the data's size), a few channels. */
+  tiny64: {
+    resolution: 64,
+    descriptorDim: 128,
+    idDim: 8,
+    poseDim: 3,
+    lightDim: 6,
+    zDim: 4,
+    wDim: 16,
+    mappingLayers: 1,
+    widths: { 4: 8, 8: 8, 16: 4, 32: 4, 64: 4 },
+    conditionalD: true,
+  },
   /** For tests: 16x16, a few channels. */
   tiny: {
     resolution: 16,
