@@ -126,9 +126,7 @@ export function ganCurves(
       { name: 'D', points: points('loss_d') },
       { name: 'G', points: points('loss_g') },
     ]),
-    panel('Reconstruction from the own factors (L1 at low resolution)', [
-      { name: 'recon', points: points('recon') },
-    ]),
-    panel('R1 penalty |dD/dx|^2 on reals', [{ name: 'r1', points: points('r1') }]),
+    panel('Reconstruction (L1, low resolution)', [{ name: 'recon', points: points('recon') }]),
+    panel('R1 penalty (squared gradient norm)', [{ name: 'r1', points: points('r1') }]),
   ]);
 }
