@@ -221,6 +221,10 @@ describe('generator trainer', () => {
     expect(() => other.restore(parseCheckpoint(full, 'c'), 'c')).toThrow(
       /c: the checkpoint was made with other settings \(lrD: 0.0025 there\)/,
     );
+    const longer = new GeneratorTrainer(train(40), data); // a run extended: its length may change
+    longer.restore(parseCheckpoint(full, 'c'), 'c');
+    expect(longer.step).toBe(1);
+    longer.dispose();
     const again = new GeneratorTrainer(train(4), data);
     again.restore(parseCheckpoint(exported, 'e'), 'e');
     expect(again.step).toBe(1);

@@ -291,8 +291,9 @@ export class GeneratorTrainer {
       throw new Error(`${source}: not a generator training checkpoint (no train config or sampler state)`);
     const there: Record<string, unknown> = { ...saved.train },
       here: Record<string, unknown> = { ...this.config };
+    // the run's length may change between sessions (nothing depends on it): a run is extended
     const diff = Object.keys({ ...there, ...here }).filter(
-      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
+      (k) => k !== 'steps' && JSON.stringify(there[k]) !== JSON.stringify(here[k]),
     );
     if (diff.length)
       throw new Error(
