@@ -211,6 +211,15 @@ describe('generator trainer', () => {
     second.dispose();
   });
 
+  it('holds no tensor from one step to the next (plain and R1 steps)', async () => {
+    const t = new GeneratorTrainer(train(8), data);
+    await losses(t, 2); // Adam's moments exist after the first step of each network
+    const live = E.liveTensors();
+    await losses(t, 3); // steps 2 (R1), 3, 4 (R1)
+    expect(E.liveTensors()).toBe(live);
+    t.dispose();
+  });
+
   it('refuses a checkpoint made with other settings, naming them; resumes an export without optimizer state', async () => {
     const t = new GeneratorTrainer(train(4), data);
     await losses(t, 1);
