@@ -6,3 +6,9 @@ export { IdentityEncoder, MappingNetwork, mixIdentity, type FactorInputs } from 
 export { Synthesis } from './synthesis.js';
 export { FaceDiscriminator, conditionDim } from './discriminator.js';
 export { GENERATOR_FORMAT, serializeGenerator, loadGenerator } from './weights.js';
+export {
+  fitIdentityPrior,
+  sampleIdentities,
+  nearestPersonDistance,
+  type IdentityPrior,
+} from './identity-prior.js';
