@@ -6,7 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Generator } from '../src/tensor/random.js';
-import { fitIdentityPrior, sampleIdentities } from '../src/models/generator/identity-prior.js';
+import {
+  fitIdentityPrior,
+  peopleNearestDistances,
+  sampleIdentities,
+} from '../src/models/generator/identity-prior.js';
 
 const DIM = 6;
 const STD = [0.3, 0.1, 0.2, 0.05, 0.15, 0.25];
@@ -68,6 +72,23 @@ describe('identity prior', () => {
     expect(nearest).toBeGreaterThanOrEqual(min - 1e-6);
     expect(sampleIdentities(prior, 200, new Generator(7), min)).toEqual(x);
     expect(sampleIdentities(prior, 200, new Generator(8), min)).not.toEqual(x);
+  });
+
+  it("gives the training people's nearest-neighbour distances, ascending", () => {
+    const d = peopleNearestDistances(prior);
+    expect(d.length).toBe(60);
+    const means = centres.map((_, p) =>
+      Array.from(
+        { length: DIM },
+        (_, j) => (desc[p * 3 * DIM + j] + desc[(p * 3 + 1) * DIM + j] + desc[(p * 3 + 2) * DIM + j]) / 3,
+      ),
+    );
+    const brute = means
+      .map((a, p) =>
+        Math.min(...means.filter((_, q) => q !== p).map((b) => Math.hypot(...a.map((v, j) => v - b[j])))),
+      )
+      .sort((a, b) => a - b);
+    brute.forEach((v, i) => expect(d[i]).toBeCloseTo(v, 5));
   });
 
   it('names an impossible distance and a prior of one person', () => {

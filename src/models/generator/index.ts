@@ -10,5 +10,6 @@ export {
   fitIdentityPrior,
   sampleIdentities,
   nearestPersonDistance,
+  peopleNearestDistances,
   type IdentityPrior,
 } from './identity-prior.js';
