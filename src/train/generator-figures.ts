@@ -1,7 +1,8 @@
 /**
  * The generator run's pictures (no Node imports; the run writes them as PNG):
  *
- *   sampleGrid   rows: identities (fixed training images); columns:
+ *   sampleGrid   rows: identities (fixed training images, then new identities from the
+ *                identity prior, shown with a grey tile instead of a real image); columns:
  *                  real image | its own factors | expression -/+ | yaw -/+ | lighting -/+
  *                each change 1.5 standard deviations of that factor from the row's own value
  *                (expression: the first PCA component; lighting: the left-right gradient),
@@ -58,17 +59,29 @@ export async function sampleGrid(
   G: FaceGenerator,
   data: { cache: ImageCache; rows: Int32Array; factors: FactorRows },
   picked: number[],
-  seed = 1234,
+  options: { seed?: number; newIdentities?: Float32Array } = {},
 ): Promise<RgbaImage> {
+  const { seed = 1234, newIdentities } = options;
   const c = G.config,
     R = c.resolution,
     cols = GRID_COLUMNS.length - 1;
-  const f = standardize(data.factors, c.norm, picked);
-  const N = picked.length * cols;
+  // rows: the picked images, then the new identities (raw descriptors, nobody's image) with
+  // the expression, pose and lighting of picked images in turn
+  const extra = newIdentities ? newIdentities.length / c.descriptorDim : 0;
+  const own = [...picked, ...Array.from({ length: extra }, (_, k) => picked[k % picked.length])];
+  const f = standardize(data.factors, c.norm, own);
+  for (let k = 0; k < extra; k++)
+    for (let j = 0; j < c.descriptorDim; j++) {
+      const { mean, std } = c.norm.descriptor;
+      f.descriptor[(picked.length + k) * c.descriptorDim + j] =
+        (newIdentities![k * c.descriptorDim + j] - mean[j]) / std[j];
+    }
+  const rowCount = own.length;
+  const N = rowCount * cols;
   // row i, column j: the row's own factors with column j's change
   const rep = (a: Float32Array, d: number, edit?: (v: Float32Array, j: number) => void) => {
     const out = new Float32Array(N * d);
-    picked.forEach((_, i) => {
+    own.forEach((_, i) => {
       for (let j = 0; j < cols; j++) {
         const v = a.slice(i * d, (i + 1) * d);
         edit?.(v, j);
@@ -82,7 +95,7 @@ export async function sampleGrid(
     if (j === column + 1) v[index] += SHIFT;
   };
   // one z per row (an identity's picture), repeated along the row
-  const zRows = randn([picked.length, c.zDim], 0, 1, new Generator(seed));
+  const zRows = randn([rowCount, c.zDim], 0, 1, new Generator(seed));
   const z = rep(Float32Array.from(await zRows.toArray()), c.zDim);
   zRows.dispose();
   const images = scope(() =>
@@ -101,8 +114,12 @@ export async function sampleGrid(
   const fake = await images.toArray();
   images.dispose();
   const tiles: RgbaImage[] = [];
-  picked.forEach((k, i) => {
-    tiles.push(toRgba(data.cache.pixels, data.rows[k] * 3 * R * R, R, 'u8'));
+  own.forEach((k, i) => {
+    tiles.push(
+      i < picked.length
+        ? toRgba(data.cache.pixels, data.rows[k] * 3 * R * R, R, 'u8')
+        : toRgba(new Float32Array(3 * R * R), 0, R, 'unit'), // a new identity: no real image (grey)
+    );
     for (let j = 0; j < cols; j++) tiles.push(toRgba(fake, (i * cols + j) * 3 * R * R, R, 'unit'));
   });
   return tileImages(tiles, GRID_COLUMNS.length);

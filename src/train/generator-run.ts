@@ -32,6 +32,12 @@ import { buildCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import { GENERATOR_PRESETS, type GeneratorConfig } from '../models/generator/config.js';
 import { checkFactorRows, fitFactorNorm, type FactorRows } from '../models/generator/factors.js';
+import {
+  fitIdentityPrior,
+  peopleNearestDistances,
+  sampleIdentities,
+} from '../models/generator/identity-prior.js';
+import { Generator } from '../tensor/random.js';
 import { serializeGenerator } from '../models/generator/weights.js';
 import { writePng } from '../plot/png-node.js';
 import { ganCurves, gridRows, sampleGrid } from './generator-figures.js';
@@ -91,7 +97,7 @@ export function generatorData(
   cached: { cache: GeneratorTrainingData['cache']; rowOf: (r: { name: string; index: number }) => number },
   heldOut: Set<string>,
   source: string,
-): GeneratorTrainingData & { left: Record<string, number> } {
+): GeneratorTrainingData & { person: string[]; left: Record<string, number> } {
   if (!table.complete || !table.expression)
     throw new Error(`${source}: the factors file is not complete (${table.done} of ${table.total} images)`);
   const k = table.expression.model.variances.length;
@@ -121,7 +127,8 @@ export function generatorData(
     lighting: take(table.columns.lighting, 6),
   };
   checkFactorRows(factors, source);
-  return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, left };
+  const person = picked.map((i) => table.images[i][0]);
+  return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
 }
 
 function digest(data: GeneratorTrainingData): string {
@@ -203,8 +210,19 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         copyFileSync(o.fallback, folder.checkpointPath);
       }
       const picked = gridRows(data.rows.length, o.gridRows);
+      // two new identities: from the prior of the training people, no closer to one of them
+      // than a quarter of the real people are to their nearest other person
+      let newIdentities: Float32Array | undefined;
+      try {
+        const prior = fitIdentityPrior(data.factors.descriptor, data.person, model.descriptorDim);
+        const nearest = peopleNearestDistances(prior);
+        const min = nearest[Math.floor(nearest.length / 4)];
+        newIdentities = sampleIdentities(prior, 2, new Generator(o.seed + 100), min);
+      } catch (e) {
+        log(`train-generator: the grid shows no new identities: ${(e as Error).message}`);
+      }
       const grid = async () => {
-        const image = await sampleGrid(trainer.nets.Gema, data, picked);
+        const image = await sampleGrid(trainer.nets.Gema, data, picked, { newIdentities });
         const name = `grid-${String(trainer.step).padStart(7, '0')}.png`;
         mkdirSync(folder.path('grids'), { recursive: true });
         writePng(join(folder.path('grids'), name), image);
