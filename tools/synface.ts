@@ -6,6 +6,7 @@
  *   synface eval --weights W --data DIR --pairs FILE [--flip] [--json] [--roc F]
  *   synface split ...                 a validation split by people, pairs in the LFW format
  *   synface analyze --data DIR --out F.safetensors   face factors of every image, once (resumable)
+ *   synface train-generator ...       GAN training of the face generator on measured factors
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
@@ -25,6 +26,7 @@ import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { analyzeCommand } from './analyze.js';
+import { trainGeneratorCommand } from './train-generator.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -40,6 +42,7 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   eval               LFW-protocol verification of a trained recognizer
   split              a validation split by people with pairs in the LFW format
   analyze            face factors of every image of a dataset (identity, landmarks, pose, expression, lighting)
+  train-generator    GAN training of the face generator on the measured factors
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
 
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'train-recognizer') return await trainRecognizerCommand(args);
     if (command === 'eval') return await evalCommand(args);
     if (command === 'analyze') return await analyzeCommand(args);
+    if (command === 'train-generator') return await trainGeneratorCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },

@@ -1,0 +1,286 @@
+/**
+ * A generator training run, as a library call (Node): `synface train-generator` parses its
+ * options into these.
+ *
+ *   data     the aligned 64x64 crops of an LFW-layout folder (the image cache, FACE_PREPROCESS:
+ *            what analyze measured), minus the validation people of the recognizer's split
+ *            (weights/split/val-people.txt), minus images analyze flagged (quality bits);
+ *            their factors from the analyze file (made, resumed or reused by analyzeDataset)
+ *   model    a preset (models/generator/config.ts) with the expression size and the factor
+ *            standardization of this data
+ *   loop     runTraining (runner.ts) around a GeneratorTrainer; every gridEvery steps (the
+ *            runner's validation slot) a sample grid from the EMA generator
+ *   end      generator.safetensors (the EMA generator, loadGenerator reads it), curves.png
+ *
+ * Where a run lives: its folder (runs/..., not in git) holds the full checkpoint (with Adam's
+ * moments: bit-exact resume) and the log. `exportTo` (the command's --export) also writes a
+ * compact checkpoint without optimizer state (G, D, G_ema, step, generators, sampler; half the
+ * size) meant to be committed now and then, e.g. weights/generator/latest.safetensors; a
+ * --resume that finds no checkpoint in its folder starts from that file (a fresh machine),
+ * continuing the same run with Adam's second moment re-estimated (beta1 is 0, so the first
+ * moment holds no history).
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { cachedLfw } from '../data/lfw-cache.js';
+import { parsePeople } from '../data/lfw-pairs.js';
+import { analyzeDataset } from '../face/analyze-dataset.js';
+import { FACE_PREPROCESS } from '../face/measure-faces.js';
+import type { FactorsTable } from '../face/factors-file.js';
+import { buildCheckpoint } from '../io/checkpoint.js';
+import { writeFileAtomic } from '../io/node-files.js';
+import { GENERATOR_PRESETS, type GeneratorConfig } from '../models/generator/config.js';
+import { checkFactorRows, fitFactorNorm, type FactorRows } from '../models/generator/factors.js';
+import {
+  fitIdentityPrior,
+  peopleNearestDistances,
+  sampleIdentities,
+} from '../models/generator/identity-prior.js';
+import { Generator } from '../tensor/random.js';
+import { serializeGenerator } from '../models/generator/weights.js';
+import { writePng } from '../plot/png-node.js';
+import { ganCurves, gridRows, sampleGrid } from './generator-figures.js';
+import {
+  defaultTrainSettings,
+  GeneratorTrainer,
+  type GeneratorTrainConfig,
+  type GeneratorTrainingData,
+} from './generator-trainer.js';
+import { RunFolder } from './run-folder.js';
+import { runTraining, type Progress, type RunResult } from './runner.js';
+
+export interface TrainGeneratorOptions {
+  /** LFW-layout data folder and its people file. */
+  data: string;
+  people: string;
+  /** Folder with val-people.txt: these people are left out. */
+  split: string;
+  /** The analyze file of the data (made if missing). */
+  factors: string;
+  out: string;
+  preset: keyof typeof GENERATOR_PRESETS;
+  steps: number;
+  batch: number;
+  seed: number;
+  logEvery: number;
+  ckptEvery: number;
+  gridEvery: number;
+  gridRows: number;
+  stopAfter?: number;
+  maxSeconds?: number;
+  resume?: boolean;
+  overwrite?: boolean;
+  /** Also write the compact checkpoint here at the end of the session. */
+  exportTo?: string;
+  /** A compact checkpoint a --resume starts from when the folder has no checkpoint (a fresh machine). */
+  fallback?: string;
+  /** analyze's landmark network when it has to make the factors file (default 'full'). */
+  landmarks?: 'full' | 'tiny';
+  /** The image cache's folder (default: SYNFACE_CACHE or ~/.cache/synface-gpu). */
+  cacheDir?: string;
+  command?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface TrainGeneratorResult extends RunResult {
+  steps: number;
+  images: number;
+  files: string[];
+}
+
+/** The training images and their factors: the data minus the held-out people and flagged images. */
+export function generatorData(
+  table: FactorsTable,
+  cached: { cache: GeneratorTrainingData['cache']; rowOf: (r: { name: string; index: number }) => number },
+  heldOut: Set<string>,
+  source: string,
+): GeneratorTrainingData & { person: string[]; left: Record<string, number> } {
+  if (!table.complete || !table.expression)
+    throw new Error(`${source}: the factors file is not complete (${table.done} of ${table.total} images)`);
+  const k = table.expression.model.variances.length;
+  const picked: number[] = [],
+    cacheRows: number[] = [];
+  const left = { held_out: 0, flagged: 0 };
+  table.images.forEach(([name, index], i) => {
+    if (typeof index !== 'number')
+      throw new Error(`${source}: image ${i} (${name}/${index}) is not in LFW layout`);
+    if (heldOut.has(name)) left.held_out++;
+    else if (table.columns.quality[i] !== 0) left.flagged++;
+    else {
+      picked.push(i);
+      cacheRows.push(cached.rowOf({ name, index }));
+    }
+  });
+  const take = (a: Float32Array, d: number) => {
+    const out = new Float32Array(picked.length * d);
+    picked.forEach((i, n) => out.set(a.subarray(i * d, (i + 1) * d), n * d));
+    return out;
+  };
+  const factors: FactorRows = {
+    count: picked.length,
+    descriptor: take(table.columns.descriptor, 128),
+    expression: take(table.expression.code, k),
+    pose: take(table.columns.pose, 3),
+    lighting: take(table.columns.lighting, 6),
+  };
+  checkFactorRows(factors, source);
+  const person = picked.map((i) => table.images[i][0]);
+  return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
+}
+
+function digest(data: GeneratorTrainingData): string {
+  const h = createHash('sha256');
+  const { cache, rows, factors } = data;
+  const size = cache.C * cache.H * cache.W;
+  h.update(`${cache.C}x${cache.H}x${cache.W}`);
+  for (const r of rows) h.update(cache.pixels.subarray(r * size, (r + 1) * size));
+  for (const a of [factors.descriptor, factors.expression, factors.pose, factors.lighting])
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGeneratorResult> {
+  const log = o.log ?? (() => {});
+  const shape = GENERATOR_PRESETS[o.preset];
+  if (!shape)
+    throw new Error(
+      `train-generator: unknown preset '${o.preset}' (${Object.keys(GENERATOR_PRESETS).join(', ')})`,
+    );
+  if (shape.resolution !== FACE_PREPROCESS.out[0])
+    throw new Error(
+      `train-generator: preset '${o.preset}' makes ${shape.resolution}x${shape.resolution} images; the data is ${FACE_PREPROCESS.out.join('x')}`,
+    );
+  const valPeopleFile = join(o.split, 'val-people.txt');
+  if (!existsSync(valPeopleFile))
+    throw new Error(
+      `train-generator: ${valPeopleFile} does not exist (--split names the folder of val-people.txt)`,
+    );
+  const heldOut = new Set(
+    parsePeople(readFileSync(valPeopleFile, 'utf8'), valPeopleFile).people.map((p) => p.name),
+  );
+
+  const folder = new RunFolder(o.out, log, o.command);
+  try {
+    // ---- data: the factors (analyze makes, resumes or reuses the file), then the images
+    if (!existsSync(o.factors))
+      log(`train-generator: ${o.factors} does not exist; analyzing ${o.data} first`);
+    const cache = { log, cacheDir: o.cacheDir };
+    const analyzed = await analyzeDataset({
+      data: o.data,
+      people: o.people,
+      out: o.factors,
+      landmarks: o.landmarks,
+      cache,
+      log,
+    });
+    const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, cache);
+    const data = generatorData(analyzed.table, cached, heldOut, o.factors);
+    log(
+      `train-generator: ${data.rows.length} images (${data.left.held_out} of held-out people and ${data.left.flagged} flagged by analyze left out)`,
+    );
+
+    // ---- configuration
+    const model: GeneratorConfig = {
+      ...shape,
+      expDim: data.factors.expression.length / data.factors.count,
+      norm: fitFactorNorm(data.factors),
+    };
+    const config: GeneratorTrainConfig = {
+      model,
+      batch: o.batch,
+      steps: o.steps,
+      ...defaultTrainSettings(model.resolution, o.batch),
+      seed: o.seed,
+    };
+    const trainer = new GeneratorTrainer(config, data);
+    try {
+      log(
+        `train-generator: preset ${o.preset}, G ${trainer.G.parameterCount().toLocaleString('en')} and D ${trainer.D.parameterCount().toLocaleString('en')} parameters, ` +
+          `batch ${o.batch}, ${o.steps} steps (${((o.steps * o.batch) / 1000).toFixed(1)} kimg), R1 gamma ${config.r1Gamma.toPrecision(3)} every ${config.r1Every}`,
+      );
+      const fingerprint = { train_images: digest(data), factors: analyzed.table.fingerprint };
+      const command = o.command ?? 'trainGenerator()';
+      const meta = { preset: o.preset, data: o.data, people: o.people, factors: o.factors, command };
+
+      if (o.resume && !folder.hasCheckpoint() && o.fallback && existsSync(o.fallback)) {
+        log(`train-generator: no checkpoint in ${o.out}; continuing the run exported in ${o.fallback}`);
+        copyFileSync(o.fallback, folder.checkpointPath);
+      }
+      const picked = gridRows(data.rows.length, o.gridRows);
+      // two new identities: from the prior of the training people, no closer to one of them
+      // than a quarter of the real people are to their nearest other person
+      let newIdentities: Float32Array | undefined;
+      try {
+        const prior = fitIdentityPrior(data.factors.descriptor, data.person, model.descriptorDim);
+        const nearest = peopleNearestDistances(prior);
+        const min = nearest[Math.floor(nearest.length / 4)];
+        newIdentities = sampleIdentities(prior, 2, new Generator(o.seed + 100), min);
+      } catch (e) {
+        log(`train-generator: the grid shows no new identities: ${(e as Error).message}`);
+      }
+      const grid = async () => {
+        const image = await sampleGrid(trainer.nets.Gema, data, picked, { newIdentities });
+        const name = `grid-${String(trainer.step).padStart(7, '0')}.png`;
+        mkdirSync(folder.path('grids'), { recursive: true });
+        writePng(join(folder.path('grids'), name), image);
+        writePng(folder.path('grid.png'), image);
+        return { fields: { kimg: trainer.imagesSeen / 1000 }, summary: `sample grid grids/${name}` };
+      };
+
+      const run = await runTraining(trainer, {
+        folder,
+        steps: o.steps,
+        imagesPerStep: o.batch,
+        logEvery: o.logEvery,
+        valEvery: o.gridEvery,
+        ckptEvery: o.ckptEvery,
+        stopAfter: o.stopAfter,
+        maxSeconds: o.maxSeconds,
+        resume: o.resume,
+        overwrite: o.overwrite,
+        fingerprint,
+        meta,
+        validate: grid,
+        signal: o.signal,
+        log,
+        onProgress: o.onProgress,
+      });
+      if (run.status !== 'finished') await grid();
+      writePng(folder.path('curves.png'), ganCurves(folder.records));
+      const info = {
+        ...meta,
+        step: trainer.step,
+        kimg: trainer.imagesSeen / 1000,
+        wall_seconds: run.wallSeconds,
+      };
+      folder.writeFile('generator.safetensors', await serializeGenerator(trainer.nets.Gema, info));
+      const files = [
+        'generator.safetensors',
+        'grid.png',
+        'curves.png',
+        'log.jsonl',
+        'checkpoint.safetensors',
+      ].map((f) => folder.path(f));
+      if (o.exportTo) {
+        const parts = trainer.checkpointParts(
+          { ...meta, data_fingerprint: fingerprint, elapsed_seconds: run.wallSeconds },
+          false,
+        );
+        mkdirSync(dirname(o.exportTo) || '.', { recursive: true });
+        writeFileAtomic(o.exportTo, await buildCheckpoint(parts));
+        files.push(o.exportTo);
+        log(
+          `train-generator: exported ${basename(o.exportTo)} (step ${trainer.step}, no optimizer state) to ${o.exportTo}`,
+        );
+      }
+      return { ...run, steps: o.steps, images: data.rows.length, files };
+    } finally {
+      trainer.dispose();
+    }
+  } finally {
+    folder.close();
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * GAN training of the face generator, one step at a time (no Node imports), for runTraining
+ * (runner.ts). One step, on a batch of B real images and their own measured factors c:
+ *
+ *   D step   fakes = G(c, z1) without a tape
+ *            loss_d = softplus(D(fakes, c)) + softplus(-D(reals, c))            (logistic, NS)
+ *            every r1Every steps (lazy R1, at step 0 too):
+ *              + r1Every * gamma / 2 * mean |d sum D(reals, c) / d reals|^2    (second order)
+ *            Adam on D
+ *   G step   fakes = G(c, z2)   (D's parameters frozen)
+ *            loss_g = softplus(-D(fakes, c))                                     (non-saturating)
+ *            recon  = mean |pool(fakes) - pool(reals)|, pool: average to reconSize px
+ *            Adam on G with loss_g + reconWeight * recon
+ *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
+ *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
+ *
+ * The conditioning is what makes the generator learn in few images: each fake is asked for a
+ * real image's identity (its dlib descriptor through G's identity encoder), expression, pose
+ * and lighting; the conditional D judges whether the image shows those factors, and the
+ * low-resolution reconstruction pulls the coarse picture (head placement, pose, shading, skin
+ * and hair colour) of the fake to the real image's, leaving the details (z and the per-pixel
+ * noise) to the adversarial loss.
+ *
+ * One Adam holds G's and D's state: each step only the network being trained has gradients,
+ * and Adam skips parameters without one (so it is two optimizers in one checkpoint slot).
+ * Everything random has its own seeded generator, and everything that changes is in the
+ * checkpoint (the three networks, Adam's moments and step counts, the sampler position, the
+ * generators' offsets, the last R1 value as a buffer), so a resumed run is bit-identical to one that was
+ * not stopped. A checkpoint without optimizer state (an export, see generator-run.ts) resumes
+ * with Adam's moments starting over (beta1 = 0: only the second moment is lost).
+ */
+import { backward, grad, noGrad } from '../autograd/tape.js';
+import { Module } from '../nn/module.js';
+import {
+  abs,
+  add,
+  assign,
+  avgPool2d,
+  concat,
+  copy,
+  ganLossD,
+  ganLossG,
+  mean,
+  reshape,
+  scale,
+  square,
+  sub,
+  sum,
+} from '../ops/index.js';
+import { Adam } from '../optim/adam.js';
+import { emaBeta, updateEma } from '../optim/ema.js';
+import { tensor, zeros } from '../tensor/create.js';
+import { Generator, randn } from '../tensor/random.js';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ImageCache } from '../data/image-cache.js';
+import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
+import { FaceDiscriminator } from '../models/generator/discriminator.js';
+import { FaceGenerator } from '../models/generator/generator.js';
+import { standardize, type FactorRows } from '../models/generator/factors.js';
+import type { GeneratorConfig } from '../models/generator/config.js';
+import type { FactorInputs } from '../models/generator/mapping.js';
+import { EpochSampler, type SamplerState } from './sampler.js';
+
+export interface GeneratorTrainConfig {
+  model: GeneratorConfig;
+  batch: number;
+  /** Total steps (one D step and one G step each). */
+  steps: number;
+  lrG: number;
+  lrD: number;
+  betas: [number, number];
+  /** R1 weight gamma (StyleGAN2-ADA's heuristic: 0.0002 res^2 / batch). */
+  r1Gamma: number;
+  /** Lazy R1: the penalty every N steps, scaled by N. */
+  r1Every: number;
+  /** Weight of the low-resolution reconstruction of the real image from its factors (0: off). */
+  reconWeight: number;
+  /** Size the reconstruction compares at (a divisor of the resolution). */
+  reconSize: number;
+  /** EMA half-life in images (StyleGAN2: 10 kimg), and its ramp-up fraction of the images seen. */
+  emaHalfLifeImages: number;
+  emaRampup: number;
+  seed: number;
+}
+
+/** StyleGAN2-ADA's R1 heuristic for a resolution and batch. */
+export const r1GammaFor = (resolution: number, batch: number) => (0.0002 * resolution ** 2) / batch;
+
+/** The trainer's defaults besides the model, the batch, the steps and the seed. */
+export function defaultTrainSettings(resolution: number, batch: number) {
+  return {
+    lrG: 0.0025,
+    lrD: 0.0025,
+    betas: [0, 0.99] as [number, number],
+    r1Gamma: r1GammaFor(resolution, batch),
+    r1Every: 16,
+    reconWeight: 1,
+    reconSize: Math.min(16, resolution),
+    emaHalfLifeImages: 10_000,
+    emaRampup: 0.05,
+  };
+}
+
+export interface GeneratorTrainingData {
+  cache: ImageCache;
+  /** Cache row of each training image. */
+  rows: Int32Array;
+  /** Its measured factors, row k for rows[k]. */
+  factors: FactorRows;
+}
+
+/** G, D and the EMA copy of G: what a checkpoint's model holds. */
+export class GanNets extends Module {
+  readonly G: FaceGenerator;
+  readonly D: FaceDiscriminator;
+  readonly Gema: FaceGenerator;
+  /** The last lazy R1 penalty (reported every step, so kept between the steps that compute it). */
+  readonly lastR1: Tensor;
+
+  constructor(config: GeneratorConfig, gen: Generator, emaGen: Generator) {
+    super();
+    this.lastR1 = this.registerBuffer('last_r1', zeros([1]));
+    this.G = this.registerModule('G', new FaceGenerator(config, gen));
+    this.D = this.registerModule('D', new FaceDiscriminator(config, gen));
+    this.Gema = this.registerModule('G_ema', new FaceGenerator(config, emaGen));
+    updateEma(this.Gema, this.G, 0); // the EMA starts as G
+  }
+}
+
+function setRequiresGrad(m: Module, on: boolean): void {
+  for (const p of m.parameters()) p.requiresGrad = on;
+}
+
+export class GeneratorTrainer {
+  readonly nets: GanNets;
+  readonly optimizer: Adam;
+  readonly sampler: EpochSampler;
+  /** Initial weights and G's per-pixel noise. */
+  readonly modelGen: Generator;
+  /** z of the fakes. */
+  readonly latentGen: Generator;
+  /** The EMA generator's noise (sampling only; grids fix their own). */
+  readonly emaGen: Generator;
+  step = 0;
+
+  constructor(
+    readonly config: GeneratorTrainConfig,
+    readonly data: GeneratorTrainingData,
+  ) {
+    const { cache, rows, factors } = data;
+    const R = config.model.resolution;
+    if (cache.C !== 3 || cache.H !== R || cache.W !== R)
+      throw new Error(
+        `GeneratorTrainer: the images are ${cache.C}x${cache.H}x${cache.W}, the generator makes 3x${R}x${R}`,
+      );
+    if (factors.count !== rows.length)
+      throw new Error(`GeneratorTrainer: ${factors.count} factor rows for ${rows.length} images`);
+    if (!(R % config.reconSize === 0 && config.reconSize >= 1))
+      throw new Error(`GeneratorTrainer: reconSize ${config.reconSize} does not divide the resolution ${R}`);
+    if (!(Number.isInteger(config.r1Every) && config.r1Every >= 1))
+      throw new Error(`GeneratorTrainer: r1Every ${config.r1Every} is not a positive integer`);
+    this.modelGen = new Generator(config.seed);
+    this.latentGen = new Generator(config.seed + 1);
+    this.emaGen = new Generator(config.seed + 3);
+    this.nets = new GanNets(config.model, this.modelGen, this.emaGen);
+    this.optimizer = new Adam([...this.nets.G.parameters(), ...this.nets.D.parameters()], {
+      lr: config.lrG,
+      betas: config.betas,
+      eps: 1e-8,
+    });
+    this.sampler = new EpochSampler(
+      Int32Array.from(rows, (_, k) => k),
+      config.batch,
+      config.seed + 2,
+    );
+  }
+
+  get G(): FaceGenerator {
+    return this.nets.G;
+  }
+
+  get D(): FaceDiscriminator {
+    return this.nets.D;
+  }
+
+  /** Images seen by D so far (reals). */
+  get imagesSeen(): number {
+    return this.step * this.config.batch;
+  }
+
+  /** One D step, one G step and the EMA update; the losses by name (scalars the caller disposes). */
+  trainStep(): Record<string, Tensor> {
+    const { batch: B, model } = this.config;
+    const R = model.resolution;
+    const picked = this.sampler.next();
+    const { cache, rows, factors } = this.data;
+    const size = 3 * R * R;
+    const pixels = new Float32Array(B * size);
+    picked.forEach((k, n) => {
+      const src = cache.pixels.subarray(rows[k] * size, (rows[k] + 1) * size);
+      for (let i = 0; i < size; i++) pixels[n * size + i] = src[i] / 127.5 - 1;
+    });
+    const f = standardize(factors, model.norm, picked);
+    const lazyR1 = this.step % this.config.r1Every === 0;
+
+    const out = scope(() => {
+      const reals = tensor(pixels, [B, 3, R, R]);
+      const desc = tensor(f.descriptor, [B, model.descriptorDim]);
+      const rest = {
+        expression: tensor(f.expression, [B, model.expDim]),
+        pose: tensor(f.pose, [B, 3]),
+        lighting: tensor(f.lighting, [B, model.lightDim]),
+      };
+      const cond = concat([desc, rest.expression, rest.pose, rest.lighting], 1);
+      const inputs = (): FactorInputs => ({
+        identity: this.G.identityCode(desc),
+        ...rest,
+        z: randn([B, model.zDim], 0, 1, this.latentGen),
+      });
+
+      // ---- D step
+      const fakes = noGrad(() => this.G.forward(inputs()));
+      if (lazyR1) reals.requiresGrad = true;
+      const realLogits = this.D.forward(reals, cond);
+      const lossD = ganLossD(realLogits, this.D.forward(fakes, cond));
+      let totalD = lossD;
+      if (lazyR1) {
+        const [g] = grad([sum(realLogits)], [reals], { createGraph: true });
+        const penalty = mean(sum(square(g!), [1, 2, 3]));
+        totalD = add(lossD, scale(penalty, (this.config.r1Gamma / 2) * this.config.r1Every));
+        noGrad(() => assign(this.nets.lastR1, reshape(penalty, [1])));
+      }
+      backward(totalD);
+      reals.grad?.dispose();
+      reals.grad = null;
+      reals.requiresGrad = false;
+      this.optimizer.lr = this.config.lrD;
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+
+      // ---- G step
+      setRequiresGrad(this.D, false);
+      const gen = this.G.forward(inputs());
+      const lossG = ganLossG(this.D.forward(gen, cond));
+      let totalG = lossG;
+      let recon: Tensor | null = null;
+      if (this.config.reconWeight > 0) {
+        const k = R / this.config.reconSize;
+        recon = mean(abs(sub(avgPool2d(gen, k), avgPool2d(reals, k))));
+        totalG = add(lossG, scale(recon, this.config.reconWeight));
+      }
+      backward(totalG);
+      setRequiresGrad(this.D, true);
+      this.optimizer.lr = this.config.lrG;
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+
+      const losses: Record<string, Tensor> = { loss_d: lossD, loss_g: lossG };
+      if (recon) losses.recon = recon;
+      losses.r1 = reshape(copy(this.nets.lastR1), []);
+      return losses;
+    });
+    this.step++;
+    const c = this.config;
+    const halfLife = Math.min(c.emaHalfLifeImages, c.emaRampup * this.imagesSeen);
+    updateEma(this.nets.Gema, this.nets.G, emaBeta(B, halfLife));
+    return out;
+  }
+
+  status(): Record<string, number> {
+    return { kimg: this.imagesSeen / 1000, epoch: this.sampler.epochsDone };
+  }
+
+  checkpointParts(extra: Record<string, unknown> = {}, withOptimizer = true): CheckpointParts {
+    return {
+      model: this.nets,
+      optimizer: withOptimizer ? this.optimizer : undefined,
+      step: this.step,
+      rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen },
+      config: { ...extra, train: this.config, sampler: this.sampler.getState() },
+    };
+  }
+
+  restore(ckpt: Checkpoint, source: string): void {
+    const saved = ckpt.config as {
+      train?: GeneratorTrainConfig;
+      sampler?: SamplerState;
+    } | null;
+    if (!saved?.train || !saved.sampler)
+      throw new Error(`${source}: not a generator training checkpoint (no train config or sampler state)`);
+    const there: Record<string, unknown> = { ...saved.train },
+      here: Record<string, unknown> = { ...this.config };
+    // the run's length may change between sessions (nothing depends on it): a run is extended
+    const diff = Object.keys({ ...there, ...here }).filter(
+      (k) => k !== 'steps' && JSON.stringify(there[k]) !== JSON.stringify(here[k]),
+    );
+    if (diff.length)
+      throw new Error(
+        `${source}: the checkpoint was made with other settings (${diff
+          .map((k) => `${k}: ${JSON.stringify(there[k]).slice(0, 80)} there`)
+          .join(', ')})`,
+      );
+    this.step = restoreCheckpoint(
+      ckpt,
+      {
+        model: this.nets,
+        optimizer: ckpt.optimizer ? this.optimizer : undefined,
+        rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen },
+      },
+      source,
+    );
+    this.sampler.setState(saved.sampler);
+  }
+
+  dispose(): void {
+    this.nets.dispose();
+    this.optimizer.dispose();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `synface train-generator`: GAN training of the face generator (issue 11) on LFW-layout data
+ * with every image's measured factors, on the same runner as the recognizer. The options become
+ * a trainGenerator() call (src/train/generator-run.ts).
+ *
+ * Files in --out (runs/ is not in git):
+ *   checkpoint.safetensors (+ .prev)   the full state (G, D, G_ema, Adam, generators, sampler)
+ *   log.jsonl         {"type":"train", step, kimg, loss_d, loss_g, recon, r1, images_per_s} ...
+ *   grid.png, grids/grid-NNNNNNN.png   the sample grid (every --grid-every steps and at the end)
+ *   curves.png        the losses against kimg
+ *   generator.safetensors              the EMA generator at the end of the session
+ * With --export, also the compact checkpoint (no optimizer state) at --export-to, which a
+ * --resume on a fresh machine (no checkpoint in --out) continues from.
+ */
+import { trainGenerator } from '../src/train/generator-run.js';
+import { GENERATOR_PRESETS } from '../src/models/generator/config.js';
+import { parseArgs, usage, type OptionSpec } from './args.js';
+import { interruptOnSigint } from './interrupt.js';
+import { formatDuration, ProgressBar } from './progress.js';
+
+export const EXPORT_DEFAULT = 'weights/generator/latest.safetensors';
+
+const SPEC: Record<string, OptionSpec> = {
+  data: { type: 'string', help: 'LFW-layout folder', default: '../shared/data/lfw-devtrain' },
+  people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
+  split: {
+    type: 'string',
+    help: "folder of val-people.txt: the recognizer's validation people, left out",
+    default: 'weights/split',
+  },
+  factors: {
+    type: 'string',
+    help: "the data's analyze file (synface analyze runs first when it is missing)",
+    default: 'runs/analyze/lfw-devtrain.safetensors',
+  },
+  out: { type: 'string', help: 'run folder', default: 'runs/generator' },
+  preset: { type: 'string', help: Object.keys(GENERATOR_PRESETS).join(' | '), default: 'base' },
+  kimg: {
+    type: 'number',
+    help: 'length of the run in thousands of real images shown to D',
+    default: 100,
+    min: 0,
+  },
+  steps: { type: 'number', help: 'length of the run in steps (overrides --kimg)', int: true, min: 1 },
+  batch: {
+    type: 'number',
+    help: 'images per step (a multiple of 4: minibatch std groups)',
+    default: 16,
+    int: true,
+    min: 4,
+  },
+  seed: {
+    type: 'number',
+    help: 'seed of initialization, batches, z and noise',
+    default: 0,
+    int: true,
+    min: 0,
+  },
+  'log-every': {
+    type: 'number',
+    help: 'read the losses back and log every N steps',
+    default: 10,
+    int: true,
+    min: 1,
+  },
+  'ckpt-every': { type: 'number', help: 'checkpoint every N steps', default: 100, int: true, min: 1 },
+  'grid-every': { type: 'number', help: 'sample grid every N steps', default: 200, int: true, min: 1 },
+  'grid-rows': {
+    type: 'number',
+    help: 'identities (rows) of the sample grid',
+    default: 6,
+    int: true,
+    min: 1,
+  },
+  'stop-after': {
+    type: 'number',
+    help: 'stop (with a checkpoint) after N steps of this session',
+    int: true,
+    min: 1,
+  },
+  'max-minutes': { type: 'number', help: 'stop (with a checkpoint) after N minutes of this session', min: 0 },
+  resume: {
+    type: 'flag',
+    help: 'continue from <out>/checkpoint.safetensors (or, if there is none, from --export-to)',
+  },
+  overwrite: { type: 'flag', help: 'start over in an --out that holds a checkpoint' },
+  export: {
+    type: 'flag',
+    help: 'at the end of the session also write the compact checkpoint to --export-to (to commit)',
+  },
+  'export-to': { type: 'string', help: 'the compact checkpoint', default: EXPORT_DEFAULT },
+  help: { type: 'flag', help: 'this text' },
+};
+
+export async function trainGeneratorCommand(args: string[]): Promise<number> {
+  const o = parseArgs('train-generator', args, SPEC);
+  if (o.help) {
+    console.log(usage('train-generator', 'GAN training of the face generator on measured factors.', SPEC));
+    return 0;
+  }
+  const preset = String(o.preset);
+  if (!(preset in GENERATOR_PRESETS))
+    throw new Error(
+      `synface train-generator: unknown preset '${preset}' (${Object.keys(GENERATOR_PRESETS).join(', ')})`,
+    );
+  const batch = Number(o.batch);
+  if (batch % 4)
+    throw new Error(
+      `synface train-generator: --batch ${batch} is not a multiple of 4 (minibatch std groups of 4)`,
+    );
+  if (o.resume && o.overwrite)
+    throw new Error('synface train-generator: --resume and --overwrite contradict each other');
+  const steps = o.steps !== undefined ? Number(o.steps) : Math.ceil((1000 * Number(o.kimg)) / batch);
+  if (!(steps >= 1)) throw new Error(`synface train-generator: --kimg ${o.kimg} is less than one step`);
+  const interrupt = interruptOnSigint();
+  let bar: ProgressBar | undefined;
+  const log = (line: string) => {
+    bar?.break();
+    console.log(line);
+  };
+  try {
+    const r = await trainGenerator({
+      data: String(o.data),
+      people: String(o.people),
+      split: String(o.split),
+      factors: String(o.factors),
+      out: String(o.out),
+      preset: preset as keyof typeof GENERATOR_PRESETS,
+      steps,
+      batch,
+      seed: Number(o.seed),
+      logEvery: Number(o['log-every']),
+      ckptEvery: Number(o['ckpt-every']),
+      gridEvery: Number(o['grid-every']),
+      gridRows: Number(o['grid-rows']),
+      stopAfter: o['stop-after'] === undefined ? undefined : Number(o['stop-after']),
+      maxSeconds: o['max-minutes'] === undefined ? undefined : 60 * Number(o['max-minutes']),
+      resume: !!o.resume,
+      overwrite: !!o.overwrite,
+      exportTo: o.export ? String(o['export-to']) : undefined,
+      fallback: String(o['export-to']),
+      command: ['synface', 'train-generator', ...args].join(' '),
+      signal: interrupt.signal,
+      log,
+      onProgress: (p) => {
+        bar ??= new ProgressBar(p.steps);
+        bar.update(
+          p.step,
+          {
+            kimg: (p.status.kimg ?? 0).toFixed(2),
+            ...Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, v.toFixed(3)])),
+            'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(2),
+          },
+          p.etaSeconds ?? NaN,
+        );
+      },
+    });
+    bar?.break();
+    log(
+      `${r.status} at step ${r.step} of ${r.steps} (${((r.step * batch) / 1000).toFixed(2)} kimg, ${formatDuration(r.wallSeconds)} over all sessions)` +
+        (r.status === 'finished' ? '' : '; continue with --resume'),
+    );
+    log(`wrote ${r.files.join(', ')}`);
+    return r.status === 'interrupted' ? 130 : 0;
+  } finally {
+    interrupt.dispose();
+  }
+}
