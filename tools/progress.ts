@@ -75,11 +75,20 @@ export class ProgressBar {
  * A training run's console: `onProgress` draws the bar (made at the first step, when the run's
  * length is known), `log` prints a line without breaking it, `end` finishes the bar's line.
  */
-export function trainingConsole(print: (line: string) => void = console.log): {
+export function trainingConsole(
+  options: {
+    /** The status field that says how far the run is ('epoch' for the recognizer, 'kimg' for the generator). */
+    position?: string;
+    /** Decimals of images/s. */
+    rateDigits?: number;
+    print?: (line: string) => void;
+  } = {},
+): {
   onProgress: (p: Progress) => void;
   log: (line: string) => void;
   end: () => void;
 } {
+  const { position = 'epoch', rateDigits = 1, print = console.log } = options;
   let bar: ProgressBar | undefined;
   return {
     onProgress: (p) => {
@@ -87,11 +96,11 @@ export function trainingConsole(print: (line: string) => void = console.log): {
       bar.update(
         p.step,
         {
-          epoch: (p.status.epoch ?? 0).toFixed(2),
+          [position]: (p.status[position] ?? 0).toFixed(2),
           ...(Object.keys(p.losses).length
             ? Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, v.toFixed(3)]))
             : { loss: '-' }),
-          'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(1),
+          'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(rateDigits),
         },
         p.etaSeconds ?? NaN,
       );

@@ -16,7 +16,7 @@ import { trainGenerator } from '../src/train/generator-run.js';
 import { GENERATOR_PRESETS } from '../src/models/generator/config.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
-import { formatDuration, ProgressBar } from './progress.js';
+import { formatDuration, trainingConsole } from './progress.js';
 
 export const EXPORT_DEFAULT = 'weights/generator/latest.safetensors';
 
@@ -113,11 +113,8 @@ export async function trainGeneratorCommand(args: string[]): Promise<number> {
   const steps = o.steps !== undefined ? Number(o.steps) : Math.ceil((1000 * Number(o.kimg)) / batch);
   if (!(steps >= 1)) throw new Error(`synface train-generator: --kimg ${o.kimg} is less than one step`);
   const interrupt = interruptOnSigint();
-  let bar: ProgressBar | undefined;
-  const log = (line: string) => {
-    bar?.break();
-    console.log(line);
-  };
+  const term = trainingConsole({ position: 'kimg', rateDigits: 2 });
+  const log = term.log;
   try {
     const r = await trainGenerator({
       data: String(o.data),
@@ -142,20 +139,9 @@ export async function trainGeneratorCommand(args: string[]): Promise<number> {
       command: ['synface', 'train-generator', ...args].join(' '),
       signal: interrupt.signal,
       log,
-      onProgress: (p) => {
-        bar ??= new ProgressBar(p.steps);
-        bar.update(
-          p.step,
-          {
-            kimg: (p.status.kimg ?? 0).toFixed(2),
-            ...Object.fromEntries(Object.entries(p.losses).map(([k, v]) => [k, v.toFixed(3)])),
-            'img/s': p.imagesPerSecond === undefined ? '-' : p.imagesPerSecond.toFixed(2),
-          },
-          p.etaSeconds ?? NaN,
-        );
-      },
+      onProgress: term.onProgress,
     });
-    bar?.break();
+    term.end();
     log(
       `${r.status} at step ${r.step} of ${r.steps} (${((r.step * batch) / 1000).toFixed(2)} kimg, ${formatDuration(r.wallSeconds)} over all sessions)` +
         (r.status === 'finished' ? '' : '; continue with --resume'),

@@ -213,21 +213,19 @@ export async function runTraining(trainer: Trainable, o: RunOptions): Promise<Ru
     const tensors: Record<string, Tensor> = out instanceof Tensor ? { loss: out } : out;
     const step = trainer.step;
     timeUp = outOfTime();
-    if (step % o.logEvery === 0 || step === stopAt || timeUp) {
-      try {
+    try {
+      if (step % o.logEvery === 0 || step === stopAt || timeUp) {
         const values = await Promise.all(Object.values(tensors).map((t) => t.item()));
         losses = Object.fromEntries(Object.keys(tensors).map((k, i) => [k, values[i]]));
-      } finally {
-        for (const t of Object.values(tensors)) t.dispose();
+        for (const [name, v] of Object.entries(losses))
+          if (!Number.isFinite(v)) throw diverged(`the ${name === 'loss' ? 'loss' : `loss ${name}`} is ${v}`);
+        rate = ((step - stepLog) * o.imagesPerStep) / ((performance.now() - tLog) / 1000);
+        restartClock();
+        folder.record({ type: 'train', step, ...trainer.status(), ...losses, images_per_s: rate });
       }
-      for (const [name, v] of Object.entries(losses))
-        if (!Number.isFinite(v)) throw diverged(`the ${name === 'loss' ? 'loss' : `loss ${name}`} is ${v}`);
-      const now = performance.now();
-      rate = ((step - stepLog) * o.imagesPerStep) / ((now - tLog) / 1000);
-      tLog = now;
-      stepLog = step;
-      folder.record({ type: 'train', step, ...trainer.status(), ...losses, images_per_s: rate });
-    } else for (const t of Object.values(tensors)) t.dispose();
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
     o.onProgress?.({
       step,
       steps,
