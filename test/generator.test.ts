@@ -226,13 +226,18 @@ describe('generator trainer', () => {
     const full = await buildCheckpoint(t.checkpointParts({}));
     const exported = await buildCheckpoint(t.checkpointParts({}, false));
     expect(exported.length).toBeLessThan(full.length);
-    const other = new GeneratorTrainer({ ...train(4), lrD: 0.001 }, data);
+    const other = new GeneratorTrainer({ ...train(4), emaHalfLifeImages: 500 }, data);
     expect(() => other.restore(parseCheckpoint(full, 'c'), 'c')).toThrow(
-      /c: the checkpoint was made with other settings \(lrD: 0.0025 there\)/,
+      /c: the checkpoint was made with other settings \(emaHalfLifeImages: 10000 there\)/,
     );
-    const longer = new GeneratorTrainer(train(40), data); // a run extended: its length may change
-    longer.restore(parseCheckpoint(full, 'c'), 'c');
+    // a run extended, a loss reweighted: a curriculum step, accepted and reported
+    const longer = new GeneratorTrainer({ ...train(40), lrD: 0.001, comboFraction: 0 }, data);
+    expect(longer.restore(parseCheckpoint(full, 'c'), 'c')).toEqual({
+      lrD: { was: 0.0025, now: 0.001 },
+      comboFraction: { was: 0.5, now: 0 },
+    });
     expect(longer.step).toBe(1);
+    await losses(longer, 1);
     longer.dispose();
     const again = new GeneratorTrainer(train(4), data);
     again.restore(parseCheckpoint(exported, 'e'), 'e');
@@ -240,5 +245,13 @@ describe('generator trainer', () => {
     expect(await readTensors(again.nets.stateDict())).toEqual(await readTensors(t.nets.stateDict()));
     await losses(again, 1);
     for (const x of [t, other, again]) x.dispose();
+  });
+
+  it('recombined fakes only: no reconstruction; the recombination is part of the resumable state', async () => {
+    const t = new GeneratorTrainer({ ...train(4), comboFraction: 1 }, data);
+    const [l] = await losses(t, 1);
+    expect(Object.keys(l).sort()).toEqual(['loss_d', 'loss_g', 'r1']);
+    expect(t.comboGen.state().offset).toBeGreaterThan(0);
+    t.dispose();
   });
 });

@@ -195,6 +195,29 @@ describe('runTraining', () => {
     expect(after.map((r) => [r.type, r.step])).toEqual(before.map((r) => [r.type, r.step]));
   });
 
+  it('a resume that changed a setting (a curriculum step) logs it and keeps a settings record', async () => {
+    const dir = newDir();
+    await runTraining(new TinyTrainer(), options(dir, { stopAfter: 2 }));
+    const t = new TinyTrainer();
+    const changing: Trainable = {
+      get step() {
+        return t.step;
+      },
+      trainStep: () => t.trainStep(),
+      checkpointParts: (e) => t.checkpointParts(e),
+      restore: (c, s) => {
+        t.restore(c, s);
+        return { lr: { was: 0.1, now: 0.05 } };
+      },
+      status: () => t.status(),
+    };
+    const lines: string[] = [];
+    await runTraining(changing, options(dir, { resume: true, stopAfter: 1, log: (s) => lines.push(s) }));
+    expect(lines).toContain("settings changed from the checkpoint's: lr 0.1 -> 0.05");
+    const settings = logRecords(dir).filter((r) => r.type === 'settings');
+    expect(settings).toEqual([{ type: 'settings', step: 2, changed: { lr: { was: 0.1, now: 0.05 } } }]);
+  });
+
   it('refuses resume with overwrite, a new run over a checkpoint, and a resume without one', async () => {
     const dir = newDir();
     await runTraining(new TinyTrainer(), options(dir, { stopAfter: 2 }));

@@ -41,6 +41,7 @@ import {
   ganLossD,
   ganLossG,
   mean,
+  mul,
   reshape,
   scale,
   square,
@@ -57,7 +58,7 @@ import type { ImageCache } from '../data/image-cache.js';
 import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
 import { FaceDiscriminator } from '../models/generator/discriminator.js';
 import { FaceGenerator } from '../models/generator/generator.js';
-import { standardize, type FactorRows } from '../models/generator/factors.js';
+import { standardize, type FactorName, type FactorRows } from '../models/generator/factors.js';
 import type { GeneratorConfig } from '../models/generator/config.js';
 import type { FactorInputs } from '../models/generator/mapping.js';
 import { EpochSampler, type SamplerState } from './sampler.js';
@@ -78,11 +79,34 @@ export interface GeneratorTrainConfig {
   reconWeight: number;
   /** Size the reconstruction compares at (a divisor of the resolution). */
   reconSize: number;
+  /**
+   * Share of each batch's fakes asked for a recombination: the identity of its real image, but
+   * expression, pose and lighting each taken from another training image (drawn independently).
+   * These have no real image to reconstruct; they teach G (through D's projection on the
+   * factors) that every factor combination is a face, which is what sampling new faces needs.
+   */
+  comboFraction: number;
   /** EMA half-life in images (StyleGAN2: 10 kimg), and its ramp-up fraction of the images seen. */
   emaHalfLifeImages: number;
   emaRampup: number;
   seed: number;
 }
+
+/**
+ * Settings a resumed run may change (the rest must match the checkpoint): the length and the
+ * losses' weights and schedule. Changing them is a curriculum step, logged by the run; a resume
+ * with the same settings stays bit-identical to an uninterrupted run.
+ */
+export const CHANGEABLE_SETTINGS = new Set<keyof GeneratorTrainConfig>([
+  'steps',
+  'lrG',
+  'lrD',
+  'r1Gamma',
+  'r1Every',
+  'reconWeight',
+  'reconSize',
+  'comboFraction',
+]);
 
 /** StyleGAN2-ADA's R1 heuristic for a resolution and batch. */
 export const r1GammaFor = (resolution: number, batch: number) => (0.0002 * resolution ** 2) / batch;
@@ -97,6 +121,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     r1Every: 16,
     reconWeight: 1,
     reconSize: Math.min(16, resolution),
+    comboFraction: 0.5,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
   };
@@ -128,6 +153,14 @@ export class GanNets extends Module {
   }
 }
 
+/** (B, 1, 1, 1): 1 for the first n samples, 0 for the rest. */
+function ownMask(B: number, n: number): Tensor {
+  return tensor(
+    Float32Array.from({ length: B }, (_, i) => (i < n ? 1 : 0)),
+    [B, 1, 1, 1],
+  );
+}
+
 function setRequiresGrad(m: Module, on: boolean): void {
   for (const p of m.parameters()) p.requiresGrad = on;
 }
@@ -142,8 +175,9 @@ export class GeneratorTrainer {
   readonly latentGen: Generator;
   /** The EMA generator's noise (sampling only; grids fix their own). */
   readonly emaGen: Generator;
+  /** Which images lend their factors to the recombined fakes. */
+  readonly comboGen: Generator;
   step = 0;
-
   constructor(
     readonly config: GeneratorTrainConfig,
     readonly data: GeneratorTrainingData,
@@ -163,6 +197,7 @@ export class GeneratorTrainer {
     this.modelGen = new Generator(config.seed);
     this.latentGen = new Generator(config.seed + 1);
     this.emaGen = new Generator(config.seed + 3);
+    this.comboGen = new Generator(config.seed + 4);
     this.nets = new GanNets(config.model, this.modelGen, this.emaGen);
     this.optimizer = new Adam([...this.nets.G.parameters(), ...this.nets.D.parameters()], {
       lr: config.lrG,
@@ -201,21 +236,43 @@ export class GeneratorTrainer {
       const src = cache.pixels.subarray(rows[k] * size, (rows[k] + 1) * size);
       for (let i = 0; i < size; i++) pixels[n * size + i] = src[i] / 127.5 - 1;
     });
-    const f = standardize(factors, model.norm, picked);
+    // the fakes' factors: rows 0..nOwn-1 ask for their real image's own factors (and are
+    // reconstructed), the rest keep the identity and take each other factor from a random image
+    const nOwn = B - Math.round(B * this.config.comboFraction);
+    const lender = () => {
+      const bits = this.comboGen.bitsCpu(B);
+      return Int32Array.from(picked, (r, n) =>
+        n < nOwn ? r : Math.floor((bits[n] / 2 ** 32) * factors.count),
+      );
+    };
+    const own = standardize(factors, model.norm, picked);
+    const fake: Record<FactorName, Float32Array> = {
+      descriptor: own.descriptor,
+      expression: standardize(factors, model.norm, lender()).expression,
+      pose: standardize(factors, model.norm, lender()).pose,
+      lighting: standardize(factors, model.norm, lender()).lighting,
+    };
     const lazyR1 = this.step % this.config.r1Every === 0;
 
     const out = scope(() => {
       const reals = tensor(pixels, [B, 3, R, R]);
-      const desc = tensor(f.descriptor, [B, model.descriptorDim]);
-      const rest = {
+      const asTensors = (f: Record<FactorName, Float32Array>) => ({
+        descriptor: tensor(f.descriptor, [B, model.descriptorDim]),
         expression: tensor(f.expression, [B, model.expDim]),
         pose: tensor(f.pose, [B, 3]),
         lighting: tensor(f.lighting, [B, model.lightDim]),
-      };
-      const cond = concat([desc, rest.expression, rest.pose, rest.lighting], 1);
+      });
+      const condOf = (t: ReturnType<typeof asTensors>) =>
+        concat([t.descriptor, t.expression, t.pose, t.lighting], 1);
+      const realT = asTensors(own),
+        fakeT = asTensors(fake);
+      const cond = condOf(realT),
+        fakeCond = nOwn === B ? cond : condOf(fakeT);
       const inputs = (): FactorInputs => ({
-        identity: this.G.identityCode(desc),
-        ...rest,
+        identity: this.G.identityCode(fakeT.descriptor),
+        expression: fakeT.expression,
+        pose: fakeT.pose,
+        lighting: fakeT.lighting,
         z: randn([B, model.zDim], 0, 1, this.latentGen),
       });
 
@@ -223,7 +280,7 @@ export class GeneratorTrainer {
       const fakes = noGrad(() => this.G.forward(inputs()));
       if (lazyR1) reals.requiresGrad = true;
       const realLogits = this.D.forward(reals, cond);
-      const lossD = ganLossD(realLogits, this.D.forward(fakes, cond));
+      const lossD = ganLossD(realLogits, this.D.forward(fakes, fakeCond));
       let totalD = lossD;
       if (lazyR1) {
         const [g] = grad([sum(realLogits)], [reals], { createGraph: true });
@@ -242,12 +299,14 @@ export class GeneratorTrainer {
       // ---- G step
       setRequiresGrad(this.D, false);
       const gen = this.G.forward(inputs());
-      const lossG = ganLossG(this.D.forward(gen, cond));
+      const lossG = ganLossG(this.D.forward(gen, fakeCond));
       let totalG = lossG;
       let recon: Tensor | null = null;
-      if (this.config.reconWeight > 0) {
+      if (this.config.reconWeight > 0 && nOwn > 0) {
+        // mean |pool(fake) - pool(real)| over the nOwn fakes that have a real image to match
         const k = R / this.config.reconSize;
-        recon = mean(abs(sub(avgPool2d(gen, k), avgPool2d(reals, k))));
+        const errors = abs(sub(avgPool2d(gen, k), avgPool2d(reals, k)));
+        recon = nOwn === B ? mean(errors) : scale(mean(mul(errors, ownMask(B, nOwn))), B / nOwn);
         totalG = add(lossG, scale(recon, this.config.reconWeight));
       }
       backward(totalG);
@@ -277,40 +336,46 @@ export class GeneratorTrainer {
       model: this.nets,
       optimizer: withOptimizer ? this.optimizer : undefined,
       step: this.step,
-      rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen },
+      rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen, combo: this.comboGen },
       config: { ...extra, train: this.config, sampler: this.sampler.getState() },
     };
   }
 
-  restore(ckpt: Checkpoint, source: string): void {
+  restore(ckpt: Checkpoint, source: string): Record<string, { was: unknown; now: unknown }> {
     const saved = ckpt.config as {
       train?: GeneratorTrainConfig;
       sampler?: SamplerState;
     } | null;
     if (!saved?.train || !saved.sampler)
       throw new Error(`${source}: not a generator training checkpoint (no train config or sampler state)`);
+    // the run's length and its loss schedule may change between sessions (a curriculum: a run
+    // is extended, a loss switched on); what shapes the networks or the data order may not
     const there: Record<string, unknown> = { ...saved.train },
       here: Record<string, unknown> = { ...this.config };
-    // the run's length may change between sessions (nothing depends on it): a run is extended
     const diff = Object.keys({ ...there, ...here }).filter(
-      (k) => k !== 'steps' && JSON.stringify(there[k]) !== JSON.stringify(here[k]),
+      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
     );
-    if (diff.length)
+    const fixed = diff.filter((k) => !CHANGEABLE_SETTINGS.has(k as keyof GeneratorTrainConfig));
+    if (fixed.length)
       throw new Error(
-        `${source}: the checkpoint was made with other settings (${diff
-          .map((k) => `${k}: ${JSON.stringify(there[k]).slice(0, 80)} there`)
+        `${source}: the checkpoint was made with other settings (${fixed
+          .map((k) => `${k}: ${JSON.stringify(there[k])?.slice(0, 80)} there`)
           .join(', ')})`,
       );
+    const changed = Object.fromEntries(
+      diff.filter((k) => k !== 'steps').map((k) => [k, { was: there[k] ?? null, now: here[k] }]),
+    );
     this.step = restoreCheckpoint(
       ckpt,
       {
         model: this.nets,
         optimizer: ckpt.optimizer ? this.optimizer : undefined,
-        rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen },
+        rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen, combo: this.comboGen },
       },
       source,
     );
     this.sampler.setState(saved.sampler);
+    return changed;
   }
 
   dispose(): void {

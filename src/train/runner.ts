@@ -34,8 +34,12 @@ export interface Trainable {
   trainStep(): Tensor | Record<string, Tensor>;
   /** What a checkpoint holds; `extra` goes into its config. */
   checkpointParts(extra: Record<string, unknown>): CheckpointParts;
-  /** Restores a checkpoint made from checkpointParts; throws if the run's settings differ. */
-  restore(ckpt: Checkpoint, source: string): void;
+  /**
+   * Restores a checkpoint made from checkpointParts; throws if the run's settings differ in
+   * what may not change. Returns the settings it accepted as changed (a curriculum step), if any:
+   * the runner logs them and keeps a 'settings' record.
+   */
+  restore(ckpt: Checkpoint, source: string): void | Record<string, { was: unknown; now: unknown }>;
   /** Fields of each train record besides the step and the loss, e.g. { epoch, lr }. */
   status(): Record<string, number>;
 }
@@ -148,12 +152,19 @@ function openRun(trainer: Trainable, o: RunOptions, log: (s: string) => void): n
       );
   } else if (o.fingerprint)
     log(`${folder.checkpointPath}: no data fingerprint in this older checkpoint; not checked`);
-  trainer.restore(ckpt, folder.checkpointPath);
+  const changed = trainer.restore(ckpt, folder.checkpointPath) ?? {};
   folder.resumeLog(trainer.step);
   const epoch = trainer.status().epoch;
   log(
     `resumed from ${folder.checkpointPath} at step ${trainer.step}${epoch === undefined ? '' : ` (epoch ${epoch.toFixed(2)})`}`,
   );
+  if (Object.keys(changed).length) {
+    const list = Object.entries(changed).map(
+      ([k, v]) => `${k} ${JSON.stringify(v.was)} -> ${JSON.stringify(v.now)}`,
+    );
+    log(`settings changed from the checkpoint's: ${list.join(', ')}`);
+    folder.record({ type: 'settings', step: trainer.step, changed });
+  }
   return Number(saved.elapsed_seconds ?? 0);
 }
 
