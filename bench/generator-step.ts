@@ -11,7 +11,12 @@
  * Not part of `npm run bench` yet (no peer); the issue's `generator-train-step` row is this step.
  */
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
-import { fitFactorNorm, GENERATOR_PRESETS, type FactorRows } from '../src/models/generator/index.js';
+import {
+  fitFactorNorm,
+  fitIdentityPrior,
+  GENERATOR_PRESETS,
+  type FactorRows,
+} from '../src/models/generator/index.js';
 import { defaultTrainSettings, GeneratorTrainer } from '../src/train/generator-trainer.js';
 
 const i = process.argv.indexOf('--steps');
@@ -41,6 +46,11 @@ const trainer = new GeneratorTrainer(
     cache: { count: n, C: 3, H: R, W: R, labels: new Int32Array(n), pixels },
     rows: Int32Array.from({ length: n }, (_, k) => k),
     factors,
+    identityPrior: fitIdentityPrior(
+      factors.descriptor,
+      Int32Array.from({ length: n }, (_, k) => k % 8),
+      128,
+    ),
   },
 );
 console.log(

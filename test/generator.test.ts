@@ -16,6 +16,7 @@ import {
   FaceDiscriminator,
   FaceGenerator,
   fitFactorNorm,
+  fitIdentityPrior,
   GENERATOR_PRESETS,
   loadGenerator,
   mixIdentity,
@@ -150,7 +151,9 @@ describe('face generator', () => {
 });
 
 describe('generator trainer', () => {
-  const data = syntheticData(12);
+  const real = syntheticData(12);
+  const people = Int32Array.from({ length: 12 }, (_, k) => k % 6);
+  const data = { ...real, identityPrior: fitIdentityPrior(real.factors.descriptor, people, 128) };
   const train = (steps: number): GeneratorTrainConfig => ({
     model: tinyConfig(data.factors),
     batch: 4,
@@ -231,10 +234,10 @@ describe('generator trainer', () => {
       /c: the checkpoint was made with other settings \(emaHalfLifeImages: 10000 there\)/,
     );
     // a run extended, a loss reweighted: a curriculum step, accepted and reported
-    const longer = new GeneratorTrainer({ ...train(40), lrD: 0.001, comboFraction: 0 }, data);
+    const longer = new GeneratorTrainer({ ...train(40), lrD: 0.001, newIdentityFraction: 0 }, data);
     expect(longer.restore(parseCheckpoint(full, 'c'), 'c')).toEqual({
       lrD: { was: 0.0025, now: 0.001 },
-      comboFraction: { was: 0.5, now: 0 },
+      newIdentityFraction: { was: 0.25, now: 0 },
     });
     expect(longer.step).toBe(1);
     await losses(longer, 1);
@@ -248,6 +251,12 @@ describe('generator trainer', () => {
   });
 
   it('recombined fakes only: no reconstruction; the recombination is part of the resumable state', async () => {
+    expect(() => new GeneratorTrainer({ ...train(4), newIdentityFraction: 0.75 }, data)).toThrow(
+      /comboFraction 0.5 and newIdentityFraction 0.75 must satisfy 0 <= new <= combo <= 1/,
+    );
+    expect(() => new GeneratorTrainer(train(4), real)).toThrow(
+      /newIdentityFraction 0.25 needs the data's identityPrior/,
+    );
     const t = new GeneratorTrainer({ ...train(4), comboFraction: 1 }, data);
     const [l] = await losses(t, 1);
     expect(Object.keys(l).sort()).toEqual(['loss_d', 'loss_g', 'r1']);

@@ -177,7 +177,15 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       log,
     });
     const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, cache);
-    const data = generatorData(analyzed.table, cached, heldOut, o.factors);
+    const real = generatorData(analyzed.table, cached, heldOut, o.factors);
+    const data = {
+      ...real,
+      identityPrior: fitIdentityPrior(
+        real.factors.descriptor,
+        real.person,
+        real.factors.descriptor.length / real.factors.count,
+      ),
+    };
     log(
       `train-generator: ${data.rows.length} images (${data.left.held_out} of held-out people and ${data.left.flagged} flagged by analyze left out)`,
     );
@@ -214,7 +222,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       // than a quarter of the real people are to their nearest other person
       let newIdentities: Float32Array | undefined;
       try {
-        const prior = fitIdentityPrior(data.factors.descriptor, data.person, model.descriptorDim);
+        const prior = data.identityPrior!;
         const nearest = peopleNearestDistances(prior);
         const min = nearest[Math.floor(nearest.length / 4)];
         newIdentities = sampleIdentities(prior, 2, new Generator(o.seed + 100), min);

@@ -2,14 +2,19 @@
  * GAN training of the face generator, one step at a time (no Node imports), for runTraining
  * (runner.ts). One step, on a batch of B real images and their own measured factors c:
  *
- *   D step   fakes = G(c, z1) without a tape
- *            loss_d = softplus(D(fakes, c)) + softplus(-D(reals, c))            (logistic, NS)
+ *   fakes'   c' = c for the first B (1 - comboFraction) fakes (these have a real image to
+ *   factors  match); the rest keep their image's identity but take expression, pose and
+ *            lighting each from a random training image, and the last B newIdentityFraction
+ *            of them render a new person drawn from the identity prior
+ *   D step   fakes = G(c', z1) without a tape
+ *            loss_d = softplus(D(fakes, c')) + softplus(-D(reals, c))           (logistic, NS)
  *            every r1Every steps (lazy R1, at step 0 too):
  *              + r1Every * gamma / 2 * mean |d sum D(reals, c) / d reals|^2    (second order)
  *            Adam on D
- *   G step   fakes = G(c, z2)   (D's parameters frozen)
- *            loss_g = softplus(-D(fakes, c))                                     (non-saturating)
- *            recon  = mean |pool(fakes) - pool(reals)|, pool: average to reconSize px
+ *   G step   fakes = G(c', z2)   (D's parameters frozen)
+ *            loss_g = softplus(-D(fakes, c'))                                    (non-saturating)
+ *            recon  = mean |pool(fakes) - pool(reals)| over the fakes with c' = c,
+ *                     pool: average to reconSize px
  *            Adam on G with loss_g + reconWeight * recon
  *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
  *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
@@ -61,6 +66,7 @@ import { FaceGenerator } from '../models/generator/generator.js';
 import { standardize, type FactorName, type FactorRows } from '../models/generator/factors.js';
 import type { GeneratorConfig } from '../models/generator/config.js';
 import type { FactorInputs } from '../models/generator/mapping.js';
+import { sampleIdentities, type IdentityPrior } from '../models/generator/identity-prior.js';
 import { EpochSampler, type SamplerState } from './sampler.js';
 
 export interface GeneratorTrainConfig {
@@ -86,6 +92,12 @@ export interface GeneratorTrainConfig {
    * factors) that every factor combination is a face, which is what sampling new faces needs.
    */
   comboFraction: number;
+  /**
+   * Share of each batch's fakes (taken from the recombined ones) whose identity is a new
+   * person drawn from the identity prior (GeneratorTrainingData.identityPrior): G learns to
+   * render identities between and beyond the training people, as synthesis will ask of it.
+   */
+  newIdentityFraction: number;
   /** EMA half-life in images (StyleGAN2: 10 kimg), and its ramp-up fraction of the images seen. */
   emaHalfLifeImages: number;
   emaRampup: number;
@@ -106,6 +118,7 @@ export const CHANGEABLE_SETTINGS = new Set<keyof GeneratorTrainConfig>([
   'reconWeight',
   'reconSize',
   'comboFraction',
+  'newIdentityFraction',
 ]);
 
 /** StyleGAN2-ADA's R1 heuristic for a resolution and batch. */
@@ -122,6 +135,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     reconWeight: 1,
     reconSize: Math.min(16, resolution),
     comboFraction: 0.5,
+    newIdentityFraction: 0.25,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
   };
@@ -133,6 +147,8 @@ export interface GeneratorTrainingData {
   rows: Int32Array;
   /** Its measured factors, row k for rows[k]. */
   factors: FactorRows;
+  /** The training people's identity prior (needed when newIdentityFraction > 0). */
+  identityPrior?: IdentityPrior;
 }
 
 /** G, D and the EMA copy of G: what a checkpoint's model holds. */
@@ -192,6 +208,13 @@ export class GeneratorTrainer {
       throw new Error(`GeneratorTrainer: ${factors.count} factor rows for ${rows.length} images`);
     if (!(R % config.reconSize === 0 && config.reconSize >= 1))
       throw new Error(`GeneratorTrainer: reconSize ${config.reconSize} does not divide the resolution ${R}`);
+    const { comboFraction: cf, newIdentityFraction: nf } = config;
+    if (!(cf >= 0 && cf <= 1 && nf >= 0 && nf <= cf))
+      throw new Error(
+        `GeneratorTrainer: comboFraction ${cf} and newIdentityFraction ${nf} must satisfy 0 <= new <= combo <= 1`,
+      );
+    if (nf > 0 && !data.identityPrior)
+      throw new Error(`GeneratorTrainer: newIdentityFraction ${nf} needs the data's identityPrior`);
     if (!(Number.isInteger(config.r1Every) && config.r1Every >= 1))
       throw new Error(`GeneratorTrainer: r1Every ${config.r1Every} is not a positive integer`);
     this.modelGen = new Generator(config.seed);
@@ -246,8 +269,19 @@ export class GeneratorTrainer {
       );
     };
     const own = standardize(factors, model.norm, picked);
+    // the last nNew fakes render new people: descriptors from the prior, standardized as G's input
+    const nNew = Math.round(B * this.config.newIdentityFraction);
+    const descriptor = Float32Array.from(own.descriptor);
+    if (nNew > 0) {
+      const D = model.descriptorDim,
+        { mean, std } = model.norm.descriptor;
+      const drawn = sampleIdentities(this.data.identityPrior!, nNew, this.comboGen, 0);
+      for (let n = 0; n < nNew; n++)
+        for (let j = 0; j < D; j++)
+          descriptor[(B - nNew + n) * D + j] = (drawn[n * D + j] - mean[j]) / std[j];
+    }
     const fake: Record<FactorName, Float32Array> = {
-      descriptor: own.descriptor,
+      descriptor,
       expression: standardize(factors, model.norm, lender()).expression,
       pose: standardize(factors, model.norm, lender()).pose,
       lighting: standardize(factors, model.norm, lender()).lighting,
