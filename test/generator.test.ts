@@ -263,4 +263,67 @@ describe('generator trainer', () => {
     expect(t.comboGen.state().offset).toBeGreaterThan(0);
     t.dispose();
   });
+
+  it('the factor loss: each group is the mean squared error of what the predictor reads back', async () => {
+    const F = 128 + EXP + 3 + 6;
+    // a fixed linear reader of the 1x1-pooled image: P(x) = mean_rgb(x) * a + b (a, b per factor)
+    const a = E.tensor(
+      Float32Array.from({ length: F }, (_, j) => Math.sin(j)),
+      [1, F],
+    );
+    const b = E.tensor(
+      Float32Array.from({ length: F }, (_, j) => 0.1 * Math.cos(j)),
+      [1, F],
+    );
+    const predictor = {
+      predict: (x: E.Tensor) => E.add(E.matmul(E.reshape(E.mean(x, [1, 2, 3]), [x.shape[0], 1]), a), b),
+    };
+    expect(() => new GeneratorTrainer({ ...train(4), factorWeight: 1 }, data)).toThrow(
+      /factorWeight 1 needs the data's factorPredictor/,
+    );
+    const t = new GeneratorTrainer({ ...train(4), factorWeight: 1 }, { ...data, factorPredictor: predictor });
+    const [l] = await losses(t, 1);
+    expect(Object.keys(l).sort()).toEqual([
+      'f_exp',
+      'f_id',
+      'f_light',
+      'f_pose',
+      'loss_d',
+      'loss_g',
+      'r1',
+      'recon',
+    ]);
+    // the loss moves G: the same step without it ends elsewhere
+    const without = new GeneratorTrainer(train(4), { ...data, factorPredictor: predictor });
+    await losses(without, 1);
+    expect(await without.G.synthesis.constInput.toArray()).not.toEqual(
+      await t.G.synthesis.constInput.toArray(),
+    );
+    without.dispose();
+    // each group's value on a known input, against the CPU
+    const fakes = E.tensor(
+      Float32Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.sin(i)),
+      [2, 3, 16, 16],
+    );
+    const asked = E.tensor(
+      Float32Array.from({ length: 2 * F }, (_, i) => Math.cos(i)),
+      [2, F],
+    );
+    const groups = (
+      t as unknown as { factorErrors: (x: E.Tensor, c: E.Tensor) => Record<string, E.Tensor> }
+    ).factorErrors(fakes, asked);
+    const pred = await predictor.predict(fakes).toArray(),
+      want = await asked.toArray();
+    const groupMse = (from: number, d: number) => {
+      let s = 0;
+      for (let n = 0; n < 2; n++)
+        for (let j = from; j < from + d; j++) s += (pred[n * F + j] - want[n * F + j]) ** 2;
+      return s / (2 * d);
+    };
+    expect(await groups.f_id.item()).toBeCloseTo(groupMse(0, 128), 5);
+    expect(await groups.f_exp.item()).toBeCloseTo(groupMse(128, EXP), 5);
+    expect(await groups.f_pose.item()).toBeCloseTo(groupMse(128 + EXP, 3), 5);
+    expect(await groups.f_light.item()).toBeCloseTo(groupMse(131 + EXP, 6), 5);
+    t.dispose();
+  });
 });

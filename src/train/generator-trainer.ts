@@ -15,7 +15,11 @@
  *            loss_g = softplus(-D(fakes, c'))                                    (non-saturating)
  *            recon  = mean |pool(fakes) - pool(reals)| over the fakes with c' = c,
  *                     pool: average to reconSize px
- *            Adam on G with loss_g + reconWeight * recon
+ *            factor = mean over the groups (identity, expression, pose, lighting) of
+ *                     mean |P(fakes) - c'|^2, P a frozen network reading standardized factors
+ *                     from images (the factor student): every fake must show what it was
+ *                     asked for, new people and recombinations included
+ *            Adam on G with loss_g + reconWeight * recon + factorWeight * factor
  *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
  *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
  *
@@ -98,6 +102,13 @@ export interface GeneratorTrainConfig {
    * render identities between and beyond the training people, as synthesis will ask of it.
    */
   newIdentityFraction: number;
+  /**
+   * Weight of the factor loss: a frozen network that reads factors from images
+   * (GeneratorTrainingData.factorPredictor, the factor student) must read each fake's requested
+   * factors back; the mean over the four factor groups of each group's mean squared error in
+   * standardized units (0: off).
+   */
+  factorWeight: number;
   /** EMA half-life in images (StyleGAN2: 10 kimg), and its ramp-up fraction of the images seen. */
   emaHalfLifeImages: number;
   emaRampup: number;
@@ -119,6 +130,7 @@ export const CHANGEABLE_SETTINGS = new Set<keyof GeneratorTrainConfig>([
   'reconSize',
   'comboFraction',
   'newIdentityFraction',
+  'factorWeight',
 ]);
 
 /** StyleGAN2-ADA's R1 heuristic for a resolution and batch. */
@@ -136,6 +148,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     reconSize: Math.min(16, resolution),
     comboFraction: 0.5,
     newIdentityFraction: 0.25,
+    factorWeight: 0,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
   };
@@ -149,6 +162,17 @@ export interface GeneratorTrainingData {
   factors: FactorRows;
   /** The training people's identity prior (needed when newIdentityFraction > 0). */
   identityPrior?: IdentityPrior;
+  /** Reads factors back from images (needed when factorWeight > 0). */
+  factorPredictor?: FactorPredictor;
+}
+
+/** A frozen network that reads an image's factors (the factor student, or a teacher). */
+export interface FactorPredictor {
+  /**
+   * images (B, 3, R, R) in [-1, 1] -> (B, F) factors standardized by the generator's norm, in
+   * its condition order [descriptor | expression | pose | lighting]; differentiable in images.
+   */
+  predict(images: Tensor): Tensor;
 }
 
 /** G, D and the EMA copy of G: what a checkpoint's model holds. */
@@ -212,6 +236,10 @@ export class GeneratorTrainer {
     if (!(cf >= 0 && cf <= 1 && nf >= 0 && nf <= cf))
       throw new Error(
         `GeneratorTrainer: comboFraction ${cf} and newIdentityFraction ${nf} must satisfy 0 <= new <= combo <= 1`,
+      );
+    if (config.factorWeight > 0 && !data.factorPredictor)
+      throw new Error(
+        `GeneratorTrainer: factorWeight ${config.factorWeight} needs the data's factorPredictor`,
       );
     if (nf > 0 && !data.identityPrior)
       throw new Error(`GeneratorTrainer: newIdentityFraction ${nf} needs the data's identityPrior`);
@@ -343,6 +371,15 @@ export class GeneratorTrainer {
         recon = nOwn === B ? mean(errors) : scale(mean(mul(errors, ownMask(B, nOwn))), B / nOwn);
         totalG = add(lossG, scale(recon, this.config.reconWeight));
       }
+      let groups: Record<string, Tensor> = {};
+      if (this.config.factorWeight > 0) {
+        groups = this.factorErrors(gen, fakeCond);
+        const meanOfGroups = scale(
+          Object.values(groups).reduce((a, b) => add(a, b)),
+          1 / 4,
+        );
+        totalG = add(totalG, scale(meanOfGroups, this.config.factorWeight));
+      }
       backward(totalG);
       setRequiresGrad(this.D, true);
       this.optimizer.lr = this.config.lrG;
@@ -351,6 +388,7 @@ export class GeneratorTrainer {
 
       const losses: Record<string, Tensor> = { loss_d: lossD, loss_g: lossG };
       if (recon) losses.recon = recon;
+      Object.assign(losses, groups);
       losses.r1 = reshape(copy(this.nets.lastR1), []);
       return losses;
     });
@@ -358,6 +396,32 @@ export class GeneratorTrainer {
     const c = this.config;
     const halfLife = Math.min(c.emaHalfLifeImages, c.emaRampup * this.imagesSeen);
     updateEma(this.nets.Gema, this.nets.G, emaBeta(B, halfLife));
+    return out;
+  }
+
+  /**
+   * Each factor group's mean squared error (standardized units) between what the predictor
+   * reads from the fakes and what they were asked for: { f_id, f_exp, f_pose, f_light }.
+   */
+  private factorErrors(fakes: Tensor, asked: Tensor): Record<string, Tensor> {
+    const m = this.config.model;
+    const perDim = mean(square(sub(this.data.factorPredictor!.predict(fakes), asked)), [0]); // (F)
+    const dims: [string, number][] = [
+      ['f_id', m.descriptorDim],
+      ['f_exp', m.expDim],
+      ['f_pose', 3],
+      ['f_light', m.lightDim],
+    ];
+    const F = dims.reduce((a, [, d]) => a + d, 0);
+    let start = 0;
+    const out: Record<string, Tensor> = {};
+    for (const [name, d] of dims) {
+      // the group's mean: a dot product with 1/d on its dims, 0 elsewhere
+      const w = new Float32Array(F);
+      w.fill(1 / d, start, start + d);
+      out[name] = sum(mul(perDim, tensor(w, [F])));
+      start += d;
+    }
     return out;
   }
 
