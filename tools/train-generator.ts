@@ -12,7 +12,7 @@
  * With --export, also the compact checkpoint (no optimizer state) at --export-to, which a
  * --resume on a fresh machine (no checkpoint in --out) continues from.
  */
-import { trainGenerator } from '../src/train/generator-run.js';
+import { trainGenerator, type GeneratorSettings } from '../src/train/generator-run.js';
 import { GENERATOR_PRESETS } from '../src/models/generator/config.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
@@ -72,6 +72,28 @@ const SPEC: Record<string, OptionSpec> = {
     int: true,
     min: 1,
   },
+  'recon-weight': { type: 'number', help: 'weight of the 16x16 reconstruction (default 1)', min: 0 },
+  'combo-fraction': {
+    type: 'number',
+    help: "share of fakes that recombine factors (own identity, others' expression/pose/lighting; default 0.5)",
+    min: 0,
+  },
+  'new-identity-fraction': {
+    type: 'number',
+    help: 'share of fakes with a new person from the identity prior (<= --combo-fraction; default 0.25)',
+    min: 0,
+  },
+  'factor-weight': {
+    type: 'number',
+    help: 'weight of the factor loss read by --student (default 0: off)',
+    min: 0,
+  },
+  student: {
+    type: 'string',
+    help: 'the factor student that reads factors from fakes (for --factor-weight)',
+    default: 'weights/factor-student.safetensors',
+  },
+  lr: { type: 'number', help: "G's and D's learning rate (default 0.0025)", min: 0 },
   'stop-after': {
     type: 'number',
     help: 'stop (with a checkpoint) after N steps of this session',
@@ -91,6 +113,20 @@ const SPEC: Record<string, OptionSpec> = {
   'export-to': { type: 'string', help: 'the compact checkpoint', default: EXPORT_DEFAULT },
   help: { type: 'flag', help: 'this text' },
 };
+
+/** The loss settings given on the command line (the rest keep their defaults, or a resumed run's). */
+function settingsOf(o: Record<string, unknown>): GeneratorSettings {
+  const n = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
+  const out: GeneratorSettings = {
+    reconWeight: n('recon-weight'),
+    comboFraction: n('combo-fraction'),
+    newIdentityFraction: n('new-identity-fraction'),
+    factorWeight: n('factor-weight'),
+    lrG: n('lr'),
+    lrD: n('lr'),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
 
 export async function trainGeneratorCommand(args: string[]): Promise<number> {
   const o = parseArgs('train-generator', args, SPEC);
@@ -132,6 +168,8 @@ export async function trainGeneratorCommand(args: string[]): Promise<number> {
       gridRows: Number(o['grid-rows']),
       stopAfter: o['stop-after'] === undefined ? undefined : Number(o['stop-after']),
       maxSeconds: o['max-minutes'] === undefined ? undefined : 60 * Number(o['max-minutes']),
+      settings: settingsOf(o),
+      student: String(o.student),
       resume: !!o.resume,
       overwrite: !!o.overwrite,
       exportTo: o.export ? String(o['export-to']) : undefined,

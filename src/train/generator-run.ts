@@ -69,6 +69,10 @@ export interface TrainGeneratorOptions {
   gridRows: number;
   stopAfter?: number;
   maxSeconds?: number;
+  /** Loss settings besides the defaults (a resumed run may change these: a curriculum step). */
+  settings?: GeneratorSettings;
+  /** The factor student's weights, read when settings.factorWeight > 0. */
+  student?: string;
   resume?: boolean;
   overwrite?: boolean;
   /** Also write the compact checkpoint here at the end of the session. */
@@ -84,6 +88,14 @@ export interface TrainGeneratorOptions {
   log?: (line: string) => void;
   onProgress?: (p: Progress) => void;
 }
+
+/** What a run may set, and a resumed run change, of the trainer's settings. */
+export type GeneratorSettings = Partial<
+  Pick<
+    GeneratorTrainConfig,
+    'lrG' | 'lrD' | 'reconWeight' | 'comboFraction' | 'newIdentityFraction' | 'factorWeight'
+  >
+>;
 
 export interface TrainGeneratorResult extends RunResult {
   steps: number;
@@ -201,6 +213,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       batch: o.batch,
       steps: o.steps,
       ...defaultTrainSettings(model.resolution, o.batch),
+      ...o.settings,
       seed: o.seed,
     };
     const trainer = new GeneratorTrainer(config, data);
