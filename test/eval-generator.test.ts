@@ -8,9 +8,22 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { evalGeneratorCommand, formatSummary } from '../tools/eval-generator.js';
 import { evaluateGenerator, type EvalGeneratorOptions } from '../src/eval/evaluate-generator.js';
 import { shippedRecognizerPath } from '../src/io/package-files.js';
+import { decodeFactors } from '../src/face/factors-file.js';
+import { loadFaceNets } from '../src/face/analyze-dataset.js';
+import { frechetDistance, gaussianStats } from '../src/eval/frechet.js';
+import { generatorFrechet } from '../src/eval/generator-metrics.js';
+import {
+  embedDescriptors,
+  generatorReference,
+  measureGenerated,
+  renderImages,
+  syntheticRequests,
+} from '../src/eval/generator-samples.js';
+import { fitIdentityPrior, loadGenerator } from '../src/models/generator/index.js';
 import { makeGeneratorWorld, type GeneratorWorld } from './generator-fixture.js';
 
 let w: GeneratorWorld;
@@ -75,9 +88,30 @@ describe('evaluateGenerator', () => {
     }
     expect(s.expression_corr_per_component.length).toBeGreaterThanOrEqual(5);
     expect(s.lighting_corr_per_component.length).toBe(6);
-    const again = await evaluateGenerator(options());
+    // the command with --json: one JSON object on stdout, the same numbers for the same seed
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      // prettier-ignore
+      await evalGeneratorCommand(['--weights', w.weights, '--factors', w.factors, '--data', w.data,
+        '--people', w.people, '--split', w.split, '--ids', '3', '--per-id', '3', '--seed', '5',
+        '--batch', '9', '--min-distance', '0.05', '--kid-subsets', '5', '--json']);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    expect(printed, printed.join('\n')).toHaveLength(1);
+    const again = JSON.parse(printed[0]);
     const strip = (o: Record<string, unknown>) => ({ ...o, seconds: 0, images_per_s: 0 });
-    expect(strip(again as never)).toEqual(strip(s as never));
+    expect(strip(again)).toEqual(strip(JSON.parse(JSON.stringify(s))));
+    const table = formatSummary(s);
+    for (const line of [
+      /same identity verified \(dlib\)\s+\d+\.\d%/,
+      /Frechet distance\s+[\d.]+\s+real vs real floor [\d.]+ \(4 vs 4\)/,
+      /yaw\s+r -?[\d.]+/,
+    ])
+      expect(table).toMatch(line);
   }, 120_000);
 
   it('a missing weights file, a wrong file and a factors file of other weights are named', async () => {
@@ -91,4 +125,34 @@ describe('evaluateGenerator', () => {
       /ids must be an integer >= 2, got 1/,
     );
   });
+
+  it("generatorFrechet (the training run's cheap FD): the FD of the dlib descriptors the full measurement gives", async () => {
+    const table = decodeFactors(readFileSync(w.factors), w.factors);
+    const ref = generatorReference(table, new Set(['Ana_Guevara', 'Bill_Clinton']), w.factors);
+    const { generator: G, config } = loadGenerator(readFileSync(w.weights), w.weights);
+    const { nets } = loadFaceNets('tiny', { expression: false });
+    try {
+      const prior = fitIdentityPrior(ref.train.descriptor, ref.person, 128);
+      const req = syntheticRequests(ref.train, prior, {
+        ids: 2,
+        perId: 3,
+        seed: 1,
+        minDistance: 0.05,
+        zDim: config.zDim,
+      });
+      const realStats = gaussianStats(ref.heldOut.descriptor, 128);
+      const r = await generatorFrechet(G, nets.dlib, req, realStats, { batch: 4, noiseSeed: 9 });
+      expect(r.images).toBe(6);
+      const pixels = await renderImages(G, req, { batch: 6, noiseSeed: 9 });
+      const m = await measureGenerated(nets, pixels, 64, req.identityOf, ref.expressionModel, 6);
+      const d = await embedDescriptors(nets.dlib, pixels, 6, 64, 3);
+      for (let i = 0; i < d.length; i++) expect(Math.abs(d[i] - m.descriptor[i])).toBeLessThan(1e-4);
+      const fd = frechetDistance(gaussianStats(m.descriptor, 128), realStats);
+      expect(r.fd).toBeGreaterThan(0);
+      expect(Math.abs(r.fd - fd)).toBeLessThan(1e-3 * fd);
+    } finally {
+      G.dispose();
+      for (const n of Object.values(nets)) n?.dispose();
+    }
+  }, 60_000);
 });

@@ -4,7 +4,9 @@
  * mean and std differences), of 2x2 covariances that do not commute (tr sqrt(S1 S2) =
  * sqrt(tr(S1 S2) + 2 sqrt(det S1 det S2))), its invariance under a common rotation at 128
  * dimensions, a set against itself (0); KID against the unbiased MMD^2 written out pair by
- * pair on tiny sets, near 0 for two samples of one distribution and clearly above for shifted ones.
+ * pair on tiny sets, near 0 for two samples of one distribution and clearly above for shifted ones;
+ * the generator metrics' helpers (src/eval/generator-metrics.ts) on hand-computed cases, and the
+ * empirical factor prior (src/models/generator/factor-prior.ts).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +17,17 @@ import {
   type GaussianStats,
 } from '../src/eval/frechet.js';
 import { kernelInceptionDistance, polynomialKernel } from '../src/eval/kid.js';
+import {
+  identityConsistency,
+  meanAbsError,
+  pearson,
+  pooledCorrelation,
+  quantiles,
+  realism,
+  sameIdentityPairs,
+} from '../src/eval/generator-metrics.js';
+import { factorRanges, sampleFactors } from '../src/models/generator/factor-prior.js';
+import { Generator } from '../src/tensor/random.js';
 import { gaussian, rng } from './face-synthetic.js';
 
 const stats = (mean: number[], cov: number[]): GaussianStats => ({
@@ -188,5 +201,100 @@ describe('kernelInceptionDistance', () => {
     expect(() => kernelInceptionDistance([1, 2, 3, 4], [1, NaN, 3, 4], 2)).toThrow(
       /value NaN in row 0 of the second set/,
     );
+  });
+});
+
+describe('generator metrics helpers', () => {
+  it('pearson: +1, -1, a hand-computed value, NaN for a constant; pooled with one component is pearson', () => {
+    expect(pearson([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 14);
+    expect(pearson([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 14);
+    // x = 1,2,3,4; y = 1,3,2,4: cov 3 / sqrt(5 * 5) = 0.8 (sums of products about the means)
+    expect(pearson([1, 2, 3, 4], [1, 3, 2, 4])).toBeCloseTo(0.8, 14);
+    expect(pearson([1, 1, 1], [1, 2, 3])).toBeNaN();
+    expect(pooledCorrelation([1, 2, 3, 4], [1, 3, 2, 4], 1, [0, 1, 2, 3])).toBeCloseTo(0.8, 14);
+  });
+
+  it('pooled correlation centres each component: an offset between components adds nothing', () => {
+    // component 0 perfectly followed, component 1 (around 100) not at all: pooled < 1
+    const req = [0, 100, 1, 101, 2, 100, 3, 101],
+      meas = [0, 100.5, 1, 100.5, 2, 100.5, 3, 100.5];
+    const all = [0, 1, 2, 3];
+    expect(pooledCorrelation(req, meas, 2, all)).toBeCloseTo(
+      // sum cov / sqrt(sum var_req * sum var_meas) = 5 / sqrt((5 + 1) * 5)
+      5 / Math.sqrt(6 * 5),
+      12,
+    );
+    expect(meanAbsError(req, meas, 2, all)).toBeCloseTo((0 + 0.5) / 2, 12);
+  });
+
+  it('identityConsistency counts every pair against the 0.6 rule', () => {
+    // 1-D "descriptors": identity 0 at 0 and 0.5, identity 1 at 0.55 and 2
+    const d = Float32Array.from([0, 0.5, 0.55, 2]);
+    const r = identityConsistency(d, 1, [0, 0, 1, 1]);
+    expect([r.samePairs, r.differentPairs]).toEqual([2, 4]);
+    expect(r.sameVerified).toBe(0.5); // 0.5 < 0.6 yes, 1.45 no
+    // different: |0-0.55| = 0.55 (accepted), |0-2|, |0.5-0.55| = 0.05 (accepted), |0.5-2|: 2 of 4 rejected
+    expect(r.differentRejected).toBe(0.5);
+    expect(sameIdentityPairs([0, 0, 1, 1, 1])).toEqual([
+      [0, 1],
+      [2, 3],
+      [2, 4],
+      [3, 4],
+    ]);
+  });
+
+  it('quantiles interpolate between order statistics', () => {
+    expect(quantiles([4, 1, 3, 2], [0, 0.5, 1, 1 / 3])).toEqual([1, 2.5, 4, 2]);
+  });
+
+  it('realism: the same distribution scores near its floor; a shifted one far above', () => {
+    const dim = 8;
+    const real = Float32Array.from(sample(400, dim, 21));
+    const same = Float32Array.from(sample(300, dim, 22));
+    const shifted = Float32Array.from(sample(300, dim, 23, 1, 0.4));
+    const a = realism(same, real, dim, { kidSubsets: 10, kidSubsetSize: 150 });
+    const b = realism(shifted, real, dim, { kidSubsets: 10, kidSubsetSize: 150 });
+    expect([a.fd_sample, a.real, a.generated]).toEqual([200, 400, 300]);
+    expect(a.fd).toBeLessThan(2 * a.fd_real_floor);
+    expect(b.fd).toBeGreaterThan(b.fd_real_floor + 0.8 * dim * 0.16); // |shift|^2 = 8 * 0.16
+    expect(b.kid).toBeGreaterThan(10 * Math.abs(a.kid));
+    expect(a.fd_real_floor).toBe(b.fd_real_floor); // the same halves for the same seed
+  });
+
+  it('sampleFactors copies whole training values (each factor from its own row); ranges bound them', () => {
+    const rows = {
+      count: 3,
+      descriptor: new Float32Array(3 * 2),
+      expression: Float32Array.from([1, 2, 3, 4, 5, 6]),
+      pose: Float32Array.from([10, 11, 12, 20, 21, 22, 30, 31, 32]),
+      lighting: Float32Array.from([0.1, 0.2, 0.3]),
+    };
+    const s = sampleFactors(rows, 50, new Generator(1));
+    const seen = new Set<number>();
+    for (let i = 0; i < 50; i++) {
+      const e = [...s.expression.subarray(2 * i, 2 * i + 2)];
+      expect([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]).toContainEqual(e);
+      const p = [...s.pose.subarray(3 * i, 3 * i + 3)];
+      expect([
+        [10, 11, 12],
+        [20, 21, 22],
+        [30, 31, 32],
+      ]).toContainEqual(p);
+      seen.add(p[0]);
+    }
+    expect(seen.size).toBe(3);
+    // independent draws: expression and pose rows differ somewhere
+    const sameRow = Array.from(
+      { length: 50 },
+      (_, i) => (s.expression[2 * i] - 1) / 2 === (s.pose[3 * i] - 10) / 10,
+    );
+    expect(sameRow.includes(false)).toBe(true);
+    const r = factorRanges(rows);
+    expect(r.pose).toEqual({ min: [10, 11, 12], max: [30, 31, 32] });
+    expect(r.expression).toEqual({ min: [1, 2], max: [5, 6] });
   });
 });

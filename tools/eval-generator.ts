@@ -36,6 +36,13 @@ const SPEC: Record<string, OptionSpec> = {
     min: 0,
   },
   batch: { type: 'number', help: 'images per forward pass', default: 16, int: true, min: 1 },
+  'kid-subsets': {
+    type: 'number',
+    help: 'random subsets the KID is averaged over',
+    default: 100,
+    int: true,
+    min: 1,
+  },
   json: { type: 'flag', help: 'print one JSON object' },
   help: { type: 'flag', help: 'this text' },
 };
@@ -58,6 +65,7 @@ export async function evalGeneratorCommand(args: string[]): Promise<number> {
     perId: Number(o['per-id']),
     seed: Number(o.seed),
     batch: Number(o.batch),
+    kidSubsets: Number(o['kid-subsets']),
     minDistance: o['min-distance'] === undefined ? undefined : Number(o['min-distance']),
     say,
   });
