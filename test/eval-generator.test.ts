@@ -15,15 +15,14 @@ import { shippedRecognizerPath } from '../src/io/package-files.js';
 import { decodeFactors } from '../src/face/factors-file.js';
 import { loadFaceNets } from '../src/face/analyze-dataset.js';
 import { frechetDistance, gaussianStats } from '../src/eval/frechet.js';
-import { generatorFrechet } from '../src/eval/generator-metrics.js';
+import { frechetSetup, generatorFrechet } from '../src/eval/generator-metrics.js';
 import {
   embedDescriptors,
   generatorReference,
   measureGenerated,
   renderImages,
-  syntheticRequests,
 } from '../src/eval/generator-samples.js';
-import { fitIdentityPrior, loadGenerator } from '../src/models/generator/index.js';
+import { loadGenerator } from '../src/models/generator/index.js';
 import { makeGeneratorWorld, type GeneratorWorld } from './generator-fixture.js';
 
 let w: GeneratorWorld;
@@ -132,19 +131,25 @@ describe('evaluateGenerator', () => {
     const { generator: G, config } = loadGenerator(readFileSync(w.weights), w.weights);
     const { nets } = loadFaceNets('tiny', { expression: false });
     try {
-      const prior = fitIdentityPrior(ref.train.descriptor, ref.person, 128);
-      const req = syntheticRequests(ref.train, prior, {
-        ids: 2,
-        perId: 3,
+      const { requests: req, realStats } = frechetSetup(ref, {
+        images: 6,
         seed: 1,
         minDistance: 0.05,
         zDim: config.zDim,
       });
-      const realStats = gaussianStats(ref.heldOut.descriptor, 128);
+      expect(req.count).toBe(6);
+      expect(realStats.count).toBe(8);
       const r = await generatorFrechet(G, nets.dlib, req, realStats, { batch: 4, noiseSeed: 9 });
       expect(r.images).toBe(6);
       const pixels = await renderImages(G, req, { batch: 6, noiseSeed: 9 });
-      const m = await measureGenerated(nets, pixels, 64, req.identityOf, ref.expressionModel, 6);
+      const m = await measureGenerated(
+        nets,
+        pixels,
+        64,
+        Int32Array.from([0, 0, 0, 1, 1, 1]),
+        ref.expressionModel,
+        6,
+      );
       const d = await embedDescriptors(nets.dlib, pixels, 6, 64, 3);
       for (let i = 0; i < d.length; i++) expect(Math.abs(d[i] - m.descriptor[i])).toBeLessThan(1e-4);
       const fd = frechetDistance(gaussianStats(m.descriptor, 128), realStats);

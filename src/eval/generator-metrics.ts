@@ -12,13 +12,25 @@
  *   quantiles             of the identities' distances to their nearest training person
  *   generatorFrechet      the training run's cheap figure: FD of N generated images' dlib
  *                         descriptors against a precomputed real statistic
+ *   frechetSetup          what it needs, made once per run: N fixed requests (N new identities,
+ *                         one image each) and the held-out people's descriptor statistics
+ *
+ *   const fdSetup = frechetSetup(generatorReference(table, heldOut, file), { images: 500, seed: 1, zDim });
+ *   every M kimg: (await generatorFrechet(G_ema, dlib, fdSetup.requests, fdSetup.realStats)).fd
  */
 import type { DlibDescriptor } from '../models/face-api/dlib-descriptor.js';
 import type { FaceGenerator } from '../models/generator/generator.js';
 import { Generator, randperm } from '../tensor/random.js';
 import { frechetDistance, gaussianStats, type GaussianStats } from './frechet.js';
 import { kernelInceptionDistance } from './kid.js';
-import { embedDescriptors, renderImages, type FactorRequest } from './generator-samples.js';
+import {
+  embedDescriptors,
+  renderImages,
+  syntheticRequests,
+  type FactorRequest,
+  type GeneratorReference,
+} from './generator-samples.js';
+import { fitIdentityPrior, peopleNearestDistances } from '../models/generator/identity-prior.js';
 import { cosineSimilarity, euclideanDistance } from './verification.js';
 
 /** dlib's same-person rule: descriptors closer than this are the same person. */
@@ -263,4 +275,29 @@ export async function generatorFrechet(
   const d = await embedDescriptors(dlib, pixels, requests.count, R, options.batch);
   const fd = frechetDistance(gaussianStats(d, 128, 'generatorFrechet: generated'), realStats);
   return { fd, images: requests.count, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The training run's FD inputs, once per run: `images` new identities (one image each, from the
+ * identity prior of ref's training people, rejected within `minDistance` of one of them; default
+ * the 25th percentile of their nearest-other distances) and the Gaussian of the held-out
+ * people's real descriptors.
+ */
+export function frechetSetup(
+  ref: GeneratorReference,
+  o: { images: number; seed: number; zDim: number; minDistance?: number },
+): { requests: FactorRequest; realStats: GaussianStats } {
+  const prior = fitIdentityPrior(ref.train.descriptor, ref.person, 128);
+  const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(prior), [0.25])[0];
+  const requests = syntheticRequests(ref.train, prior, {
+    ids: o.images,
+    perId: 1,
+    seed: o.seed,
+    minDistance,
+    zDim: o.zDim,
+  });
+  return {
+    requests,
+    realStats: gaussianStats(ref.heldOut.descriptor, 128, 'frechetSetup: held-out real descriptors'),
+  };
 }
