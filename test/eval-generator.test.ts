@@ -22,7 +22,13 @@ import {
   measureGenerated,
   renderImages,
 } from '../src/eval/generator-samples.js';
-import { loadGenerator } from '../src/models/generator/index.js';
+import {
+  FaceGenerator,
+  GENERATOR_PRESETS,
+  loadGenerator,
+  serializeGenerator,
+} from '../src/models/generator/index.js';
+import { Generator } from '../src/tensor/random.js';
 import { makeGeneratorWorld, type GeneratorWorld } from './generator-fixture.js';
 
 let w: GeneratorWorld;
@@ -113,7 +119,7 @@ describe('evaluateGenerator', () => {
       expect(table).toMatch(line);
   }, 120_000);
 
-  it('a missing weights file, a wrong file and a factors file of other weights are named', async () => {
+  it('a missing weights file, a recognizer file, too few ids and a 16 px generator are named', async () => {
     await expect(evaluateGenerator(options({ weights: join(w.root, 'none.safetensors') }))).rejects.toThrow(
       /none.safetensors does not exist \(no generator is shipped yet/,
     );
@@ -122,6 +128,22 @@ describe('evaluateGenerator', () => {
     );
     await expect(evaluateGenerator(options({ ids: 1 }))).rejects.toThrow(
       /ids must be an integer >= 2, got 1/,
+    );
+    // a 16 px generator: the analysis and the recognizer take the data's 64x64 crops
+    const table = decodeFactors(readFileSync(w.factors), w.factors);
+    const G = new FaceGenerator(
+      {
+        ...GENERATOR_PRESETS.tiny,
+        expDim: table.expression!.model.variances.length,
+        norm: loadGenerator(readFileSync(w.weights), 'w').config.norm,
+      },
+      new Generator(0),
+    );
+    const small = join(w.root, 'tiny16.safetensors');
+    writeFileSync(small, await serializeGenerator(G));
+    G.dispose();
+    await expect(evaluateGenerator(options({ weights: small }))).rejects.toThrow(
+      /tiny16.safetensors: weights of another generator architecture: resolution 16 there, 64 here/,
     );
   });
 

@@ -273,7 +273,12 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
   );
   const table = decodeFactors(readFileSync(o.factors), o.factors);
   const ref = generatorReference(table, heldOut, o.factors);
-  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights);
+  // the analysis and the recognizer read 64x64 crops of FACE_PREPROCESS; the prior is dlib's space
+  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {
+    resolution: FACE_PREPROCESS.out[0],
+    descriptorDim: 128,
+    lightDim: 6,
+  });
   const recognizer = loadRecognizer(readFileSync(o.recognizer), o.recognizer);
   const { nets } = loadFaceNets((table.settings.landmarks as 'full' | 'tiny') ?? 'full', {
     expression: false,

@@ -56,7 +56,11 @@ export async function generateFaces(o: GenerateOptions): Promise<{ image: RgbaIm
     throw new Error(`generate: ${valPeople} does not exist (--split names its folder)`);
   const heldOut = new Set(parsePeople(readFileSync(valPeople, 'utf8'), valPeople).people.map((p) => p.name));
   const ref = generatorReference(decodeFactors(readFileSync(o.factors), o.factors), heldOut, o.factors);
-  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights);
+  // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
+  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {
+    descriptorDim: 128,
+    lightDim: 6,
+  });
   try {
     const k = ref.expressionModel.variances.length;
     if (config.expDim !== k)
