@@ -78,7 +78,8 @@ export async function evalGeneratorCommand(args: string[]): Promise<number> {
 export function formatSummary(s: GeneratorEvalSummary): string {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
-  const row = (name: string, value: string, note = '') => `  ${name.padEnd(30)}${value.padEnd(16)}${note}`;
+  const row = (name: string, value: string, note = '') =>
+    `  ${name.padEnd(31)} ${value.padEnd(15)} ${note}`.trimEnd();
   return [
     `${s.weights}: ${s.ids} unseen identities x ${s.per_id} images (seed ${s.seed}), ${s.usable_images} usable to the face analysis (${pct(s.usable_fraction)})`,
     'identity consistency',
