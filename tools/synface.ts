@@ -7,6 +7,8 @@
  *   synface split ...                 a validation split by people, pairs in the LFW format
  *   synface analyze --data DIR --out F.safetensors   face factors of every image, once (resumable)
  *   synface train-generator ...       GAN training of the face generator on measured factors
+ *   synface eval-generator [--json]   the generator judged on unseen synthetic identities
+ *   synface generate ... --out F.png  faces from the generator: a seed and explicit or sampled factors
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
@@ -27,6 +29,8 @@ import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { analyzeCommand } from './analyze.js';
 import { trainGeneratorCommand } from './train-generator.js';
+import { evalGeneratorCommand } from './eval-generator.js';
+import { generateCommand } from './generate.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -43,6 +47,8 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   split              a validation split by people with pairs in the LFW format
   analyze            face factors of every image of a dataset (identity, landmarks, pose, expression, lighting)
   train-generator    GAN training of the face generator on the measured factors
+  eval-generator     the generator judged on unseen synthetic identities (consistency, control, realism)
+  generate           faces from the generator: a seed and explicit or sampled factors, PNG out
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
 
@@ -82,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'eval') return await evalCommand(args);
     if (command === 'analyze') return await analyzeCommand(args);
     if (command === 'train-generator') return await trainGeneratorCommand(args);
+    if (command === 'eval-generator') return await evalGeneratorCommand(args);
+    if (command === 'generate') return await generateCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },

@@ -118,14 +118,22 @@ function fingerprintOf(d: Loaded, settings: unknown): string {
   return h.digest('hex');
 }
 
-function loadNets(landmarks: 'full' | 'tiny'): { nets: FaceNets; names: Record<string, string> } {
+/**
+ * face-api's networks (Node: read from the installed package) and their names for the file's
+ * metadata; `expression: false` leaves the expression network out (see measureBatch).
+ */
+export function loadFaceNets(
+  landmarks: 'full' | 'tiny',
+  options: { expression?: boolean } = {},
+): { nets: FaceNets; names: Record<string, string> } {
   const lmName = landmarks === 'full' ? LANDMARK68_WEIGHTS_NAME : LANDMARK68_TINY_WEIGHTS_NAME;
   const dir = faceApiModelDir();
   const version = (JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version: string })
     .version;
   const nets: FaceNets = {
     landmarks: new (landmarks === 'full' ? Landmark68 : Landmark68Tiny)(loadTfjsWeights(lmName), lmName),
-    expression: new FaceExpression(loadTfjsWeights(EXPRESSION_WEIGHTS_NAME)),
+    expression:
+      options.expression === false ? undefined : new FaceExpression(loadTfjsWeights(EXPRESSION_WEIGHTS_NAME)),
     dlib: new DlibDescriptor(loadTfjsWeights(DLIB_WEIGHTS_NAME)),
   };
   const names = {
@@ -279,7 +287,7 @@ export async function analyzeDataset(o: AnalyzeOptions): Promise<AnalyzeResult> 
         columns: emptyColumns(data.count),
       };
     }
-    const { nets, names } = loadNets(settings.landmarks as 'full' | 'tiny');
+    const { nets, names } = loadFaceNets(settings.landmarks as 'full' | 'tiny');
     table.info = {
       data: o.data,
       preprocess: JSON.stringify({
@@ -325,7 +333,7 @@ export async function analyzeDataset(o: AnalyzeOptions): Promise<AnalyzeResult> 
         writeFileAtomic(o.out, encodeFactors(table));
       }
     } finally {
-      for (const n of Object.values(nets)) n.dispose();
+      for (const n of Object.values(nets)) n?.dispose();
     }
     recomputeQuality(table, data.H, data.W);
     table.expression = fitExpression(table);

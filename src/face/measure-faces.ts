@@ -40,7 +40,8 @@ export const FACE_PREPROCESS: Preprocess = { crop: [112, 112], out: [64, 64] };
 
 export interface FaceNets {
   landmarks: Landmark68 | Landmark68Tiny;
-  expression: FaceExpression;
+  /** Optional: without it `probs` is NaN (callers that only need identity, pose and lighting). */
+  expression?: FaceExpression;
   dlib: DlibDescriptor;
 }
 
@@ -51,7 +52,7 @@ export interface BatchOutputs {
   descriptors: Float32Array;
   /** n x 136: x0, y0, x1, ... relative to the image */
   landmarks: Float32Array;
-  /** n x 7 */
+  /** n x 7 (NaN without the expression network) */
   probs: Float32Array;
 }
 
@@ -75,7 +76,7 @@ export async function measureBatch(
       const x112 = resized(LANDMARK_INPUT_SIZE);
       return [
         nets.landmarks.forward(x112),
-        nets.expression.probabilities(x112),
+        nets.expression?.probabilities(x112),
         nets.dlib.forward(resized(DLIB_INPUT_SIZE)),
       ];
     }),
@@ -84,11 +85,11 @@ export async function measureBatch(
     return {
       n,
       landmarks: (await lm.toArray()) as Float32Array,
-      probs: (await pr.toArray()) as Float32Array,
-      descriptors: (await de.toArray()) as Float32Array,
+      probs: pr ? ((await pr.toArray()) as Float32Array) : new Float32Array(n * 7).fill(NaN),
+      descriptors: (await de!.toArray()) as Float32Array,
     };
   } finally {
-    for (const t of [lm, pr, de]) t.dispose();
+    for (const t of [lm, pr, de]) t?.dispose();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Where the package's own files are at run time (Node only): the shipped recognizer
- * (weights/) and the embedded sample (data/lfw-sample).
+ * Where the package's own files are at run time (Node only): the shipped recognizer and
+ * generator (weights/) and the embedded sample (data/lfw-sample).
  *
  * The same code runs from the repository (src/*.ts through tsx) and from an installed package
  * (node_modules/synface-gpu/dist/src/*.js), at different depths below the package root; so the
@@ -30,6 +30,9 @@ export function packageRoot(): string {
 /** The recognizer trained by this code and shipped with it (see weights/*.manifest.json). */
 export const shippedRecognizerPath = (): string =>
   join(packageRoot(), 'weights', 'recognizer-small.safetensors');
+
+/** The face generator trained by this code and shipped with it (absent until one is shipped). */
+export const shippedGeneratorPath = (): string => join(packageRoot(), 'weights', 'generator.safetensors');
 
 /** The embedded real sample: pre-aligned LFW faces, people and pairs files (see its README). */
 export const embeddedSamplePath = (): string => join(packageRoot(), 'data', 'lfw-sample');

@@ -13,3 +13,10 @@ export {
   peopleNearestDistances,
   type IdentityPrior,
 } from './identity-prior.js';
+export {
+  sampleFactors,
+  factorRanges,
+  SAMPLED_FACTORS,
+  type SampledFactor,
+  type FactorRange,
+} from './factor-prior.js';
