@@ -3,7 +3,8 @@
  * embedded sample at the tiny64 preset: the factors file made by analyze, the held-out people
  * left out, a session stopped after 2 steps and resumed to the end equal to an uninterrupted
  * run bit for bit, the grid, curves and weights written, and a fresh folder continuing from
- * the exported compact checkpoint. About 10 s on lavapipe (analyze once, four short sessions).
+ * the exported compact checkpoint (with a changed loss weight, logged), the FD probe's records.
+ * About 10 s on lavapipe (analyze once, four short sessions).
  * Oracles: an uninterrupted run, the files' own formats.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -85,7 +86,8 @@ describe('trainGenerator', () => {
 
     const resumed = await trainGenerator(options('a', { resume: true }));
     expect(resumed.status).toBe('finished');
-    const whole = await trainGenerator(options('b'));
+    // the same run with the realism probe: it reads G_ema only, so the weights stay the same
+    const whole = await trainGenerator(options('b', { fdEvery: 2, fdImages: 4, fdMinDistance: 0 }));
     expect(modelTensors(join(root, 'a', 'checkpoint.safetensors'))).toEqual(
       modelTensors(join(root, 'b', 'checkpoint.safetensors')),
     );
@@ -97,6 +99,15 @@ describe('trainGenerator', () => {
     expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const k of ['loss_d', 'loss_g', 'recon', 'r1', 'kimg', 'images_per_s'])
       expect(Number.isFinite(train[3][k])).toBe(true);
+    const val = (dir: string) =>
+      readFileSync(join(root, dir, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((r) => r.type === 'val');
+    expect(val('a').every((r) => r.fd === undefined)).toBe(true);
+    expect(val('b').map((r) => r.step)).toEqual([2, 4]);
+    for (const r of val('b')) expect(r.fd).toBeGreaterThan(0);
     const { generator, info } = loadGenerator(readFileSync(join(root, 'a', 'generator.safetensors')), 'g', {
       resolution: 64,
     });
@@ -106,9 +117,15 @@ describe('trainGenerator', () => {
     // a fresh machine: no checkpoint in the folder, the exported one is continued
     const fresh: string[] = [];
     const cont = await trainGenerator(
-      options('c', { resume: true, fallback: exported, log: (l) => fresh.push(l) }),
+      options('c', {
+        resume: true,
+        fallback: exported,
+        settings: { reconWeight: 0.5 },
+        log: (l) => fresh.push(l),
+      }),
     );
     expect(fresh.join('\n')).toMatch(/continuing the run exported in/);
+    expect(fresh).toContain("settings changed from the checkpoint's: reconWeight 1 -> 0.5");
     expect(cont.status).toBe('finished');
     expect(cont.step).toBe(4);
     expect(whole.step).toBe(4);

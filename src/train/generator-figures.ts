@@ -136,6 +136,17 @@ export function ganCurves(
         ? [[r.kimg as number, r[key] as number] as const]
         : [],
     );
+  const factorPoints: Series[] = [
+    ['identity', 'f_id'],
+    ['expression', 'f_exp'],
+    ['pose', 'f_pose'],
+    ['lighting', 'f_light'],
+  ].map(([name, key]) => ({ name, points: points(key) }));
+  const fd = records.flatMap((r) =>
+    r.type === 'val' && Number.isFinite(r.fd) && Number.isFinite(r.kimg)
+      ? [[r.kimg as number, r.fd as number] as const]
+      : [],
+  );
   const panel = (title: string, series: Series[]) =>
     lineChart({ title, xLabel: 'kimg', series, width: 640, height: 260 });
   return stackImages([
@@ -145,5 +156,11 @@ export function ganCurves(
     ]),
     panel('Reconstruction (L1, low resolution)', [{ name: 'recon', points: points('recon') }]),
     panel('R1 penalty (squared gradient norm)', [{ name: 'r1', points: points('r1') }]),
+    ...(factorPoints.some((s) => s.points.length)
+      ? [panel('Factor loss read back by the student (MSE, standardized)', factorPoints)]
+      : []),
+    ...(fd.length
+      ? [panel('Frechet distance to held-out real faces (dlib descriptors)', [{ name: 'FD', points: fd }])]
+      : []),
   ]);
 }

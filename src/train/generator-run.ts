@@ -38,6 +38,11 @@ import {
   sampleIdentities,
 } from '../models/generator/identity-prior.js';
 import { Generator } from '../tensor/random.js';
+import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
+import { generatorReference } from '../eval/generator-samples.js';
+import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
+import { loadTfjsWeights } from '../io/tfjs-weights-node.js';
+import type { FaceGenerator } from '../models/generator/generator.js';
 import { serializeGenerator } from '../models/generator/weights.js';
 import { writePng } from '../plot/png-node.js';
 import { ganCurves, gridRows, sampleGrid } from './generator-figures.js';
@@ -67,6 +72,16 @@ export interface TrainGeneratorOptions {
   ckptEvery: number;
   gridEvery: number;
   gridRows: number;
+  /**
+   * Every N steps (a multiple of gridEvery; 0: never) the Frechet distance in dlib's descriptor
+   * space of fdImages new identities rendered by G_ema against the held-out people's real faces
+   * (eval/generator-metrics.ts): a 'val' record { fd } and a panel of curves.png.
+   */
+  fdEvery?: number;
+  fdImages?: number;
+  /** The new identities' distance from every training person (default: a quarter of the real
+   * people are closer than this to their nearest other person). */
+  fdMinDistance?: number;
   stopAfter?: number;
   maxSeconds?: number;
   /** Loss settings besides the defaults (a resumed run may change these: a curriculum step). */
@@ -141,6 +156,36 @@ export function generatorData(
   checkFactorRows(factors, source);
   const person = picked.map((i) => table.images[i][0]);
   return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
+}
+
+/**
+ * The run's realism probe, or null when off: fixed requests (fdImages new identities, one image
+ * each) and the held-out people's descriptor Gaussian, made once; dlib loaded once.
+ */
+function frechetProbe(
+  table: FactorsTable,
+  heldOut: Set<string>,
+  o: TrainGeneratorOptions,
+  zDim: number,
+  log: (line: string) => void,
+) {
+  if (!o.fdEvery) return null;
+  if (o.fdEvery % o.gridEvery)
+    throw new Error(
+      `train-generator: --fd-every ${o.fdEvery} is not a multiple of --grid-every ${o.gridEvery}`,
+    );
+  const setup = frechetSetup(generatorReference(table, heldOut, o.factors), {
+    images: o.fdImages ?? 256,
+    seed: 1,
+    zDim,
+    minDistance: o.fdMinDistance,
+  });
+  const dlib = new DlibDescriptor(loadTfjsWeights(DLIB_WEIGHTS_NAME));
+  log(
+    `train-generator: FD every ${o.fdEvery} steps, ${setup.requests.count} new identities against ${setup.realStats.count} held-out real faces`,
+  );
+  const probe = (G: FaceGenerator) => generatorFrechet(G, dlib, setup.requests, setup.realStats);
+  return Object.assign(probe, { dispose: () => dlib.dispose() });
 }
 
 function digest(data: GeneratorTrainingData): string {
@@ -242,13 +287,21 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       } catch (e) {
         log(`train-generator: the grid shows no new identities: ${(e as Error).message}`);
       }
+      const fd = frechetProbe(analyzed.table, heldOut, o, model.zDim, log);
       const grid = async () => {
         const image = await sampleGrid(trainer.nets.Gema, data, picked, { newIdentities });
         const name = `grid-${String(trainer.step).padStart(7, '0')}.png`;
         mkdirSync(folder.path('grids'), { recursive: true });
         writePng(join(folder.path('grids'), name), image);
         writePng(folder.path('grid.png'), image);
-        return { fields: { kimg: trainer.imagesSeen / 1000 }, summary: `sample grid grids/${name}` };
+        const fields: Record<string, number> = { kimg: trainer.imagesSeen / 1000 };
+        let summary = `sample grid grids/${name}`;
+        if (fd && trainer.step % o.fdEvery! === 0) {
+          const r = await fd(trainer.nets.Gema);
+          fields.fd = r.fd;
+          summary += `; FD ${r.fd.toFixed(4)} (${r.images} images, ${r.seconds.toFixed(0)} s)`;
+        }
+        return { fields, summary };
       };
 
       const run = await runTraining(trainer, {
@@ -270,6 +323,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         onProgress: o.onProgress,
       });
       if (run.status !== 'finished') await grid();
+      fd?.dispose();
       writePng(folder.path('curves.png'), ganCurves(folder.records));
       const info = {
         ...meta,
