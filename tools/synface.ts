@@ -7,6 +7,7 @@
  *   synface split ...                 a validation split by people, pairs in the LFW format
  *   synface analyze --data DIR --out F.safetensors   face factors of every image, once (resumable)
  *   synface train-generator ...       GAN training of the face generator on measured factors
+ *   synface train-student ...         the factor student: the measured factors distilled into a 64x64 net
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
@@ -27,6 +28,7 @@ import { splitCommand } from './split.js';
 import { evalCommand } from './eval.js';
 import { analyzeCommand } from './analyze.js';
 import { trainGeneratorCommand } from './train-generator.js';
+import { trainStudentCommand } from './train-student.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -43,6 +45,7 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   split              a validation split by people with pairs in the LFW format
   analyze            face factors of every image of a dataset (identity, landmarks, pose, expression, lighting)
   train-generator    GAN training of the face generator on the measured factors
+  train-student      the factor student: measured factors distilled into a small 64x64 network
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
 
@@ -82,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'eval') return await evalCommand(args);
     if (command === 'analyze') return await analyzeCommand(args);
     if (command === 'train-generator') return await trainGeneratorCommand(args);
+    if (command === 'train-student') return await trainStudentCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },
