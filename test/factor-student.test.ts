@@ -12,7 +12,9 @@ import {
   FactorStudent,
   factorLayout,
   factorLoss,
+  freezeStudent,
   normConversion,
+  predictFactorsIn,
   standardizedTargets,
   STUDENT_BACKBONES,
   unstandardize,
@@ -93,7 +95,25 @@ describe('factor student', () => {
     expect(() => student.forward(E.zeros([2, 3, 32, 32]))).toThrow(
       /expected images of shape \[N, 3, 64, 64\]/,
     );
-    y.dispose();
+    // as a frozen critic: outputs converted to another norm, gradients reach the images only
+    freezeStudent(student);
+    const other = fitFactorNorm(syntheticData(4, 9).factors);
+    const conv = normConversion(student.config.norm, other);
+    const x = E.randn([2, 3, 64, 64], 0, 0.5, new E.Generator(7));
+    x.requiresGrad = true;
+    const [own, converted] = E.scope(() => {
+      const own = student.forward(x),
+        converted = predictFactorsIn(student, x, conv);
+      E.backward(E.sum(converted));
+      return [own, converted];
+    });
+    const a = await own.toArray(),
+      b = await converted.toArray();
+    for (let i = 0; i < a.length; i++)
+      expect(b[i]).toBeCloseTo(a[i] * conv.scale[i % D] + conv.shift[i % D], 4);
+    expect(x.grad?.shape).toEqual([2, 3, 64, 64]);
+    expect(student.parameters().every((p) => p.grad === null)).toBe(true);
+    [y, own, converted, x.grad!, x].forEach((t) => t.dispose());
     student.dispose();
     expect(() => new FactorStudent({ ...config(factors), expDim: 3 })).toThrow(
       /norm.expression needs .* 3 values/,

@@ -17,7 +17,8 @@
  * per-dimension affine map from one standardization to the other.
  */
 import { Linear, Module } from '../nn/index.js';
-import { add, mean, scale, slice, square, sub } from '../ops/index.js';
+import { add, mean, mul, scale, slice, square, sub } from '../ops/index.js';
+import { tensor } from '../tensor/create.js';
 import { getDefaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { FactorNorm, GeneratorConfig } from './generator/config.js';
@@ -215,6 +216,39 @@ export function normConversion(
     scale: Float32Array.from(a.std, (s, j) => s / b.std[j]),
     shift: Float32Array.from(a.mean, (m, j) => (m - b.mean[j]) / b.std[j]),
   };
+}
+
+// ---------------------------------------------------------------- as the generator's critic
+
+/**
+ * The student as a fixed critic of fakes: eval mode (batch norm on its running statistics, so
+ * a fake is scored alone, not against its batch) and no parameter gradients, so a backward pass
+ * through it reaches only the images.
+ */
+export function freezeStudent(student: FactorStudent): FactorStudent {
+  student.eval();
+  for (const p of student.parameters()) p.requiresGrad = false;
+  return student;
+}
+
+/**
+ * student(images) in another standardization (`conversion` = normConversion(student norm,
+ * target norm), e.g. the generator's); differentiable with respect to the images. Without a
+ * conversion, the student's own standardization.
+ */
+export function predictFactorsIn(
+  student: FactorStudent,
+  images: Tensor,
+  conversion?: { scale: Float32Array; shift: Float32Array },
+): Tensor {
+  const y = student.forward(images);
+  if (!conversion) return y;
+  const D = student.dim;
+  if (conversion.scale.length !== D || conversion.shift.length !== D)
+    throw new RangeError(
+      `predictFactorsIn: a conversion of ${conversion.scale.length} values for ${D} outputs`,
+    );
+  return add(mul(y, tensor(conversion.scale, [1, D])), tensor(conversion.shift, [1, D]));
 }
 
 // ---------------------------------------------------------------- the loss
