@@ -9,6 +9,7 @@
  *   synface train-generator ...       GAN training of the face generator on measured factors
  *   synface eval-generator [--json]   the generator judged on unseen synthetic identities
  *   synface generate ... --out F.png  faces from the generator: a seed and explicit or sampled factors
+ *   synface train-student ...         the factor student: the measured factors distilled into a 64x64 net
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
  * Environment: SYNFACE_ADAPTER picks the adapter (auto, lavapipe, swiftshader, gpu, or an ICD
@@ -31,6 +32,7 @@ import { analyzeCommand } from './analyze.js';
 import { trainGeneratorCommand } from './train-generator.js';
 import { evalGeneratorCommand } from './eval-generator.js';
 import { generateCommand } from './generate.js';
+import { trainStudentCommand } from './train-student.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -49,6 +51,7 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   train-generator    GAN training of the face generator on the measured factors
   eval-generator     the generator judged on unseen synthetic identities (consistency, control, realism)
   generate           faces from the generator: a seed and explicit or sampled factors, PNG out
+  train-student      the factor student: measured factors distilled into a small 64x64 network
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
 
@@ -90,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'train-generator') return await trainGeneratorCommand(args);
     if (command === 'eval-generator') return await evalGeneratorCommand(args);
     if (command === 'generate') return await generateCommand(args);
+    if (command === 'train-student') return await trainStudentCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },
