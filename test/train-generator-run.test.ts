@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../src/io/checkpoint.js';
 import { loadGenerator } from '../src/models/generator/index.js';
+import { FactorStudent, STUDENT_BACKBONES } from '../src/models/factor-student.js';
+import { serializeFactorStudent } from '../src/models/factor-student-weights.js';
 import { trainGenerator, type TrainGeneratorOptions } from '../src/train/generator-run.js';
 
 const PEOPLE: [string, number][] = [
@@ -129,5 +131,44 @@ describe('trainGenerator', () => {
     expect(cont.status).toBe('finished');
     expect(cont.step).toBe(4);
     expect(whole.step).toBe(4);
+  });
+
+  it('the factor loss reads the fakes with a student; a resume keeps the settings it had', async () => {
+    const studentFile = join(root, 'student.safetensors');
+    await expect(
+      trainGenerator(options('s0', { settings: { factorWeight: 1 }, student: studentFile })),
+    ).rejects.toThrow(
+      /the factor loss needs the factor student's weights, and .*student.safetensors does not exist/,
+    );
+    // an untrained student in the generator's layout (its norm: any of the same sizes)
+    const { generator } = loadGenerator(readFileSync(join(root, 'a', 'generator.safetensors')), 'g');
+    const m = generator.config;
+    generator.dispose();
+    const student = new FactorStudent({
+      backbone: STUDENT_BACKBONES.tiny,
+      descriptorDim: m.descriptorDim,
+      expDim: m.expDim,
+      poseDim: 3,
+      lightDim: m.lightDim,
+      norm: m.norm,
+    });
+    writeFileSync(studentFile, await serializeFactorStudent(student));
+    student.dispose();
+    const lines: string[] = [];
+    const run = { settings: { factorWeight: 1 }, student: studentFile, log: (l: string) => lines.push(l) };
+    expect((await trainGenerator(options('s', { ...run, stopAfter: 1 }))).status).toBe('stopped');
+    expect(lines.join('\n')).toMatch(/factor loss read by the student/);
+    // resumed without --factor-weight: the loss stays on (no settings change)
+    lines.length = 0;
+    await trainGenerator(options('s', { resume: true, student: studentFile, log: run.log }));
+    expect(lines.join('\n')).not.toMatch(/settings changed/);
+    const train = readFileSync(join(root, 's', 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'train');
+    expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    for (const r of train)
+      for (const k of ['f_id', 'f_exp', 'f_pose', 'f_light']) expect(r[k]).toBeGreaterThan(0);
   });
 });

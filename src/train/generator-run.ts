@@ -8,8 +8,12 @@
  *            their factors from the analyze file (made, resumed or reused by analyzeDataset)
  *   model    a preset (models/generator/config.ts) with the expression size and the factor
  *            standardization of this data
+ *   losses   the trainer's defaults, then (on --resume) the checkpoint's loss settings, then
+ *            the caller's `settings`; with factorWeight > 0 the factor student (--student) is
+ *            loaded frozen as the reader of the fakes' factors
  *   loop     runTraining (runner.ts) around a GeneratorTrainer; every gridEvery steps (the
- *            runner's validation slot) a sample grid from the EMA generator
+ *            runner's validation slot) a sample grid from the EMA generator, and every fdEvery
+ *            steps the Frechet distance of its new identities to held-out faces
  *   end      generator.safetensors (the EMA generator, loadGenerator reads it), curves.png
  *
  * Where a run lives: its folder (runs/..., not in git) holds the full checkpoint (with Adam's
@@ -38,6 +42,9 @@ import {
   sampleIdentities,
 } from '../models/generator/identity-prior.js';
 import { Generator } from '../tensor/random.js';
+import type { Checkpoint } from '../io/checkpoint.js';
+import { loadFactorStudent } from '../models/factor-student-weights.js';
+import { freezeStudent, normConversion, predictFactorsIn } from '../models/factor-student.js';
 import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
 import { generatorReference } from '../eval/generator-samples.js';
 import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
@@ -47,8 +54,10 @@ import { serializeGenerator } from '../models/generator/weights.js';
 import { writePng } from '../plot/png-node.js';
 import { ganCurves, gridRows, sampleGrid } from './generator-figures.js';
 import {
+  CHANGEABLE_SETTINGS,
   defaultTrainSettings,
   GeneratorTrainer,
+  type FactorPredictor,
   type GeneratorTrainConfig,
   type GeneratorTrainingData,
 } from './generator-trainer.js';
@@ -158,6 +167,34 @@ export function generatorData(
   return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
 }
 
+/** The changeable loss settings a checkpoint was trained with (not its length). */
+function savedSettings(ckpt: Checkpoint): Partial<GeneratorTrainConfig> {
+  const train = (ckpt.config as { train?: Record<string, unknown> } | null)?.train ?? {};
+  return Object.fromEntries(
+    Object.entries(train).filter(
+      ([k]) => k !== 'steps' && CHANGEABLE_SETTINGS.has(k as keyof GeneratorTrainConfig),
+    ),
+  );
+}
+
+/** The factor student as a frozen critic whose outputs are in the generator's standardization. */
+function loadStudentCritic(path: string | undefined, model: GeneratorConfig, log: (line: string) => void) {
+  if (!path || !existsSync(path))
+    throw new Error(
+      `train-generator: the factor loss needs the factor student's weights, and ${path ?? '(no --student)'} does not exist (make them with synface train-student)`,
+    );
+  const bytes = readFileSync(path);
+  const { student, info } = loadFactorStudent(bytes, path);
+  const conversion = normConversion(student.config.norm, model.norm);
+  freezeStudent(student);
+  const sha = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+  log(
+    `train-generator: factor loss read by the student ${path} (sha256 ${sha}, ${JSON.stringify(info).slice(0, 120)})`,
+  );
+  const predictor: FactorPredictor = { predict: (x) => predictFactorsIn(student, x, conversion) };
+  return { predictor, dispose: () => student.dispose() };
+}
+
 /**
  * The run's realism probe, or null when off: fixed requests (fdImages new identities, one image
  * each) and the held-out people's descriptor Gaussian, made once; dlib loaded once.
@@ -235,7 +272,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     });
     const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, cache);
     const real = generatorData(analyzed.table, cached, heldOut, o.factors);
-    const data = {
+    const realData = {
       ...real,
       identityPrior: fitIdentityPrior(
         real.factors.descriptor,
@@ -244,23 +281,31 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       ),
     };
     log(
-      `train-generator: ${data.rows.length} images (${data.left.held_out} of held-out people and ${data.left.flagged} flagged by analyze left out)`,
+      `train-generator: ${realData.rows.length} images (${realData.left.held_out} of held-out people and ${realData.left.flagged} flagged by analyze left out)`,
     );
 
     // ---- configuration
     const model: GeneratorConfig = {
       ...shape,
-      expDim: data.factors.expression.length / data.factors.count,
-      norm: fitFactorNorm(data.factors),
+      expDim: realData.factors.expression.length / realData.factors.count,
+      norm: fitFactorNorm(realData.factors),
     };
+    // a resumed run keeps the loss settings it had unless told otherwise (a curriculum step)
+    if (o.resume && !folder.hasCheckpoint() && o.fallback && existsSync(o.fallback)) {
+      log(`train-generator: no checkpoint in ${o.out}; continuing the run exported in ${o.fallback}`);
+      copyFileSync(o.fallback, folder.checkpointPath);
+    }
     const config: GeneratorTrainConfig = {
       model,
       batch: o.batch,
       steps: o.steps,
       ...defaultTrainSettings(model.resolution, o.batch),
+      ...(o.resume && folder.hasCheckpoint() ? savedSettings(folder.readCheckpoint()) : {}),
       ...o.settings,
       seed: o.seed,
     };
+    const student = config.factorWeight > 0 ? loadStudentCritic(o.student, model, log) : undefined;
+    const data = { ...realData, factorPredictor: student?.predictor };
     const trainer = new GeneratorTrainer(config, data);
     try {
       log(
@@ -271,10 +316,6 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       const command = o.command ?? 'trainGenerator()';
       const meta = { preset: o.preset, data: o.data, people: o.people, factors: o.factors, command };
 
-      if (o.resume && !folder.hasCheckpoint() && o.fallback && existsSync(o.fallback)) {
-        log(`train-generator: no checkpoint in ${o.out}; continuing the run exported in ${o.fallback}`);
-        copyFileSync(o.fallback, folder.checkpointPath);
-      }
       const picked = gridRows(data.rows.length, o.gridRows);
       // two new identities: from the prior of the training people, no closer to one of them
       // than a quarter of the real people are to their nearest other person
@@ -354,6 +395,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       return { ...run, steps: o.steps, images: data.rows.length, files };
     } finally {
       trainer.dispose();
+      student?.dispose();
     }
   } finally {
     folder.close();
