@@ -24,6 +24,8 @@ import { faceApiForward } from './cases/faceapi.js';
 import { tfjsFaceApiForward } from './peers/tfjs-faceapi.js';
 import { styleganTrainStep } from './cases/stylegan.js';
 import { tfjsStyleganTrainStep } from './peers/tfjs-stylegan.js';
+import { generatorTrainStep } from './cases/generator.js';
+import { tfjsGeneratorTrainStep } from './peers/tfjs-generator.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -90,6 +92,7 @@ const pairs: [PeerCase, PeerCase | null][] = [
   [faceApiForward('landmark68'), peer ? tfjsFaceApiForward(peer, 'landmark68') : null],
   [faceApiForward('dlib'), peer ? tfjsFaceApiForward(peer, 'dlib') : null],
   [styleganTrainStep(), peer ? tfjsStyleganTrainStep(peer) : null],
+  [generatorTrainStep(), peer ? tfjsGeneratorTrainStep(peer) : null],
 ];
 
 const rows: Row[] = [];

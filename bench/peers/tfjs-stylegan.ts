@@ -27,15 +27,12 @@ type T = TfCore.Tensor;
 type T4 = TfCore.Tensor4D;
 type T2 = TfCore.Tensor2D;
 
-export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
-  const tf: Tf = peer.tf;
-  const gVars: TfCore.Variable[] = [],
-    dVars: TfCore.Variable[] = [];
-  let G: ((z: T2) => T4) | null = null,
-    D: ((img: T4) => T2) | null = null;
-  let reals: T4 | null = null;
-  let optG: TfCore.AdamOptimizer | null = null,
-    optD: TfCore.AdamOptimizer | null = null;
+/**
+ * StyleGAN2's layers in tfjs, NHWC, as the closures both peers build their networks from
+ * (this file's stylegan-step-64 and tfjs-generator.ts's generator-train-step). Variables are
+ * pushed on the list given; dispose() frees the cached FIR filters.
+ */
+export function tfjsStyleganLayers(tf: Tf, wDim: number) {
   const firCache = new Map<string, T4>();
 
   const lrelu = (x: T) => tf.mul(tf.leakyRelu(x, 0.2), Math.SQRT2);
@@ -97,21 +94,36 @@ export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
     };
   };
 
-  /** EqualConv2d with bias and lrelu, 'same' padding */
-  const equalConv = (cin: number, cout: number, k: number) => {
-    const w = variable(dVars, tf.randomNormal([k, k, cin, cout]));
-    const b = variable(dVars, tf.zeros([cout]));
+  /** EqualConv2d, 'same' padding; bias and lrelu unless turned off */
+  const equalConv = (
+    list: TfCore.Variable[],
+    cin: number,
+    cout: number,
+    k: number,
+    o: { bias?: boolean; act?: boolean } = {},
+  ) => {
+    const w = variable(list, tf.randomNormal([k, k, cin, cout]));
+    const b = (o.bias ?? true) ? variable(list, tf.zeros([cout])) : null;
     const gain = 1 / Math.sqrt(cin * k * k);
-    return (x: T4): T4 => lrelu(tf.add(tf.conv2d(x, tf.mul(w, gain) as T4, 1, 'same'), b)) as T4;
+    return (x: T4): T4 => {
+      let y = tf.conv2d(x, tf.mul(w, gain) as T4, 1, 'same') as T;
+      if (b) y = tf.add(y, b);
+      return ((o.act ?? true) ? lrelu(y) : y) as T4;
+    };
   };
 
   /** ModulatedConv: affine, (upsample), modulate, conv, demodulate, noise, bias + act */
-  const modConv = (cin: number, cout: number, o: { k?: number; up?: boolean; toRgb?: boolean } = {}) => {
+  const modConv = (
+    list: TfCore.Variable[],
+    cin: number,
+    cout: number,
+    o: { k?: number; up?: boolean; toRgb?: boolean } = {},
+  ) => {
     const k = o.k ?? 3;
-    const affine = equalLinear(gVars, B.wDim, cin, { biasInit: 1 });
-    const weight = variable(gVars, tf.randomNormal([k, k, cin, cout]));
-    const bias = variable(gVars, tf.zeros([cout]));
-    const strength = o.toRgb ? null : variable(gVars, tf.zeros([]));
+    const affine = equalLinear(list, wDim, cin, { biasInit: 1 });
+    const weight = variable(list, tf.randomNormal([k, k, cin, cout]));
+    const bias = variable(list, tf.zeros([cout]));
+    const strength = o.toRgb ? null : variable(list, tf.zeros([]));
     return (x: T4, w: T2): T4 => {
       const N = x.shape[0];
       const styles = affine(w); // (N, cin)
@@ -142,6 +154,29 @@ export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
     const maps = tf.reshape(tf.tile(tf.reshape(stat, [1, n, 1, 1]), [g, 1, H * W, 1]), [N, H, W, 1]);
     return tf.concat([x, maps], 3) as T4;
   };
+
+  const dispose = () => {
+    for (const f of firCache.values()) f.dispose();
+    firCache.clear();
+  };
+  return { lrelu, upsample, downsample, variable, equalLinear, equalConv, modConv, minibatchStd, dispose };
+}
+
+export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
+  const tf: Tf = peer.tf;
+  const gVars: TfCore.Variable[] = [],
+    dVars: TfCore.Variable[] = [];
+  let G: ((z: T2) => T4) | null = null,
+    D: ((img: T4) => T2) | null = null;
+  let reals: T4 | null = null;
+  let optG: TfCore.AdamOptimizer | null = null,
+    optD: TfCore.AdamOptimizer | null = null;
+  const L = tfjsStyleganLayers(tf, B.wDim);
+  const { variable, upsample, downsample, minibatchStd } = L;
+  const equalLinear = L.equalLinear;
+  const equalConv = (cin: number, cout: number, k: number) => L.equalConv(dVars, cin, cout, k);
+  const modConv = (cin: number, cout: number, o: { k?: number; up?: boolean; toRgb?: boolean } = {}) =>
+    L.modConv(gVars, cin, cout, o);
 
   const build = () => {
     const W = B.widths;
@@ -227,8 +262,7 @@ export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
       optG = optD = null;
       for (const v of [...gVars, ...dVars]) v.dispose();
       gVars.length = dVars.length = 0;
-      for (const f of firCache.values()) f.dispose();
-      firCache.clear();
+      L.dispose();
       reals?.dispose();
       reals = null;
       await peer.sync();

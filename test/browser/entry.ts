@@ -17,11 +17,16 @@ async function main(): Promise<void> {
   try {
     await initGpu({ autotune: false }); // the same kernel versions as the Node side
     // face-api's weight files, served by run.ts from the installed package's model/ folder
-    window.__result = await runSuite(async (file) => {
-      const res = await fetch(`/model/${encodeURIComponent(file)}`);
-      if (!res.ok) throw new Error(`/model/${file}: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    });
+    // ?only=group,group (run.ts's --only): the same groups as the Node side
+    const only = new URLSearchParams(location.search).get('only');
+    window.__result = await runSuite(
+      async (file) => {
+        const res = await fetch(`/model/${encodeURIComponent(file)}`);
+        if (!res.ok) throw new Error(`/model/${file}: HTTP ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      },
+      only ? only.split(',') : undefined,
+    );
   } catch (e) {
     const err = e as Error;
     window.__error = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}\n${err?.stack ?? ''}`;

@@ -1,7 +1,9 @@
 /**
  * The browser test: the same engine in headless Chromium must give the numbers Node gives.
  *
- *   npm run test:browser          (XDG_RUNTIME_DIR is set to /tmp/xdg when unset)
+ *   npm run test:browser                         (XDG_RUNTIME_DIR is set to /tmp/xdg when unset)
+ *   npm run test:browser -- --only generator     only the suite's groups named (comma-separated;
+ *                                                suite.ts's SUITE_GROUPS), on both sides
  *
  * 1. bundles test/browser/entry.ts with esbuild (esm, platform browser, in memory),
  * 2. serves it from a tiny http server on 127.0.0.1 (a random port; http://127.0.0.1 is a secure
@@ -25,7 +27,7 @@ import { build } from 'esbuild';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
 import { faceApiModelDir } from '../../src/io/tfjs-weights-node.js';
-import { runSuite, type SuiteCase, type SuiteResult } from './suite.js';
+import { checkSuiteGroups, runSuite, type SuiteCase, type SuiteResult } from './suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -197,13 +199,16 @@ async function main(): Promise<number> {
     process.env.XDG_RUNTIME_DIR = '/tmp/xdg';
     mkdirSync('/tmp/xdg', { recursive: true, mode: 0o700 });
   }
+  const i = process.argv.indexOf('--only');
+  if (i >= 0 && !process.argv[i + 1]) throw new Error('--only needs a comma-separated list of suite groups');
+  const groups = i >= 0 ? checkSuiteGroups(process.argv[i + 1].split(',')) : undefined;
   const t0 = performance.now();
 
   // Node first (the reference side of the comparison)
   let node: SuiteResult;
   try {
     await initGpu({ autotune: false }); // the same kernel versions as the Node side
-    node = await runSuite(readModelFile);
+    node = await runSuite(readModelFile, groups);
   } finally {
     shutdownGpu();
   }
@@ -211,7 +216,9 @@ async function main(): Promise<number> {
 
   const js = await bundleEntry();
   const server = await serve(js);
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const url =
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}/` +
+    (groups ? `?only=${encodeURIComponent(groups.join(','))}` : '');
   const log: string[] = [];
   let browser: SuiteResult;
   try {

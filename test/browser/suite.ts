@@ -3,8 +3,8 @@
  * browser (navigator.gpu), must give the same numbers. test/browser/run.ts runs both and
  * compares them case by case.
  *
- * Environment-independent on purpose: imports only from src/, ./jpeg-fixture.ts and
- * ./faceapi-cases.ts (no Node modules, no DOM, no file reads), and every input comes from a tiny
+ * Environment-independent on purpose: imports only from src/, ./jpeg-fixture.ts,
+ * ./faceapi-cases.ts and ./generator-cases.ts (no Node modules, no DOM, no file reads), and every input comes from a tiny
  * JS formula (or, for the one JPEG, a base64 string), so both sides start from identical bits.
  * The one exception, face-api's weight files, comes through the caller's `readModelFile`
  * (a file read in Node, a fetch from run.ts's server in the page): see faceapi-cases.ts.
@@ -12,7 +12,8 @@
  * Besides the engine's ops, the face pipeline: PNG (built in memory, stored deflate) and JPEG
  * decoding, centre crop + resize, GPU augmentation, a tiny IResNet + ArcFace recognizer (eval
  * embeddings, embedRows / evaluatePairs, one training step), the verification protocol, and
- * face-api's four pretrained networks (dlib descriptor, landmark68 full and tiny, expression).
+ * face-api's four pretrained networks (dlib descriptor, landmark68 full and tiny, expression),
+ * and the face generator's forward (base preset, generator-cases.ts).
  * The caller must have called initGpu() (src/gpu/node.ts or src/gpu/browser.ts) first.
  */
 import {
@@ -60,6 +61,7 @@ import {
   RGB420_WIDTH,
 } from './jpeg-fixture.js';
 import { faceApiCases, type ReadModelFile } from './faceapi-cases.js';
+import { generatorCases } from './generator-cases.js';
 
 export interface SuiteCase {
   name: string;
@@ -75,6 +77,33 @@ export interface SuiteCase {
   reference?: number[];
   /** Whether `reference` must match exactly (same rules as `exact`). */
   referenceExact?: boolean;
+}
+
+/**
+ * The suite's groups, in order; `npm run test:browser -- --only generator,faceapi` runs some
+ * (both sides run the same ones, so the comparison stays case by case).
+ */
+export const SUITE_GROUPS = [
+  'matmul',
+  'ops',
+  'random',
+  'images',
+  'augment',
+  'recognizer',
+  'verification',
+  'faceapi',
+  'generator',
+] as const;
+export type SuiteGroup = (typeof SUITE_GROUPS)[number];
+
+/** Throws naming every group that is not one of SUITE_GROUPS. */
+export function checkSuiteGroups(groups: readonly string[]): SuiteGroup[] {
+  const unknown = groups.filter((g) => !(SUITE_GROUPS as readonly string[]).includes(g));
+  if (unknown.length)
+    throw new Error(
+      `unknown suite group(s) ${unknown.join(', ')}: the groups are ${SUITE_GROUPS.join(', ')}`,
+    );
+  return groups as SuiteGroup[];
 }
 
 export interface SuiteResult {
@@ -285,7 +314,13 @@ async function read(t: Tensor): Promise<number[]> {
 
 // ---------------------------------------------------------------- the suite
 
-export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResult> {
+/** Runs the suite's cases (only those of `groups` when given, all by default). */
+export async function runSuite(
+  readModelFile: ReadModelFile,
+  groups?: readonly string[],
+): Promise<SuiteResult> {
+  const only = groups ? new Set(checkSuiteGroups(groups)) : null;
+  const want = (g: SuiteGroup) => !only || only.has(g);
   const t0 = performance.now();
   const cases: SuiteCase[] = [];
   const push = async (name: string, t: Tensor, exact: boolean, extra: Partial<SuiteCase> = {}) => {
@@ -294,7 +329,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   };
 
   // --- matmul: an awkward 2-D shape (not a multiple of any tile size)
-  {
+  if (want('matmul')) {
     const [M, K, N] = [67, 45, 33];
     const a = wave(M * K, 1),
       b = wave(K * N, 2);
@@ -303,7 +338,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
   // --- matmul with dyadic inputs: every partial sum is exact, so summation order and FMA
   //     cannot matter and the two adapters must agree bit for bit
-  {
+  if (want('matmul')) {
     const [M, K, N] = [67, 45, 33];
     const a = dyadic(M * K, 3),
       b = dyadic(K * N, 4);
@@ -314,7 +349,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
     });
   }
   // --- batched matmul (3 x 17x29 @ 3 x 29x21) and batch-broadcast (3 x 17x29 @ 29x21)
-  {
+  if (want('matmul')) {
     const [T, M, K, N] = [3, 17, 29, 21];
     const a = wave(T * M * K, 5),
       b = wave(T * K * N, 6),
@@ -327,7 +362,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
     });
   }
   // --- matmul with transposes: a^T @ b^T, a stored (K, M), b stored (N, K)
-  {
+  if (want('matmul')) {
     const [M, K, N] = [19, 70, 23];
     const at = wave(K * M, 8),
       bt = wave(N * K, 9);
@@ -341,7 +376,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
 
   // --- reductions
-  {
+  if (want('ops')) {
     const x = wave(13 * 57 * 7, 10);
     const big = wave(5 * 1000, 11); // R >= 256 with few outputs: the workgroup reduction kernel
     const r = scope(() => {
@@ -367,7 +402,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
 
   // --- elementwise chain with backward: y = sum(tanh(x * w + b)^2), broadcasting w and b
-  {
+  if (want('ops')) {
     const [R, C] = [24, 40];
     const xv = wave(R * C, 12),
       wv = wave(C, 13).map((v) => 1.5 * v),
@@ -410,7 +445,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
 
   // --- random: a counter-based stream is a pure function of (seed, offset), so bits and
   //     uniforms on [0, 1) must be identical everywhere (and equal to the CPU Philox)
-  {
+  if (want('random')) {
     const seed = 20240611,
       offset = 77;
     const gen = new Generator(seed);
@@ -475,7 +510,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   const peek = async (t: Tensor) => Array.from(await t.toArray());
 
   // --- image decoding and preprocessing: pure JS, so bit for bit on both sides
-  {
+  if (want('images')) {
     const [W, H] = [20, 18];
     const pixels = pixelPattern(W, H, 3, 1);
     const png = encodePng(W, H, 3, pixels);
@@ -540,7 +575,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
 
   // --- GPU augmentation: sampled parameters (CPU Philox, exact), then the kernel on a u8 batch
-  {
+  if (want('augment')) {
     const [N, C, H, W] = [4, 3, 13, 10]; // W % 4 != 0: the padded u32 packing
     const u8 = new Uint8Array(N * C * H * W);
     for (let i = 0; i < u8.length; i++) u8[i] = (i * 29 + ((i * i) % 13) * 17) & 255;
@@ -574,7 +609,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
 
   // --- a tiny recognizer: IResNet 16x16 (16x16 -> 1x1 in four stride-2 stages) + ArcFace head
-  {
+  if (want('recognizer')) {
     const config: RecognizerConfig = {
       backbone: {
         input: [16, 16],
@@ -671,7 +706,7 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
   }
 
   // --- the verification protocol on fixed scores: pure JS, exact
-  {
+  if (want('verification')) {
     const n = 60;
     const same = Array.from({ length: n }, (_, i) => i % 3 !== 0);
     // scores on a 1/64 grid (many ties, exact thresholds) with overlapping classes
@@ -698,12 +733,16 @@ export async function runSuite(readModelFile: ReadModelFile): Promise<SuiteResul
 
   // --- face-api's pretrained networks on one fixed image each (faceapi-cases.ts)
   //     (NaN would equal NaN in run.ts's comparison: a broken net must not pass as "identical")
-  for (const { name, t } of await faceApiCases(readModelFile)) {
-    const shape = [...t.shape];
-    const values = await read(t);
-    if (!values.every(Number.isFinite)) throw new Error(`${name}: non-finite output`);
-    cases.push({ name, values, exact: false, shape });
-  }
+  if (want('faceapi'))
+    for (const { name, t } of await faceApiCases(readModelFile)) {
+      const shape = [...t.shape];
+      const values = await read(t);
+      if (!values.every(Number.isFinite)) throw new Error(`${name}: non-finite output`);
+      cases.push({ name, values, exact: false, shape });
+    }
+
+  // --- the face generator (base preset) on fixed weights and factors (generator-cases.ts)
+  if (want('generator')) cases.push(...(await generatorCases()));
 
   const dev = getDevice();
   return { adapter: dev.adapter.name, isCpu: dev.adapter.isCpu, cases, ms: performance.now() - t0 };
