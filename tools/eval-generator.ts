@@ -11,6 +11,7 @@
 import { evaluateGenerator, type GeneratorEvalSummary } from '../src/eval/evaluate-generator.js';
 import { shippedGeneratorPath, shippedRecognizerPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
+import { LFW_FACTORS } from './train-generator.js';
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'generator weights (default: the shipped weights/generator.safetensors)' },
@@ -20,7 +21,7 @@ const SPEC: Record<string, OptionSpec> = {
   factors: {
     type: 'string',
     help: "the data's analyze file (priors, ranges, held-out real faces)",
-    default: 'runs/analyze/lfw-devtrain.safetensors',
+    default: LFW_FACTORS,
   },
   data: {
     type: 'string',

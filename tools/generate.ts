@@ -11,6 +11,7 @@
 import { generateFaces } from '../src/eval/generate.js';
 import { shippedGeneratorPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
+import { LFW_FACTORS } from './train-generator.js';
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'generator weights (default: the shipped weights/generator.safetensors)' },
@@ -43,7 +44,7 @@ const SPEC: Record<string, OptionSpec> = {
   factors: {
     type: 'string',
     help: "the data's analyze file (priors and ranges)",
-    default: 'runs/analyze/lfw-devtrain.safetensors',
+    default: LFW_FACTORS,
   },
   split: {
     type: 'string',

@@ -19,6 +19,11 @@ import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, trainingConsole } from './progress.js';
 
 export const EXPORT_DEFAULT = 'weights/generator/latest.safetensors';
+/**
+ * The LFW devtrain analyze file, committed (data/README.md): a fresh machine trains, resumes and
+ * evaluates without an hour of `synface analyze` first, on exactly the factors the run began with.
+ */
+export const LFW_FACTORS = 'data/lfw-devtrain.factors.safetensors';
 
 const SPEC: Record<string, OptionSpec> = {
   data: { type: 'string', help: 'LFW-layout folder', default: '../shared/data/lfw-devtrain' },
@@ -31,7 +36,7 @@ const SPEC: Record<string, OptionSpec> = {
   factors: {
     type: 'string',
     help: "the data's analyze file (synface analyze runs first when it is missing)",
-    default: 'runs/analyze/lfw-devtrain.safetensors',
+    default: LFW_FACTORS,
   },
   out: { type: 'string', help: 'run folder', default: 'runs/generator' },
   preset: { type: 'string', help: Object.keys(GENERATOR_PRESETS).join(' | '), default: 'base' },

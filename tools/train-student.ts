@@ -16,6 +16,7 @@ import { STUDENT_BACKBONES } from '../src/models/factor-student.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, trainingConsole } from './progress.js';
+import { LFW_FACTORS } from './train-generator.js';
 
 const SPEC: Record<string, OptionSpec> = {
   data: { type: 'string', help: 'LFW-layout folder', default: '../shared/data/lfw-devtrain' },
@@ -28,7 +29,7 @@ const SPEC: Record<string, OptionSpec> = {
   factors: {
     type: 'string',
     help: "the data's analyze file (synface analyze)",
-    default: 'runs/analyze/lfw-devtrain.safetensors',
+    default: LFW_FACTORS,
   },
   'allow-partial': {
     type: 'flag',
