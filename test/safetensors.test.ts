@@ -167,9 +167,17 @@ describe('safetensors validation', () => {
   });
 
   it('unsupported dtype, bad shape, size that does not match the shape', () => {
-    expect(parse(file('{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(
-      /tensor 'h': unsupported dtype 'F16' \(supported: F32, I32, U32\)/,
+    expect(
+      parse(file('{"h":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}', [...new Uint8Array(16)])),
+    ).toThrow(/tensor 'h': unsupported dtype 'F64' \(supported: F32, F16, BF16, I32, U32\)/);
+    // an inherited property of the dtype table is no dtype either
+    expect(parse(file('{"h":{"dtype":"toString","shape":[1],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(
+      /unsupported dtype 'toString'/,
     );
+    // F16 takes 2 bytes a value
+    expect(
+      parse(file('{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}', [...new Uint8Array(8)])),
+    ).toThrow(/tensor 'h': 8 bytes of data for F16 \[2\], which needs 4/);
     expect(parse(file('{"s":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', [0, 0, 0, 0]))).toThrow(
       /tensor 's': invalid shape \[-1\]/,
     );
@@ -185,5 +193,106 @@ describe('safetensors validation', () => {
     expect(() =>
       serializeSafetensors({ __metadata__: { dtype: 'f32', shape: [], data: new Float32Array(1) } }),
     ).toThrow(/__metadata__/);
+  });
+});
+
+describe('safetensors in half precision', () => {
+  it('writes F16 byte-exact on a hand-computed example', () => {
+    const bytes = serializeSafetensors(
+      { a: { dtype: 'f32', shape: [2], data: Float32Array.of(1, -2) } },
+      undefined,
+      { float: 'F16' },
+    );
+    // {"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}: 54 bytes, padded to 56 as above
+    const header = '{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}';
+    expect([...bytes]).toEqual([
+      56,
+      ...new Array(7).fill(0),
+      ...enc(header),
+      0x20,
+      0x20,
+      0x00,
+      0x3c, // 1.0 in f16 = 0x3c00
+      0x00,
+      0xc0, // -2.0 = 0xc000
+    ]);
+  });
+
+  it('reads F16 and BF16 files made by hand as f32, and says how each tensor was stored', () => {
+    // h: f16 1.0 (0x3c00), -0.5 (0xb800), 2^-24 (0x0001); b: bf16 1.0 (0x3f80), -3.0 (0xc040)
+    const st = parseSafetensors(
+      file(
+        '{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]}}',
+        [0x00, 0x3c, 0x00, 0xb8, 0x01, 0x00, 0x80, 0x3f, 0x40, 0xc0],
+      ),
+      'half.safetensors',
+    );
+    expect(st.tensors.h).toEqual({ dtype: 'f32', shape: [3], data: Float32Array.of(1, -0.5, 2 ** -24) });
+    expect(st.tensors.b).toEqual({ dtype: 'f32', shape: [2], data: Float32Array.of(1, -3) });
+    expect(st.stored).toEqual({ h: 'F16', b: 'BF16' });
+  });
+
+  it('F16 for some tensors: floats rounded to the nearest f16, integers and F32 tensors exact', () => {
+    const w = Float32Array.of(0.1, -1 / 3, 1e-6, 65504, 1e-9, -0);
+    const tensors: Record<string, TensorData> = {
+      'model/w': { dtype: 'f32', shape: [2, 3], data: w },
+      'model/steps': { dtype: 'i32', shape: [1], data: Int32Array.of(-7) },
+      'model/bits': { dtype: 'u32', shape: [1], data: Uint32Array.of(0xffffffff) },
+      'optimizer/m': { dtype: 'f32', shape: [1], data: Float32Array.of(0.1) },
+    };
+    const float = (name: string) => (name.startsWith('model/') ? 'F16' : 'F32');
+    const bytes = serializeSafetensors(tensors, { k: 'v' }, { float });
+    const all32 = serializeSafetensors(tensors, { k: 'v' });
+    expect(all32.length - bytes.length).toBe(12); // 6 values, 2 bytes each saved (header same length)
+    const back = parseSafetensors(bytes, 'x');
+    expect(back.stored).toEqual({
+      'model/w': 'F16',
+      'model/steps': 'I32',
+      'model/bits': 'U32',
+      'optimizer/m': 'F32',
+    });
+    expect(back.tensors['model/steps'].data).toEqual(Int32Array.of(-7));
+    expect(back.tensors['model/bits'].data).toEqual(Uint32Array.of(0xffffffff));
+    expect(back.tensors['optimizer/m'].data).toEqual(Float32Array.of(0.1));
+    // the nearest f16 values, written out: 0.1 -> 1638 * 2^-14, 1/3 -> 1365 * 2^-12,
+    // 1e-6 -> 17 * 2^-24 (subnormal), 1e-9 -> +0 (below 2^-25), -0 stays -0
+    expect([...back.tensors['model/w'].data]).toEqual([
+      1638 * 2 ** -14,
+      -1365 * 2 ** -12,
+      17 * 2 ** -24,
+      65504,
+      0,
+      -0,
+    ]);
+    for (let i = 0; i < w.length; i++)
+      expect(Math.abs(back.tensors['model/w'].data[i] - w[i])).toBeLessThanOrEqual(
+        Math.abs(w[i]) * 2 ** -11 + 2 ** -25,
+      );
+  });
+
+  it('a value beyond f16 is an error naming the tensor and the value, not an Inf', () => {
+    const t = (v: number): Record<string, TensorData> => ({
+      ok: { dtype: 'f32', shape: [1], data: Float32Array.of(1) },
+      'layer.bias': { dtype: 'f32', shape: [3], data: Float32Array.of(0, 1, v) },
+    });
+    expect(() => serializeSafetensors(t(70000), undefined, { float: 'F16' })).toThrow(
+      /tensor 'layer\.bias' \[3\] holds 70000 at index 2, which half precision cannot hold \(its largest value is 65504\): store the tensor as F32/,
+    );
+    expect(() => serializeSafetensors(t(-65520), undefined, { float: 'F16' })).toThrow(
+      /holds -65520 at index 2/,
+    );
+    // 65519 rounds down to 65504 (an ordinary rounding); the tensor may also stay F32
+    const back = parseSafetensors(serializeSafetensors(t(65519), undefined, { float: 'F16' }));
+    expect(back.tensors['layer.bias'].data[2]).toBe(65504);
+    const kept = serializeSafetensors(t(70000), undefined, { float: (n) => (n === 'ok' ? 'F16' : 'F32') });
+    expect(parseSafetensors(kept).tensors['layer.bias'].data[2]).toBe(70000);
+    // Inf and NaN are not overflows: they are kept (callers that refuse them check first)
+    const inf = parseSafetensors(serializeSafetensors(t(-Infinity), undefined, { float: 'F16' }));
+    expect(inf.tensors['layer.bias'].data[2]).toBe(-Infinity);
+    const nan = parseSafetensors(serializeSafetensors(t(NaN), undefined, { float: 'F16' }));
+    expect(nan.tensors['layer.bias'].data[2]).toBeNaN();
+    expect(() => serializeSafetensors(t(1), undefined, { float: 'F8' as 'F16' })).toThrow(
+      /tensor 'ok': float storage 'F8' is not F32 or F16/,
+    );
   });
 });
