@@ -9,7 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../src/index.js';
 import { Linear, Sequential } from '../src/nn/index.js';
 import { Adam, SGD, type Optimizer } from '../src/optim/index.js';
-import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
+import { buildCheckpoint, parseCheckpoint, restoreCheckpoint } from '../src/io/checkpoint.js';
+import { fromF16, toF16 } from '../src/io/half.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { copyInto, readTensors } from '../src/tensor/tensor-data.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/io/node-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'synface-ckpt-'));
@@ -98,6 +101,47 @@ describe('checkpoint', () => {
     expect([...ckpt.model['0.weight'].data]).toEqual([...before]);
     expect(ckpt.optimizer).toBeNull();
     a.dispose();
+  });
+
+  it('half: the model in F16 (read back as the nearest f16 values), the optimizer exact', async () => {
+    const a = setup(11, 12, 'adam');
+    await a.train(2);
+    const parts = { model: a.model, optimizer: a.optimizer, step: 2, rng: { data: a.data } };
+    const full = await buildCheckpoint(parts);
+    const half = await buildCheckpoint(parts, { half: true });
+    const exact = parseCheckpoint(full, 'full');
+    const { stored } = parseSafetensors(half, 'half');
+    for (const [name, dtype] of Object.entries(stored))
+      expect(dtype, name).toBe(name.startsWith('model/') ? 'F16' : 'F32');
+    // the data (after the 8-byte length and the header) is 2 bytes shorter per model value
+    const dataBytes = (b: Uint8Array) =>
+      b.length - 8 - Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
+    const modelValues = Object.values(exact.model).reduce((n, t) => n + t.data.length, 0);
+    expect(dataBytes(full) - dataBytes(half)).toBe(2 * modelValues);
+    // restored into a fresh run: the weights are the f16-rounded ones, Adam's moments exact
+    const b = setup(77, 78, 'adam');
+    expect(
+      restoreCheckpoint(parseCheckpoint(half, 'half'), {
+        model: b.model,
+        optimizer: b.optimizer,
+        rng: { data: b.data },
+      }),
+    ).toBe(2);
+    for (const [name, t] of Object.entries(exact.model)) {
+      const rounded = fromF16(toF16(t.data as Float32Array));
+      expect([...(await b.model.stateDict()[name].toArray())], name).toEqual([...rounded]);
+    }
+    const bOpt = await readTensors(b.optimizer.stateDict().tensors);
+    for (const [name, t] of Object.entries(exact.optimizer!.tensors))
+      expect(bOpt[name].data, name).toEqual(t.data);
+    expect((await b.train(2)).every(Number.isFinite)).toBe(true);
+    // a weight f16 cannot hold is an error naming it, not an Inf in the file
+    copyInto(a.model.stateDict()['2.bias'], { dtype: 'f32', shape: [2], data: Float32Array.of(1e5, 0) });
+    await expect(buildCheckpoint(parts, { half: true })).rejects.toThrow(
+      /tensor 'model\/2\.bias' \[2\] holds 100000 at index 0, which half precision cannot hold/,
+    );
+    a.dispose();
+    b.dispose();
   });
 
   it('a truncated file gives a clear error naming the file', async () => {

@@ -4,7 +4,10 @@
  *             optimizer/<i>.<buf> the optimizer's buffers (momentum, Adam's m and v)
  *   metadata  format, step, rng (generator states), optimizer (kind, options, step counts),
  *             config (any JSON)
- * Restoring it reproduces training exactly: the same values, step counts and random streams.
+ * Restoring it reproduces training exactly: the same values, step counts and random streams,
+ * unless it was built with { half: true }: the model's f32 tensors are then stored in half
+ * precision (F16, half the bytes; read back as f32, rounded to about 3 significant digits), for a
+ * compact checkpoint meant to be committed; optimizer tensors stay F32.
  *
  *   const bytes = await buildCheckpoint({ model, optimizer, step, rng: { data: gen }, config });
  *   const ckpt = parseCheckpoint(bytes, 'run/ckpt.safetensors');
@@ -39,9 +42,13 @@ export interface Checkpoint {
 /**
  * The checkpoint's bytes. Values are a snapshot of the moment of the call (every readback is
  * recorded before the first await), so training may continue while this resolves. Throws a
- * NonFiniteError (nothing is returned) if a float tensor holds NaN or infinity.
+ * NonFiniteError (nothing is returned) if a float tensor holds NaN or infinity, and with `half`
+ * a RangeError naming the tensor if one holds a value beyond f16 (|x| >= 65520).
  */
-export async function buildCheckpoint(parts: CheckpointParts): Promise<Uint8Array> {
+export async function buildCheckpoint(
+  parts: CheckpointParts,
+  options: { half?: boolean } = {},
+): Promise<Uint8Array> {
   if (!Number.isSafeInteger(parts.step) || parts.step < 0)
     throw new RangeError(`buildCheckpoint: step ${parts.step} is not a non-negative integer`);
   const opt = parts.optimizer?.stateDict();
@@ -60,7 +67,8 @@ export async function buildCheckpoint(parts: CheckpointParts): Promise<Uint8Arra
   for (const [k, t] of Object.entries(await optState)) tensors[`optimizer/${k}`] = t;
   // a checkpoint of a diverged run would replace the last good one: refuse it
   assertFinite(tensors, `checkpoint at step ${parts.step}`);
-  return serializeSafetensors(tensors, metadata);
+  const float = (name: string) => (options.half && name.startsWith('model/') ? 'F16' : 'F32');
+  return serializeSafetensors(tensors, metadata, { float });
 }
 
 /** Parses and checks a checkpoint's bytes; `source` (the file name) starts every error. */

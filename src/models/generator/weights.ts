@@ -4,6 +4,9 @@
  * its own architecture, and a file of another architecture or resolution is refused by name.
  *
  *   metadata  format 'synface-generator/1', config (JSON GeneratorConfig), info (JSON: run, kimg ...)
+ *
+ * `{ half: true }` stores the tensors in half precision (F16: half the bytes, for the shipped
+ * file); loadGenerator reads either (as f32).
  */
 import { parseSafetensors, serializeSafetensors } from '../../io/safetensors.js';
 import { assertFinite, readTensors } from '../../tensor/tensor-data.js';
@@ -16,14 +19,15 @@ export const GENERATOR_FORMAT = 'synface-generator/1';
 export async function serializeGenerator(
   G: FaceGenerator,
   info: Record<string, unknown> = {},
+  options: { half?: boolean } = {},
 ): Promise<Uint8Array> {
   const tensors = await readTensors(G.stateDict());
   assertFinite(tensors, 'generator weights');
-  return serializeSafetensors(tensors, {
-    format: GENERATOR_FORMAT,
-    config: JSON.stringify(G.config),
-    info: JSON.stringify(info),
-  });
+  return serializeSafetensors(
+    tensors,
+    { format: GENERATOR_FORMAT, config: JSON.stringify(G.config), info: JSON.stringify(info) },
+    { float: options.half ? 'F16' : 'F32' },
+  );
 }
 
 /**
