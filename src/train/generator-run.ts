@@ -101,6 +101,8 @@ export interface TrainGeneratorOptions {
   overwrite?: boolean;
   /** Also write the compact checkpoint here at the end of the session. */
   exportTo?: string;
+  /** The compact checkpoint's networks in half precision (F16): half the size again. */
+  exportHalf?: boolean;
   /** A compact checkpoint a --resume starts from when the folder has no checkpoint (a fresh machine). */
   fallback?: string;
   /** analyze's landmark network when it has to make the factors file (default 'full'). */
@@ -386,10 +388,10 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
           false,
         );
         mkdirSync(dirname(o.exportTo) || '.', { recursive: true });
-        writeFileAtomic(o.exportTo, await buildCheckpoint(parts));
+        writeFileAtomic(o.exportTo, await buildCheckpoint(parts, { half: o.exportHalf }));
         files.push(o.exportTo);
         log(
-          `train-generator: exported ${basename(o.exportTo)} (step ${trainer.step}, no optimizer state) to ${o.exportTo}`,
+          `train-generator: exported ${basename(o.exportTo)} (step ${trainer.step}, no optimizer state${o.exportHalf ? ', F16' : ''}) to ${o.exportTo}`,
         );
       }
       return { ...run, steps: o.steps, images: data.rows.length, files };
