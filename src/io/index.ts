@@ -7,7 +7,13 @@ export {
   uploadTensor,
   isTensorData,
 } from '../tensor/tensor-data.js';
-export { serializeSafetensors, parseSafetensors, type Safetensors } from './safetensors.js';
+export {
+  serializeSafetensors,
+  parseSafetensors,
+  type Safetensors,
+  type SerializeOptions,
+  type FloatStorage,
+} from './safetensors.js';
 export {
   buildCheckpoint,
   parseCheckpoint,
