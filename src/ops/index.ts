@@ -59,3 +59,5 @@ export {
   type AugmentOptions,
   type AugmentParams,
 } from './augment.js';
+export { translate } from './translate.js';
+export { applyDiffAugment, diffAugment, sampleDiffAugment, type DiffAugmentParams } from './diff-augment.js';
