@@ -264,6 +264,29 @@ describe('generator trainer', () => {
     t.dispose();
   });
 
+  it('DiffAugment: a run stopped and resumed equals an uninterrupted one; older checkpoints without its generator resume', async () => {
+    const aug = { ...train(3), diffAugment: true };
+    const whole = new GeneratorTrainer(aug, data);
+    const wholeLosses = await losses(whole, 3);
+    const first = new GeneratorTrainer(aug, data);
+    const firstLosses = await losses(first, 1);
+    const ckpt = parseCheckpoint(await buildCheckpoint(first.checkpointParts({})), 'c');
+    const second = new GeneratorTrainer(aug, data);
+    second.restore(ckpt, 'c');
+    expect([...firstLosses, ...(await losses(second, 2))]).toEqual(wholeLosses);
+    expect(second.augmentGen.state()).toEqual(whole.augmentGen.state());
+    expect(second.augmentGen.state().offset).toBeGreaterThan(0);
+    // without augmentation the same run differs
+    const plain = new GeneratorTrainer(train(3), data);
+    expect(await losses(plain, 1)).not.toEqual(wholeLosses.slice(0, 1));
+    // a checkpoint made before the augmentation's generator existed
+    delete (ckpt.rng as Record<string, unknown>).augment;
+    const old = new GeneratorTrainer(aug, data);
+    old.restore(ckpt, 'old');
+    expect(old.step).toBe(1);
+    for (const t of [whole, first, second, plain, old]) t.dispose();
+  });
+
   it('the factor loss: each group is the mean squared error of what the predictor reads back', async () => {
     const F = 128 + EXP + 3 + 6;
     // a fixed linear reader of the 1x1-pooled image: P(x) = mean_rgb(x) * a + b (a, b per factor)

@@ -107,6 +107,10 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'weight of the factor loss read by --student (default 0: off)',
     min: 0,
   },
+  'diff-augment': {
+    type: 'string',
+    help: 'on | off: DiffAugment (color, translation, cutout) on all images D sees (default off)',
+  },
   student: {
     type: 'string',
     help: 'the factor student that reads factors from fakes (for --factor-weight)',
@@ -137,6 +141,12 @@ const SPEC: Record<string, OptionSpec> = {
   help: { type: 'flag', help: 'this text' },
 };
 
+function onOff(v: unknown, name: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'on' || v === 'off') return v === 'on';
+  throw new Error(`synface train-generator: ${name} is '${String(v)}'; it takes on or off`);
+}
+
 /** The loss settings given on the command line (the rest keep their defaults, or a resumed run's). */
 function settingsOf(o: Record<string, unknown>): GeneratorSettings {
   const n = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
@@ -145,6 +155,7 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     comboFraction: n('combo-fraction'),
     newIdentityFraction: n('new-identity-fraction'),
     factorWeight: n('factor-weight'),
+    diffAugment: onOff(o['diff-augment'], '--diff-augment'),
     lrG: n('lr'),
     lrD: n('lr'),
   };

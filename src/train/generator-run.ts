@@ -119,7 +119,7 @@ export interface TrainGeneratorOptions {
 export type GeneratorSettings = Partial<
   Pick<
     GeneratorTrainConfig,
-    'lrG' | 'lrD' | 'reconWeight' | 'comboFraction' | 'newIdentityFraction' | 'factorWeight'
+    'lrG' | 'lrD' | 'reconWeight' | 'comboFraction' | 'newIdentityFraction' | 'factorWeight' | 'diffAugment'
   >
 >;
 

@@ -20,6 +20,7 @@
  *                     from images (the factor student): every fake must show what it was
  *                     asked for, new people and recombinations included
  *            Adam on G with loss_g + reconWeight * recon + factorWeight * factor
+ *   (with diffAugment, every D(x, .) above is D(DiffAugment(x), .), fresh draws per call)
  *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
  *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
  *
@@ -47,6 +48,7 @@ import {
   avgPool2d,
   concat,
   copy,
+  diffAugment,
   ganLossD,
   ganLossG,
   mean,
@@ -109,6 +111,11 @@ export interface GeneratorTrainConfig {
    * standardized units (0: off).
    */
   factorWeight: number;
+  /**
+   * DiffAugment (color, translation, cutout; ops/diff-augment.ts) on every image D sees, real
+   * and fake, in both steps (R1 differentiates through it): D cannot memorise a small set.
+   */
+  diffAugment: boolean;
   /** EMA half-life in images (StyleGAN2: 10 kimg), and its ramp-up fraction of the images seen. */
   emaHalfLifeImages: number;
   emaRampup: number;
@@ -131,6 +138,7 @@ export const CHANGEABLE_SETTINGS = new Set<keyof GeneratorTrainConfig>([
   'comboFraction',
   'newIdentityFraction',
   'factorWeight',
+  'diffAugment',
 ]);
 
 /** StyleGAN2-ADA's R1 heuristic for a resolution and batch. */
@@ -149,6 +157,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     comboFraction: 0.5,
     newIdentityFraction: 0.25,
     factorWeight: 0,
+    diffAugment: false,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
   };
@@ -217,6 +226,8 @@ export class GeneratorTrainer {
   readonly emaGen: Generator;
   /** Which images lend their factors to the recombined fakes. */
   readonly comboGen: Generator;
+  /** DiffAugment's draws. */
+  readonly augmentGen: Generator;
   step = 0;
   constructor(
     readonly config: GeneratorTrainConfig,
@@ -249,6 +260,7 @@ export class GeneratorTrainer {
     this.latentGen = new Generator(config.seed + 1);
     this.emaGen = new Generator(config.seed + 3);
     this.comboGen = new Generator(config.seed + 4);
+    this.augmentGen = new Generator(config.seed + 5);
     this.nets = new GanNets(config.model, this.modelGen, this.emaGen);
     this.optimizer = new Adam([...this.nets.G.parameters(), ...this.nets.D.parameters()], {
       lr: config.lrG,
@@ -341,8 +353,8 @@ export class GeneratorTrainer {
       // ---- D step
       const fakes = noGrad(() => this.G.forward(inputs()));
       if (lazyR1) reals.requiresGrad = true;
-      const realLogits = this.D.forward(reals, cond);
-      const lossD = ganLossD(realLogits, this.D.forward(fakes, fakeCond));
+      const realLogits = this.D.forward(this.augment(reals), cond);
+      const lossD = ganLossD(realLogits, this.D.forward(this.augment(fakes), fakeCond));
       let totalD = lossD;
       if (lazyR1) {
         const [g] = grad([sum(realLogits)], [reals], { createGraph: true });
@@ -361,7 +373,7 @@ export class GeneratorTrainer {
       // ---- G step
       setRequiresGrad(this.D, false);
       const gen = this.G.forward(inputs());
-      const lossG = ganLossG(this.D.forward(gen, fakeCond));
+      const lossG = ganLossG(this.D.forward(this.augment(gen), fakeCond));
       let totalG = lossG;
       let recon: Tensor | null = null;
       if (this.config.reconWeight > 0 && nOwn > 0) {
@@ -399,6 +411,17 @@ export class GeneratorTrainer {
     return out;
   }
 
+  /** The random generators a checkpoint holds. */
+  private generators(withAugment = true): Record<string, Generator> {
+    const { modelGen: model, latentGen: latent, emaGen: ema, comboGen: combo, augmentGen: augment } = this;
+    return { model, latent, ema, combo, ...(withAugment ? { augment } : {}) };
+  }
+
+  /** What D sees of a batch: DiffAugment'ed when on (fresh draws per call), else the batch. */
+  private augment(x: Tensor): Tensor {
+    return this.config.diffAugment ? diffAugment(x, this.augmentGen) : x;
+  }
+
   /**
    * Each factor group's mean squared error (standardized units) between what the predictor
    * reads from the fakes and what they were asked for: { f_id, f_exp, f_pose, f_light }.
@@ -434,7 +457,7 @@ export class GeneratorTrainer {
       model: this.nets,
       optimizer: withOptimizer ? this.optimizer : undefined,
       step: this.step,
-      rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen, combo: this.comboGen },
+      rng: this.generators(),
       config: { ...extra, train: this.config, sampler: this.sampler.getState() },
     };
   }
@@ -468,7 +491,8 @@ export class GeneratorTrainer {
       {
         model: this.nets,
         optimizer: ckpt.optimizer ? this.optimizer : undefined,
-        rng: { model: this.modelGen, latent: this.latentGen, ema: this.emaGen, combo: this.comboGen },
+        // checkpoints from before DiffAugment existed have no state for its generator
+        rng: this.generators(!!ckpt.rng.augment),
       },
       source,
     );
