@@ -23,7 +23,9 @@ describe('synface train-generator options', () => {
     [['--resume', '--overwrite'], /--resume and --overwrite contradict each other/],
     [['--max-minutes'], /--max-minutes needs a value/],
     [['--grid-every', '0'], /--grid-every needs an integer >= 1/],
-    [['--lr', '0.1'], /unknown option --lr/],
+    [['--learning-rate', '0.1'], /unknown option --learning-rate/],
+    [['--lr', '-1'], /--lr needs a number >= 0, got '-1'/],
+    [['--diff-augment', 'yes'], /--diff-augment is 'yes'; it takes on or off/],
   ])('%j is refused', async (args, message) => {
     await expect(run(...args)).rejects.toThrow(message);
     expect(readdirSync(out)).toEqual([]);
