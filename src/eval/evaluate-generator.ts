@@ -57,6 +57,7 @@ import {
   quantiles,
   realism,
   sameIdentityPairs,
+  type Realism,
 } from './generator-metrics.js';
 
 export interface EvalGeneratorOptions {
@@ -86,7 +87,8 @@ export interface EvalGeneratorOptions {
   say?: (line: string) => void;
 }
 
-export interface GeneratorEvalSummary {
+/** The summary; fd ... kid_subsets are realism()'s figures (generator-metrics.ts). */
+export interface GeneratorEvalSummary extends Omit<Realism, 'generated' | 'real'> {
   same_identity_verified: number;
   different_identity_rejected: number;
   same_pairs: number;
@@ -110,15 +112,6 @@ export interface GeneratorEvalSummary {
   lighting_corr_per_component: number[];
   usable_images: number;
   usable_fraction: number;
-  fd: number;
-  fd_real_floor: number;
-  kid: number;
-  kid_std: number;
-  kid_real_floor: number;
-  kid_real_floor_std: number;
-  fd_sample: number;
-  kid_subset: number;
-  kid_subsets: number;
   real_images: number;
   novelty_min: number;
   novelty_p05: number;
@@ -347,6 +340,8 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
 
     // ---- realism and novelty
     const re = realism(m.descriptor, ref.heldOut.descriptor, 128, { seed: o.seed, kidSubsets: o.kidSubsets });
+    // fd ... kid_subsets in realism()'s order; its counts are reported as images and real_images
+    const { generated: _generated, real: _real, ...realismFigures } = re;
     const novelty: number[] = [],
       identityError: number[] = [];
     for (let id = 0; id < o.ids; id++) {
@@ -383,15 +378,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
       lighting_corr_per_component: c.lighting_corr_per_component,
       usable_images: c.usable,
       usable_fraction: c.usable / req.count,
-      fd: re.fd,
-      fd_real_floor: re.fd_real_floor,
-      kid: re.kid,
-      kid_std: re.kid_std,
-      kid_real_floor: re.kid_real_floor,
-      kid_real_floor_std: re.kid_real_floor_std,
-      fd_sample: re.fd_sample,
-      kid_subset: re.kid_subset,
-      kid_subsets: re.kid_subsets,
+      ...realismFigures,
       real_images: re.real,
       novelty_min: nq[0],
       novelty_p05: nq[1],
