@@ -24,9 +24,8 @@
  *               training person's mean
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cachedLfw, type CacheOptions } from '../data/lfw-cache.js';
-import { parsePairs, parsePeople } from '../data/lfw-pairs.js';
+import { readValPairs, readValPeople } from '../data/split-files.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { loadFaceNets } from '../face/analyze-dataset.js';
 import { decodeFactors } from '../face/factors-file.js';
@@ -136,21 +135,14 @@ export interface GeneratorEvalSummary extends Omit<Realism, 'generated' | 'real'
 
 const NOVELTY_QS = [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1];
 
-function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new Error(`eval-generator: ${path} (${what}) does not exist`);
-  return readFileSync(path, 'utf8');
-}
-
 /** The real same-person pairs of val-pairs.txt: the recognizer's mean cosine and dlib's share verified. */
 async function realSamePairs(
   o: EvalGeneratorOptions,
   table: ReturnType<typeof decodeFactors>,
   recognizer: ReturnType<typeof loadRecognizer>,
 ): Promise<{ cosine: number; dlibVerified: number; pairs: number }> {
-  const pairsPath = join(o.split, 'val-pairs.txt');
-  const same = parsePairs(readText(pairsPath, "the split's validation pairs"), pairsPath).pairs.filter(
-    (p) => p.same,
-  );
+  const { pairs, path: pairsPath } = readValPairs(o.split, 'eval-generator');
+  const same = pairs.filter((p) => p.same);
   if (!same.length) throw new Error(`eval-generator: ${pairsPath} has no same-person pairs`);
   const tableRow = new Map(table.images.map(([name, index], i) => [`${name}/${index}`, i]));
   const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, o.cache);
@@ -260,10 +252,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
     );
   if (!existsSync(o.factors))
     throw new Error(`eval-generator: ${o.factors} does not exist (make it with synface analyze)`);
-  const valPeople = join(o.split, 'val-people.txt');
-  const heldOut = new Set(
-    parsePeople(readText(valPeople, "the split's validation people"), valPeople).people.map((p) => p.name),
-  );
+  const heldOut = readValPeople(o.split, 'eval-generator');
   const table = decodeFactors(readFileSync(o.factors), o.factors);
   const ref = generatorReference(table, heldOut, o.factors);
   // the analysis and the recognizer read 64x64 crops of FACE_PREPROCESS; the prior is dlib's space

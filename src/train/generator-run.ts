@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cachedLfw } from '../data/lfw-cache.js';
-import { parsePeople } from '../data/lfw-pairs.js';
+import { readValPeople } from '../data/split-files.js';
 import { analyzeDataset } from '../face/analyze-dataset.js';
 import { FACE_PREPROCESS } from '../face/measure-faces.js';
 import type { FactorsTable } from '../face/factors-file.js';
@@ -247,14 +247,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     throw new Error(
       `train-generator: preset '${o.preset}' makes ${shape.resolution}x${shape.resolution} images; the data is ${FACE_PREPROCESS.out.join('x')}`,
     );
-  const valPeopleFile = join(o.split, 'val-people.txt');
-  if (!existsSync(valPeopleFile))
-    throw new Error(
-      `train-generator: ${valPeopleFile} does not exist (--split names the folder of val-people.txt)`,
-    );
-  const heldOut = new Set(
-    parsePeople(readFileSync(valPeopleFile, 'utf8'), valPeopleFile).people.map((p) => p.name),
-  );
+  const heldOut = readValPeople(o.split, 'train-generator');
 
   const folder = new RunFolder(o.out, log, o.command);
   try {

@@ -19,9 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cachedLfw } from '../data/lfw-cache.js';
-import { parsePairs, parsePeople } from '../data/lfw-pairs.js';
+import { readValPairs, readValPeople } from '../data/split-files.js';
 import { fitExpression } from '../face/analyze-dataset.js';
 import { decodeFactors, rowSize, type Column, type FactorsTable } from '../face/factors-file.js';
 import { FACE_PREPROCESS, QUALITY } from '../face/measure-faces.js';
@@ -138,15 +137,8 @@ export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudent
     throw new Error(
       `train-student: unknown backbone '${o.backbone}' (${Object.keys(STUDENT_BACKBONES).join(', ')})`,
     );
-  const read = (name: string) => {
-    const p = join(o.split, name);
-    if (!existsSync(p)) throw new Error(`train-student: ${p} does not exist (--split names its folder)`);
-    return { text: readFileSync(p, 'utf8'), path: p };
-  };
-  const vp = read('val-people.txt');
-  const valPeople = new Set(parsePeople(vp.text, vp.path).people.map((p) => p.name));
-  const pairsFile = read('val-pairs.txt');
-  const valPairs = parsePairs(pairsFile.text, pairsFile.path).pairs;
+  const valPeople = readValPeople(o.split, 'train-student');
+  const valPairs = readValPairs(o.split, 'train-student').pairs;
 
   const folder = new RunFolder(o.out, log, o.command);
   try {
