@@ -35,7 +35,7 @@ import type { FactorsTable } from '../face/factors-file.js';
 import { buildCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import { GENERATOR_PRESETS, type GeneratorConfig } from '../models/generator/config.js';
-import { checkFactorRows, fitFactorNorm, type FactorRows } from '../models/generator/factors.js';
+import { fitFactorNorm } from '../models/generator/factors.js';
 import {
   fitIdentityPrior,
   peopleNearestDistances,
@@ -46,7 +46,7 @@ import type { Checkpoint } from '../io/checkpoint.js';
 import { loadFactorStudent } from '../models/factor-student-weights.js';
 import { freezeStudent, normConversion, predictFactorsIn } from '../models/factor-student.js';
 import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
-import { generatorReference } from '../eval/generator-samples.js';
+import { factorRowsOf, generatorReference } from '../eval/generator-samples.js';
 import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
 import { loadTfjsWeights } from '../io/tfjs-weights-node.js';
 import type { FaceGenerator } from '../models/generator/generator.js';
@@ -136,7 +136,6 @@ export function generatorData(
 ): GeneratorTrainingData & { person: string[]; left: Record<string, number> } {
   if (!table.complete || !table.expression)
     throw new Error(`${source}: the factors file is not complete (${table.done} of ${table.total} images)`);
-  const k = table.expression.model.variances.length;
   const picked: number[] = [],
     cacheRows: number[] = [];
   const left = { held_out: 0, flagged: 0 };
@@ -150,19 +149,7 @@ export function generatorData(
       cacheRows.push(cached.rowOf({ name, index }));
     }
   });
-  const take = (a: Float32Array, d: number) => {
-    const out = new Float32Array(picked.length * d);
-    picked.forEach((i, n) => out.set(a.subarray(i * d, (i + 1) * d), n * d));
-    return out;
-  };
-  const factors: FactorRows = {
-    count: picked.length,
-    descriptor: take(table.columns.descriptor, 128),
-    expression: take(table.expression.code, k),
-    pose: take(table.columns.pose, 3),
-    lighting: take(table.columns.lighting, 6),
-  };
-  checkFactorRows(factors, source);
+  const factors = factorRowsOf(table, picked, source);
   const person = picked.map((i) => table.images[i][0]);
   return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
 }
