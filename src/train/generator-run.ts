@@ -212,11 +212,19 @@ function frechetProbe(
   return Object.assign(probe, { dispose: () => dlib.dispose() });
 }
 
-function digest(data: GeneratorTrainingData): string {
+/**
+ * sha256 (hex) of training images (their cache rows, in order) and their factors: what a run
+ * trained on, compared on resume. The image shape goes first unless `shape` is false (the factor
+ * student's runs hash without it, and their checkpoints hold that digest).
+ */
+export function trainingDigest(
+  data: Pick<GeneratorTrainingData, 'cache' | 'rows' | 'factors'>,
+  o: { shape?: boolean } = {},
+): string {
   const h = createHash('sha256');
   const { cache, rows, factors } = data;
   const size = cache.C * cache.H * cache.W;
-  h.update(`${cache.C}x${cache.H}x${cache.W}`);
+  if (o.shape !== false) h.update(`${cache.C}x${cache.H}x${cache.W}`);
   for (const r of rows) h.update(cache.pixels.subarray(r * size, (r + 1) * size));
   for (const a of [factors.descriptor, factors.expression, factors.pose, factors.lighting])
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -292,7 +300,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         `train-generator: preset ${o.preset}, G ${trainer.G.parameterCount().toLocaleString('en')} and D ${trainer.D.parameterCount().toLocaleString('en')} parameters, ` +
           `batch ${o.batch}, ${o.steps} steps (${((o.steps * o.batch) / 1000).toFixed(1)} kimg), R1 gamma ${config.r1Gamma.toPrecision(3)} every ${config.r1Every}`,
       );
-      const fingerprint = { train_images: digest(data), factors: analyzed.table.fingerprint };
+      const fingerprint = { train_images: trainingDigest(data), factors: analyzed.table.fingerprint };
       const command = o.command ?? 'trainGenerator()';
       const meta = { preset: o.preset, data: o.data, people: o.people, factors: o.factors, command };
 

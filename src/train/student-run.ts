@@ -17,7 +17,6 @@
  * student's expression outputs are in that PCA's basis, not the complete file's (the report
  * says so; retrain on the complete file for the generator).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cachedLfw } from '../data/lfw-cache.js';
 import { readValPairs, readValPeople } from '../data/split-files.js';
@@ -33,15 +32,10 @@ import {
 import { fitFactorNorm } from '../models/generator/factors.js';
 import { STUDENT_BACKBONES, type FactorStudentConfig } from '../models/factor-student.js';
 import { serializeFactorStudent } from '../models/factor-student-weights.js';
-import { generatorData } from './generator-run.js';
+import { generatorData, trainingDigest } from './generator-run.js';
 import { RunFolder } from './run-folder.js';
 import { runTraining, type Progress, type RunResult } from './runner.js';
-import {
-  StudentTrainer,
-  STUDENT_TRAIN_DEFAULTS,
-  type StudentTrainConfig,
-  type StudentTrainingData,
-} from './student-trainer.js';
+import { StudentTrainer, STUDENT_TRAIN_DEFAULTS, type StudentTrainConfig } from './student-trainer.js';
 
 export interface TrainStudentOptions {
   data: string;
@@ -120,16 +114,6 @@ export function readFactorsTable(
   return { table: cut, fileTotal: table.total };
 }
 
-function digest(data: StudentTrainingData): string {
-  const h = createHash('sha256');
-  const { cache, rows, factors } = data;
-  const size = cache.C * cache.H * cache.W;
-  for (const r of rows) h.update(cache.pixels.subarray(r * size, (r + 1) * size));
-  for (const a of [factors.descriptor, factors.expression, factors.pose, factors.lighting])
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
-}
-
 export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudentResult> {
   const log = o.log ?? (() => {});
   const backbone = STUDENT_BACKBONES[o.backbone];
@@ -178,7 +162,7 @@ export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudent
       const command = o.command ?? 'trainStudent()';
       const meta = { backbone: o.backbone, data: o.data, people: o.people, factors: o.factors, command };
       const fingerprint = {
-        train_images: digest(train),
+        train_images: trainingDigest(train, { shape: false }),
         factors: table.fingerprint,
         factors_rows: String(table.done),
       };
