@@ -9,11 +9,12 @@
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { backward } from '../src/autograd/tape.js';
 import { mean, square } from '../src/ops/index.js';
-import { fitFactorNorm, type FactorRows } from '../src/models/generator/index.js';
+import { fitFactorNorm } from '../src/models/generator/index.js';
 import { STUDENT_BACKBONES } from '../src/models/factor-student.js';
 import { randn, Generator } from '../src/tensor/random.js';
 import { scope } from '../src/tensor/scope.js';
 import { StudentTrainer, STUDENT_TRAIN_DEFAULTS } from '../src/train/student-trainer.js';
+import { benchFactorData, GENERATOR_BENCH } from './cases/generator.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -26,21 +27,9 @@ if (!STUDENT_BACKBONES[backboneName])
   throw new Error(`--backbone: ${Object.keys(STUDENT_BACKBONES).join(' | ')}`);
 
 await initGpu({});
-const n = 64,
-  R = 64,
-  B = 16,
-  expDim = 8;
-let s = 1;
-const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-const fill = (len: number) => Float32Array.from({ length: len }, rnd);
-const factors: FactorRows = {
-  count: n,
-  descriptor: fill(n * 128),
-  expression: fill(n * expDim),
-  pose: fill(n * 3),
-  lighting: fill(n * 6),
-};
-const pixels = Uint8Array.from({ length: n * 3 * R * R }, () => Math.floor(128 + 127 * rnd()));
+const { resolution: R, batch: B, expDim } = GENERATOR_BENCH;
+const data = benchFactorData();
+const { factors } = data;
 const model = {
   backbone: STUDENT_BACKBONES[backboneName],
   descriptorDim: 128,
@@ -51,11 +40,7 @@ const model = {
 };
 const trainer = new StudentTrainer(
   { model, batch: B, steps: 1000, ...STUDENT_TRAIN_DEFAULTS, seed: 0 },
-  {
-    cache: { count: n, C: 3, H: R, W: R, labels: new Int32Array(n), pixels },
-    rows: Int32Array.from({ length: n }, (_, k) => k),
-    factors,
-  },
+  data,
 );
 console.log(`factor-student (${backboneName}): ${trainer.model.parameterCount()} parameters, batch ${B}`);
 for (let k = 0; k < steps; k++) {

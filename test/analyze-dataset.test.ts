@@ -7,7 +7,7 @@
  * face-grid images drawn; a file that is not a factors file and the command's option errors
  * named. About 10 s on lavapipe (three networks on 10 images, twice).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { cachedLfw } from '../src/data/lfw-cache.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
 import { acquireLock } from '../src/io/lock.js';
 import { analyzeCommand } from '../tools/analyze.js';
+import { copySampleFolder } from './sample-folder.js';
 
 const PEOPLE: [string, number][] = [
   ['Ana_Guevara', 4],
@@ -47,18 +48,7 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'synface-analyze-'));
   cacheDir = join(root, 'cache');
   const data = join(root, 'data');
-  for (const [name, n] of PEOPLE) {
-    mkdirSync(join(data, 'images', name), { recursive: true });
-    for (let i = 1; i <= n; i++) {
-      const f = `${name}_${String(i).padStart(4, '0')}.png`;
-      copyFileSync(join('data/lfw-sample/images', name, f), join(data, 'images', name, f));
-    }
-  }
-  copyFileSync('data/lfw-sample/dataset.json', join(data, 'dataset.json'));
-  writeFileSync(
-    join(data, 'people.txt'),
-    `${PEOPLE.length}\n${PEOPLE.map((p) => p.join('\t')).join('\n')}\n`,
-  );
+  copySampleFolder(data, PEOPLE);
 });
 
 /** `a` as measured in memory, `b` as read back from a file. */

@@ -5,7 +5,7 @@
  * an untrained tiny64 generator (expression size and factor standardization of this data) saved
  * as weights. About 5 s on lavapipe, most of it analyze.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeDataset } from '../src/face/analyze-dataset.js';
@@ -18,6 +18,7 @@ import {
   serializeGenerator,
 } from '../src/models/generator/index.js';
 import { Generator } from '../src/tensor/random.js';
+import { copySampleFolder } from './sample-folder.js';
 
 const TRAIN: [string, number][] = [
   ['Antonio_Banderas', 5],
@@ -42,15 +43,7 @@ export async function makeGeneratorWorld(prefix: string): Promise<GeneratorWorld
   const root = mkdtempSync(join(tmpdir(), prefix));
   const data = join(root, 'data');
   const all = [...TRAIN, ...HELD_OUT];
-  for (const [name, n] of all) {
-    mkdirSync(join(data, 'images', name), { recursive: true });
-    for (let i = 1; i <= n; i++) {
-      const f = `${name}_${String(i).padStart(4, '0')}.png`;
-      copyFileSync(join('data/lfw-sample/images', name, f), join(data, 'images', name, f));
-    }
-  }
-  copyFileSync('data/lfw-sample/dataset.json', join(data, 'dataset.json'));
-  writeFileSync(join(data, 'people.txt'), `${all.length}\n${all.map((p) => p.join('\t')).join('\n')}\n`);
+  copySampleFolder(data, all);
   const split = join(root, 'split');
   mkdirSync(split);
   writeFileSync(

@@ -7,7 +7,7 @@
  * About 10 s on lavapipe (analyze once, four short sessions).
  * Oracles: an uninterrupted run, the files' own formats.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { loadGenerator } from '../src/models/generator/index.js';
 import { FactorStudent, STUDENT_BACKBONES } from '../src/models/factor-student.js';
 import { serializeFactorStudent } from '../src/models/factor-student-weights.js';
 import { trainGenerator, type TrainGeneratorOptions } from '../src/train/generator-run.js';
+import { copySampleFolder } from './sample-folder.js';
 
 const PEOPLE: [string, number][] = [
   ['Ana_Guevara', 4],
@@ -27,18 +28,7 @@ let root = '';
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'synface-train-generator-'));
   const data = join(root, 'data');
-  for (const [name, n] of PEOPLE) {
-    mkdirSync(join(data, 'images', name), { recursive: true });
-    for (let i = 1; i <= n; i++) {
-      const f = `${name}_${String(i).padStart(4, '0')}.png`;
-      copyFileSync(join('data/lfw-sample/images', name, f), join(data, 'images', name, f));
-    }
-  }
-  copyFileSync('data/lfw-sample/dataset.json', join(data, 'dataset.json'));
-  writeFileSync(
-    join(data, 'people.txt'),
-    `${PEOPLE.length}\n${PEOPLE.map((p) => p.join('\t')).join('\n')}\n`,
-  );
+  copySampleFolder(data, PEOPLE);
   mkdirSync(join(root, 'split'));
   writeFileSync(join(root, 'split', 'val-people.txt'), '1\nArnold_Palmer\t3\n');
 });

@@ -40,13 +40,17 @@ import {
   type FactorRows,
 } from '../../src/models/generator/index.js';
 import { defaultTrainSettings, GeneratorTrainer } from '../../src/train/generator-trainer.js';
+import type { ImageCache } from '../../src/data/image-cache.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
 
 export const GENERATOR_BENCH = { batch: 16, resolution: 64, expDim: 8, images: 64 };
 
-/** The trainer of the bench (and of bench/generator-step.ts): base preset, batch 16, random data. */
-export function benchGeneratorTrainer(): GeneratorTrainer {
-  const { images: n, resolution: R, batch: B, expDim } = GENERATOR_BENCH;
+/**
+ * GENERATOR_BENCH's images (u8, 3 x R x R) and factors, uniform noise of a fixed seed: the
+ * training data of the generator's and the factor student's benches (speed does not depend on it).
+ */
+export function benchFactorData(): { cache: ImageCache; rows: Int32Array; factors: FactorRows } {
+  const { images: n, resolution: R, expDim } = GENERATOR_BENCH;
   let s = 1;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
   const fill = (len: number) => Float32Array.from({ length: len }, rnd);
@@ -58,13 +62,23 @@ export function benchGeneratorTrainer(): GeneratorTrainer {
     lighting: fill(n * 6),
   };
   const pixels = Uint8Array.from({ length: n * 3 * R * R }, () => Math.floor(128 + 127 * rnd()));
+  return {
+    cache: { count: n, C: 3, H: R, W: R, labels: new Int32Array(n), pixels },
+    rows: Int32Array.from({ length: n }, (_, k) => k),
+    factors,
+  };
+}
+
+/** The trainer of the bench (and of bench/generator-step.ts): base preset, batch 16, random data. */
+export function benchGeneratorTrainer(): GeneratorTrainer {
+  const { images: n, resolution: R, batch: B, expDim } = GENERATOR_BENCH;
+  const data = benchFactorData();
+  const { factors } = data;
   const model = { ...GENERATOR_PRESETS.base, expDim, norm: fitFactorNorm(factors) };
   return new GeneratorTrainer(
     { model, batch: B, steps: 1000, ...defaultTrainSettings(R, B), seed: 0 },
     {
-      cache: { count: n, C: 3, H: R, W: R, labels: new Int32Array(n), pixels },
-      rows: Int32Array.from({ length: n }, (_, k) => k),
-      factors,
+      ...data,
       identityPrior: fitIdentityPrior(
         factors.descriptor,
         Int32Array.from({ length: n }, (_, k) => k % 8),

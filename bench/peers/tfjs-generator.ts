@@ -48,7 +48,7 @@ export function tfjsGeneratorTrainStep(peer: TfjsWebgpuPeer): PeerCase {
   const W = P.widths as Record<number, number>;
   const rs = [4, 8, 16, 32, 64];
 
-  const pixelNorm = (x: T2): T2 => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8))) as T2;
+  const { pixelNorm } = L;
 
   const build = () => {
     const g = gVars;
@@ -58,31 +58,13 @@ export function tfjsGeneratorTrainStep(peer: TfjsWebgpuPeer): PeerCase {
     const mapping = Array.from({ length: P.mappingLayers }, (_, i) =>
       L.equalLinear(g, i ? P.wDim : P.wDim + P.zDim, P.wDim, { lrMul: 0.01, act: true }),
     );
-    const constInput = L.variable(g, tf.randomNormal([1, 4, 4, W[4]]));
-    const blocks = rs.map((r, i) => {
-      const cin = i ? W[rs[i - 1]] : W[4],
-        cout = W[r];
-      return {
-        conv0: i ? L.modConv(g, cin, cout, { up: true }) : null,
-        conv1: L.modConv(g, cout, cout),
-        toRgb: L.modConv(g, cout, 3, { k: 1, toRgb: true }),
-      };
-    });
+    const synthesis = L.synthesis(g, W, rs);
     G = (f) => {
-      const N = f.z.shape[0];
       const identity = id1(id0(f.descriptor));
       const cond = tf.concat([identity, f.expression, f.pose, f.lighting], 1) as T2;
       let w = tf.concat([pixelNorm(embed(cond)), pixelNorm(f.z)], 1) as T2;
       for (const m of mapping) w = m(w);
-      let x = tf.tile(constInput, [N, 1, 1, 1]) as T4;
-      let img: T4 | null = null;
-      for (const b of blocks) {
-        if (b.conv0) x = b.conv0(x, w);
-        x = b.conv1(x, w);
-        const rgb = b.toRgb(x, w);
-        img = img ? (tf.add(L.upsample(img), rgb) as T4) : rgb;
-      }
-      return img!;
+      return synthesis(w);
     };
 
     const d = dVars;

@@ -142,6 +142,38 @@ export function tfjsStyleganLayers(tf: Tf, wDim: number) {
     };
   };
 
+  /** x / sqrt(mean(x^2) + 1e-8) over each row's features (StyleGAN's PixelNorm). */
+  const pixelNorm = (x: T2): T2 => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8))) as T2;
+
+  /**
+   * The synthesis network at `resolutions` (4 first) with `widths` channels: a learned 4x4 input,
+   * then per resolution an upsampling modulated conv (not at 4 px), a modulated conv and a 1x1
+   * toRGB, the RGB images summed upward (skip). Returns w (N, wDim) -> images (N, R, R, 3).
+   */
+  const synthesis = (list: TfCore.Variable[], widths: Record<number, number>, resolutions: number[]) => {
+    const constInput = variable(list, tf.randomNormal([1, 4, 4, widths[4]]));
+    const blocks = resolutions.map((r, i) => {
+      const cin = i ? widths[resolutions[i - 1]] : widths[4],
+        cout = widths[r];
+      return {
+        conv0: i ? modConv(list, cin, cout, { up: true }) : null,
+        conv1: modConv(list, cout, cout),
+        toRgb: modConv(list, cout, 3, { k: 1, toRgb: true }),
+      };
+    });
+    return (w: T2): T4 => {
+      let x = tf.tile(constInput, [w.shape[0], 1, 1, 1]) as T4;
+      let img: T4 | null = null;
+      for (const b of blocks) {
+        if (b.conv0) x = b.conv0(x, w);
+        x = b.conv1(x, w);
+        const rgb = b.toRgb(x, w);
+        img = img ? (tf.add(upsample(img), rgb) as T4) : rgb;
+      }
+      return img!;
+    };
+  };
+
   const minibatchStd = (x: T4): T4 => {
     const [N, H, W, C] = x.shape;
     const g = Math.min(4, N),
@@ -159,7 +191,19 @@ export function tfjsStyleganLayers(tf: Tf, wDim: number) {
     for (const f of firCache.values()) f.dispose();
     firCache.clear();
   };
-  return { lrelu, upsample, downsample, variable, equalLinear, equalConv, modConv, minibatchStd, dispose };
+  return {
+    lrelu,
+    upsample,
+    downsample,
+    variable,
+    equalLinear,
+    equalConv,
+    modConv,
+    pixelNorm,
+    synthesis,
+    minibatchStd,
+    dispose,
+  };
 }
 
 export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
@@ -172,40 +216,20 @@ export function tfjsStyleganTrainStep(peer: TfjsWebgpuPeer): PeerCase {
   let optG: TfCore.AdamOptimizer | null = null,
     optD: TfCore.AdamOptimizer | null = null;
   const L = tfjsStyleganLayers(tf, B.wDim);
-  const { variable, upsample, downsample, minibatchStd } = L;
+  const { downsample, minibatchStd } = L;
   const equalLinear = L.equalLinear;
   const equalConv = (cin: number, cout: number, k: number) => L.equalConv(dVars, cin, cout, k);
-  const modConv = (cin: number, cout: number, o: { k?: number; up?: boolean; toRgb?: boolean } = {}) =>
-    L.modConv(gVars, cin, cout, o);
 
   const build = () => {
     const W = B.widths;
     const mapping = Array.from({ length: B.mappingLayers }, (_, i) =>
       equalLinear(gVars, i ? B.wDim : B.zDim, B.wDim, { lrMul: 0.01, act: true }),
     );
-    const constInput = variable(gVars, tf.randomNormal([1, 4, 4, W[4]]));
-    const blocks = B.resolutions.map((r, i) => {
-      const cin = i ? W[B.resolutions[i - 1]] : W[4],
-        cout = W[r];
-      return {
-        conv0: i ? modConv(cin, cout, { up: true }) : null,
-        conv1: modConv(cout, cout),
-        toRgb: modConv(cout, 3, { k: 1, toRgb: true }),
-      };
-    });
+    const synthesis = L.synthesis(gVars, W, B.resolutions);
     G = (z) => {
-      const N = z.shape[0];
-      let w = tf.mul(z, tf.rsqrt(tf.add(tf.mean(tf.square(z), 1, true), 1e-8))) as T2;
+      let w = L.pixelNorm(z);
       for (const m of mapping) w = m(w);
-      let x = tf.tile(constInput, [N, 1, 1, 1]) as T4;
-      let img: T4 | null = null;
-      for (const b of blocks) {
-        if (b.conv0) x = b.conv0(x, w);
-        x = b.conv1(x, w);
-        const rgb = b.toRgb(x, w);
-        img = img ? (tf.add(upsample(img), rgb) as T4) : rgb;
-      }
-      return img!;
+      return synthesis(w);
     };
 
     const fromRgb = equalConv(3, W[64], 1);

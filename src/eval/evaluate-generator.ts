@@ -24,9 +24,8 @@
  *               training person's mean
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cachedLfw, type CacheOptions } from '../data/lfw-cache.js';
-import { parsePairs, parsePeople } from '../data/lfw-pairs.js';
+import { readValPairs, readValPeople } from '../data/split-files.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { loadFaceNets } from '../face/analyze-dataset.js';
 import { decodeFactors } from '../face/factors-file.js';
@@ -57,6 +56,7 @@ import {
   quantiles,
   realism,
   sameIdentityPairs,
+  type Realism,
 } from './generator-metrics.js';
 
 export interface EvalGeneratorOptions {
@@ -86,7 +86,8 @@ export interface EvalGeneratorOptions {
   say?: (line: string) => void;
 }
 
-export interface GeneratorEvalSummary {
+/** The summary; fd ... kid_subsets are realism()'s figures (generator-metrics.ts). */
+export interface GeneratorEvalSummary extends Omit<Realism, 'generated' | 'real'> {
   same_identity_verified: number;
   different_identity_rejected: number;
   same_pairs: number;
@@ -110,15 +111,6 @@ export interface GeneratorEvalSummary {
   lighting_corr_per_component: number[];
   usable_images: number;
   usable_fraction: number;
-  fd: number;
-  fd_real_floor: number;
-  kid: number;
-  kid_std: number;
-  kid_real_floor: number;
-  kid_real_floor_std: number;
-  fd_sample: number;
-  kid_subset: number;
-  kid_subsets: number;
   real_images: number;
   novelty_min: number;
   novelty_p05: number;
@@ -143,21 +135,14 @@ export interface GeneratorEvalSummary {
 
 const NOVELTY_QS = [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1];
 
-function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new Error(`eval-generator: ${path} (${what}) does not exist`);
-  return readFileSync(path, 'utf8');
-}
-
 /** The real same-person pairs of val-pairs.txt: the recognizer's mean cosine and dlib's share verified. */
 async function realSamePairs(
   o: EvalGeneratorOptions,
   table: ReturnType<typeof decodeFactors>,
   recognizer: ReturnType<typeof loadRecognizer>,
 ): Promise<{ cosine: number; dlibVerified: number; pairs: number }> {
-  const pairsPath = join(o.split, 'val-pairs.txt');
-  const same = parsePairs(readText(pairsPath, "the split's validation pairs"), pairsPath).pairs.filter(
-    (p) => p.same,
-  );
+  const { pairs, path: pairsPath } = readValPairs(o.split, 'eval-generator');
+  const same = pairs.filter((p) => p.same);
   if (!same.length) throw new Error(`eval-generator: ${pairsPath} has no same-person pairs`);
   const tableRow = new Map(table.images.map(([name, index], i) => [`${name}/${index}`, i]));
   const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, o.cache);
@@ -267,10 +252,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
     );
   if (!existsSync(o.factors))
     throw new Error(`eval-generator: ${o.factors} does not exist (make it with synface analyze)`);
-  const valPeople = join(o.split, 'val-people.txt');
-  const heldOut = new Set(
-    parsePeople(readText(valPeople, "the split's validation people"), valPeople).people.map((p) => p.name),
-  );
+  const heldOut = readValPeople(o.split, 'eval-generator');
   const table = decodeFactors(readFileSync(o.factors), o.factors);
   const ref = generatorReference(table, heldOut, o.factors);
   // the analysis and the recognizer read 64x64 crops of FACE_PREPROCESS; the prior is dlib's space
@@ -347,6 +329,8 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
 
     // ---- realism and novelty
     const re = realism(m.descriptor, ref.heldOut.descriptor, 128, { seed: o.seed, kidSubsets: o.kidSubsets });
+    // fd ... kid_subsets in realism()'s order; its counts are reported as images and real_images
+    const { generated: _generated, real: _real, ...realismFigures } = re;
     const novelty: number[] = [],
       identityError: number[] = [];
     for (let id = 0; id < o.ids; id++) {
@@ -383,15 +367,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
       lighting_corr_per_component: c.lighting_corr_per_component,
       usable_images: c.usable,
       usable_fraction: c.usable / req.count,
-      fd: re.fd,
-      fd_real_floor: re.fd_real_floor,
-      kid: re.kid,
-      kid_std: re.kid_std,
-      kid_real_floor: re.kid_real_floor,
-      kid_real_floor_std: re.kid_real_floor_std,
-      fd_sample: re.fd_sample,
-      kid_subset: re.kid_subset,
-      kid_subsets: re.kid_subsets,
+      ...realismFigures,
       real_images: re.real,
       novelty_min: nq[0],
       novelty_p05: nq[1],

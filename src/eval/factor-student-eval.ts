@@ -18,6 +18,7 @@ import { scope } from '../tensor/scope.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { FactorStudent, unstandardize } from '../models/factor-student.js';
 import type { FactorRows } from '../models/generator/factors.js';
+import { pearson } from './generator-metrics.js';
 import { balancedFolds, euclideanDistance, thresholdGrid, verificationReport } from './verification.js';
 
 /** The student's raw factor predictions for cache rows (eval mode, batches of `batch`). */
@@ -71,24 +72,8 @@ export interface StudentMetrics {
   descriptor: { meanDistance: number; meanDistanceOfMean: number; meanPearson: number };
 }
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0,
-    mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0,
-    saa = 0,
-    sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}
+/** Pearson's r, with a constant series (no correlation to measure) counted as 0, not NaN. */
+const pearsonOr0 = (a: ArrayLike<number>, b: ArrayLike<number>) => pearson(a, b) || 0;
 
 const column = (a: Float32Array, d: number, j: number) =>
   Float64Array.from({ length: a.length / d }, (_, n) => a[n * d + j]);
@@ -109,7 +94,7 @@ function components(
       mae += Math.abs(p[i] - m[i]) / m.length;
       maeOfMean += Math.abs(trainMean[j] - m[i]) / m.length;
     }
-    return { name: names(j), pearson: pearson(p, m), mae, maeOfMean };
+    return { name: names(j), pearson: pearsonOr0(p, m), mae, maeOfMean };
   });
 }
 
@@ -143,7 +128,7 @@ export function compareFactors(
   }
   let r = 0;
   for (let j = 0; j < dd; j++)
-    r += pearson(column(pred.descriptor, dd, j), column(meas.descriptor, dd, j)) / dd;
+    r += pearsonOr0(column(pred.descriptor, dd, j), column(meas.descriptor, dd, j)) / dd;
   return {
     images: n,
     pose,

@@ -7,8 +7,7 @@
  * created or replaced.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parsePeople } from '../data/lfw-pairs.js';
+import { readValPeople } from '../data/split-files.js';
 import { decodeFactors } from '../face/factors-file.js';
 import { loadGenerator } from '../models/generator/weights.js';
 import { fitIdentityPrior, peopleNearestDistances } from '../models/generator/identity-prior.js';
@@ -51,10 +50,7 @@ export async function generateFaces(o: GenerateOptions): Promise<{ image: RgbaIm
             ? " (no generator is shipped yet: pass a run's generator.safetensors with --weights)"
             : ' (make it with synface analyze)'),
       );
-  const valPeople = join(o.split, 'val-people.txt');
-  if (!existsSync(valPeople))
-    throw new Error(`generate: ${valPeople} does not exist (--split names its folder)`);
-  const heldOut = new Set(parsePeople(readFileSync(valPeople, 'utf8'), valPeople).people.map((p) => p.name));
+  const heldOut = readValPeople(o.split, 'generate');
   const ref = generatorReference(decodeFactors(readFileSync(o.factors), o.factors), heldOut, o.factors);
   // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
   const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {

@@ -48,8 +48,8 @@ export interface GeneratorReference {
   heldOutRows: number[];
 }
 
-/** The factors of rows `picked` of a complete table. */
-function rowsOf(table: FactorsTable, picked: number[], source: string): FactorRows {
+/** The factors of rows `picked` of a complete table (checked: finite, consistent sizes). */
+export function factorRowsOf(table: FactorsTable, picked: number[], source: string): FactorRows {
   const k = table.expression!.model.variances.length;
   const take = (a: Float32Array, d: number) => {
     const out = new Float32Array(picked.length * d);
@@ -84,9 +84,9 @@ export function generatorReference(
   if (trainRows.length < 2)
     throw new Error(`${source}: ${trainRows.length} usable training image(s); the priors need 2 or more`);
   return {
-    train: rowsOf(table, trainRows, source),
+    train: factorRowsOf(table, trainRows, source),
     person: trainRows.map((i) => table.images[i][0]),
-    heldOut: rowsOf(table, heldOutRows, source),
+    heldOut: factorRowsOf(table, heldOutRows, source),
     heldOutPerson: heldOutRows.map((i) => table.images[i][0]),
     expressionModel: table.expression.model,
     trainRows,

@@ -28,14 +28,14 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cachedLfw } from '../data/lfw-cache.js';
-import { parsePeople } from '../data/lfw-pairs.js';
+import { readValPeople } from '../data/split-files.js';
 import { analyzeDataset } from '../face/analyze-dataset.js';
 import { FACE_PREPROCESS } from '../face/measure-faces.js';
 import type { FactorsTable } from '../face/factors-file.js';
 import { buildCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/node-files.js';
 import { GENERATOR_PRESETS, type GeneratorConfig } from '../models/generator/config.js';
-import { checkFactorRows, fitFactorNorm, type FactorRows } from '../models/generator/factors.js';
+import { fitFactorNorm } from '../models/generator/factors.js';
 import {
   fitIdentityPrior,
   peopleNearestDistances,
@@ -46,7 +46,7 @@ import type { Checkpoint } from '../io/checkpoint.js';
 import { loadFactorStudent } from '../models/factor-student-weights.js';
 import { freezeStudent, normConversion, predictFactorsIn } from '../models/factor-student.js';
 import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
-import { generatorReference } from '../eval/generator-samples.js';
+import { factorRowsOf, generatorReference } from '../eval/generator-samples.js';
 import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
 import { loadTfjsWeights } from '../io/tfjs-weights-node.js';
 import type { FaceGenerator } from '../models/generator/generator.js';
@@ -138,7 +138,6 @@ export function generatorData(
 ): GeneratorTrainingData & { person: string[]; left: Record<string, number> } {
   if (!table.complete || !table.expression)
     throw new Error(`${source}: the factors file is not complete (${table.done} of ${table.total} images)`);
-  const k = table.expression.model.variances.length;
   const picked: number[] = [],
     cacheRows: number[] = [];
   const left = { held_out: 0, flagged: 0 };
@@ -152,19 +151,7 @@ export function generatorData(
       cacheRows.push(cached.rowOf({ name, index }));
     }
   });
-  const take = (a: Float32Array, d: number) => {
-    const out = new Float32Array(picked.length * d);
-    picked.forEach((i, n) => out.set(a.subarray(i * d, (i + 1) * d), n * d));
-    return out;
-  };
-  const factors: FactorRows = {
-    count: picked.length,
-    descriptor: take(table.columns.descriptor, 128),
-    expression: take(table.expression.code, k),
-    pose: take(table.columns.pose, 3),
-    lighting: take(table.columns.lighting, 6),
-  };
-  checkFactorRows(factors, source);
+  const factors = factorRowsOf(table, picked, source);
   const person = picked.map((i) => table.images[i][0]);
   return { cache: cached.cache, rows: Int32Array.from(cacheRows), factors, person, left };
 }
@@ -227,11 +214,19 @@ function frechetProbe(
   return Object.assign(probe, { dispose: () => dlib.dispose() });
 }
 
-function digest(data: GeneratorTrainingData): string {
+/**
+ * sha256 (hex) of training images (their cache rows, in order) and their factors: what a run
+ * trained on, compared on resume. The image shape goes first unless `shape` is false (the factor
+ * student's runs hash without it, and their checkpoints hold that digest).
+ */
+export function trainingDigest(
+  data: Pick<GeneratorTrainingData, 'cache' | 'rows' | 'factors'>,
+  o: { shape?: boolean } = {},
+): string {
   const h = createHash('sha256');
   const { cache, rows, factors } = data;
   const size = cache.C * cache.H * cache.W;
-  h.update(`${cache.C}x${cache.H}x${cache.W}`);
+  if (o.shape !== false) h.update(`${cache.C}x${cache.H}x${cache.W}`);
   for (const r of rows) h.update(cache.pixels.subarray(r * size, (r + 1) * size));
   for (const a of [factors.descriptor, factors.expression, factors.pose, factors.lighting])
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -249,14 +244,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     throw new Error(
       `train-generator: preset '${o.preset}' makes ${shape.resolution}x${shape.resolution} images; the data is ${FACE_PREPROCESS.out.join('x')}`,
     );
-  const valPeopleFile = join(o.split, 'val-people.txt');
-  if (!existsSync(valPeopleFile))
-    throw new Error(
-      `train-generator: ${valPeopleFile} does not exist (--split names the folder of val-people.txt)`,
-    );
-  const heldOut = new Set(
-    parsePeople(readFileSync(valPeopleFile, 'utf8'), valPeopleFile).people.map((p) => p.name),
-  );
+  const heldOut = readValPeople(o.split, 'train-generator');
 
   const folder = new RunFolder(o.out, log, o.command);
   try {
@@ -314,7 +302,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         `train-generator: preset ${o.preset}, G ${trainer.G.parameterCount().toLocaleString('en')} and D ${trainer.D.parameterCount().toLocaleString('en')} parameters, ` +
           `batch ${o.batch}, ${o.steps} steps (${((o.steps * o.batch) / 1000).toFixed(1)} kimg), R1 gamma ${config.r1Gamma.toPrecision(3)} every ${config.r1Every}`,
       );
-      const fingerprint = { train_images: digest(data), factors: analyzed.table.fingerprint };
+      const fingerprint = { train_images: trainingDigest(data), factors: analyzed.table.fingerprint };
       const command = o.command ?? 'trainGenerator()';
       const meta = { preset: o.preset, data: o.data, people: o.people, factors: o.factors, command };
 

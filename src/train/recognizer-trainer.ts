@@ -21,10 +21,10 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { batchPixels, type ImageCache } from '../data/image-cache.js';
 import type { CheckpointParts, Checkpoint } from '../io/checkpoint.js';
-import { restoreCheckpoint } from '../io/checkpoint.js';
 import type { IResNetConfig } from '../models/iresnet.js';
 import { Recognizer, type ArcFaceConfig } from '../models/recognizer.js';
-import { EpochSampler, type SamplerState } from './sampler.js';
+import { EpochSampler } from './sampler.js';
+import { restoreTrainer, trainerCheckpointParts } from './trainer-checkpoint.js';
 
 export interface RecognizerTrainConfig {
   backbone: IResNetConfig;
@@ -166,45 +166,16 @@ export class RecognizerTrainer {
 
   /** What a checkpoint holds; `extra` goes into its config next to the sampler state. */
   checkpointParts(extra: Record<string, unknown> = {}): CheckpointParts {
-    return {
-      model: this.model,
-      optimizer: this.optimizer,
-      step: this.step,
-      rng: { model: this.modelGen, augment: this.augmentGen },
-      config: { ...extra, train: this.config, sampler: this.sampler.getState(), classes: this.classes },
-    };
+    const parts = trainerCheckpointParts(this, extra);
+    return { ...parts, config: { ...parts.config, classes: this.classes } };
   }
 
   /** Restores a checkpoint made by checkpointParts; the run's configuration must match. */
   restore(ckpt: Checkpoint, source: string): void {
-    const saved = ckpt.config as {
-      train?: RecognizerTrainConfig;
-      sampler?: SamplerState;
-      classes?: number;
-    } | null;
-    if (!saved?.train || !saved.sampler)
-      throw new Error(`${source}: not a recognizer training checkpoint (no train config or sampler state)`);
-    const there: Record<string, unknown> = { ...saved.train },
-      here: Record<string, unknown> = { ...this.config };
-    const diff = Object.keys({ ...there, ...here }).filter(
-      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
-    );
-    if (diff.length)
-      throw new Error(
-        `${source}: the checkpoint was made with other settings (${diff.map((k) => `${k}: ${JSON.stringify(there[k])} there`).join(', ')})`,
-      );
-    if (saved.classes !== this.classes)
-      throw new Error(`${source}: the checkpoint has ${saved.classes} classes, this data ${this.classes}`);
-    this.step = restoreCheckpoint(
-      ckpt,
-      {
-        model: this.model,
-        optimizer: this.optimizer,
-        rng: { model: this.modelGen, augment: this.augmentGen },
-      },
-      source,
-    );
-    this.sampler.setState(saved.sampler);
+    restoreTrainer(this, ckpt, source, 'recognizer', (saved) => {
+      if (saved.classes !== this.classes)
+        throw new Error(`${source}: the checkpoint has ${saved.classes} classes, this data ${this.classes}`);
+    });
   }
 
   dispose(): void {

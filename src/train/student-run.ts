@@ -17,11 +17,9 @@
  * student's expression outputs are in that PCA's basis, not the complete file's (the report
  * says so; retrain on the complete file for the generator).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cachedLfw } from '../data/lfw-cache.js';
-import { parsePairs, parsePeople } from '../data/lfw-pairs.js';
+import { readValPairs, readValPeople } from '../data/split-files.js';
 import { fitExpression } from '../face/analyze-dataset.js';
 import { decodeFactors, rowSize, type Column, type FactorsTable } from '../face/factors-file.js';
 import { FACE_PREPROCESS, QUALITY } from '../face/measure-faces.js';
@@ -34,15 +32,10 @@ import {
 import { fitFactorNorm } from '../models/generator/factors.js';
 import { STUDENT_BACKBONES, type FactorStudentConfig } from '../models/factor-student.js';
 import { serializeFactorStudent } from '../models/factor-student-weights.js';
-import { generatorData } from './generator-run.js';
+import { generatorData, trainingDigest } from './generator-run.js';
 import { RunFolder } from './run-folder.js';
 import { runTraining, type Progress, type RunResult } from './runner.js';
-import {
-  StudentTrainer,
-  STUDENT_TRAIN_DEFAULTS,
-  type StudentTrainConfig,
-  type StudentTrainingData,
-} from './student-trainer.js';
+import { StudentTrainer, STUDENT_TRAIN_DEFAULTS, type StudentTrainConfig } from './student-trainer.js';
 
 export interface TrainStudentOptions {
   data: string;
@@ -121,16 +114,6 @@ export function readFactorsTable(
   return { table: cut, fileTotal: table.total };
 }
 
-function digest(data: StudentTrainingData): string {
-  const h = createHash('sha256');
-  const { cache, rows, factors } = data;
-  const size = cache.C * cache.H * cache.W;
-  for (const r of rows) h.update(cache.pixels.subarray(r * size, (r + 1) * size));
-  for (const a of [factors.descriptor, factors.expression, factors.pose, factors.lighting])
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
-}
-
 export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudentResult> {
   const log = o.log ?? (() => {});
   const backbone = STUDENT_BACKBONES[o.backbone];
@@ -138,15 +121,8 @@ export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudent
     throw new Error(
       `train-student: unknown backbone '${o.backbone}' (${Object.keys(STUDENT_BACKBONES).join(', ')})`,
     );
-  const read = (name: string) => {
-    const p = join(o.split, name);
-    if (!existsSync(p)) throw new Error(`train-student: ${p} does not exist (--split names its folder)`);
-    return { text: readFileSync(p, 'utf8'), path: p };
-  };
-  const vp = read('val-people.txt');
-  const valPeople = new Set(parsePeople(vp.text, vp.path).people.map((p) => p.name));
-  const pairsFile = read('val-pairs.txt');
-  const valPairs = parsePairs(pairsFile.text, pairsFile.path).pairs;
+  const valPeople = readValPeople(o.split, 'train-student');
+  const valPairs = readValPairs(o.split, 'train-student').pairs;
 
   const folder = new RunFolder(o.out, log, o.command);
   try {
@@ -186,7 +162,7 @@ export async function trainStudent(o: TrainStudentOptions): Promise<TrainStudent
       const command = o.command ?? 'trainStudent()';
       const meta = { backbone: o.backbone, data: o.data, people: o.people, factors: o.factors, command };
       const fingerprint = {
-        train_images: digest(train),
+        train_images: trainingDigest(train, { shape: false }),
         factors: table.fingerprint,
         factors_rows: String(table.done),
       };

@@ -30,7 +30,7 @@ import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ImageCache } from '../data/image-cache.js';
-import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
+import type { Checkpoint, CheckpointParts } from '../io/checkpoint.js';
 import type { FactorRows } from '../models/generator/factors.js';
 import {
   EQUAL_GROUPS,
@@ -41,7 +41,8 @@ import {
   type FactorStudentConfig,
   type GroupWeights,
 } from '../models/factor-student.js';
-import { EpochSampler, type SamplerState } from './sampler.js';
+import { EpochSampler } from './sampler.js';
+import { restoreTrainer, trainerCheckpointParts } from './trainer-checkpoint.js';
 
 export interface StudentTrainConfig {
   model: FactorStudentConfig;
@@ -183,43 +184,12 @@ export class StudentTrainer {
   }
 
   checkpointParts(extra: Record<string, unknown> = {}): CheckpointParts {
-    return {
-      model: this.model,
-      optimizer: this.optimizer,
-      step: this.step,
-      rng: { model: this.modelGen, augment: this.augmentGen },
-      config: { ...extra, train: this.config, sampler: this.sampler.getState() },
-    };
+    return trainerCheckpointParts(this, extra);
   }
 
   /** Restores a checkpoint made by checkpointParts; the settings (all but the length) must match. */
   restore(ckpt: Checkpoint, source: string): void {
-    const saved = ckpt.config as { train?: StudentTrainConfig; sampler?: SamplerState } | null;
-    if (!saved?.train || !saved.sampler)
-      throw new Error(
-        `${source}: not a factor student training checkpoint (no train config or sampler state)`,
-      );
-    const there: Record<string, unknown> = { ...saved.train },
-      here: Record<string, unknown> = { ...this.config };
-    const diff = Object.keys({ ...there, ...here }).filter(
-      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
-    );
-    if (diff.length)
-      throw new Error(
-        `${source}: the checkpoint was made with other settings (${diff
-          .map((k) => `${k}: ${JSON.stringify(there[k]).slice(0, 80)} there`)
-          .join(', ')})`,
-      );
-    this.step = restoreCheckpoint(
-      ckpt,
-      {
-        model: this.model,
-        optimizer: this.optimizer,
-        rng: { model: this.modelGen, augment: this.augmentGen },
-      },
-      source,
-    );
-    this.sampler.setState(saved.sampler);
+    restoreTrainer(this, ckpt, source, 'factor student');
   }
 
   dispose(): void {

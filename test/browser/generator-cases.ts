@@ -38,6 +38,7 @@ import {
 } from '../../src/models/generator/index.js';
 import { toUnit } from '../../src/tensor/random.js';
 import type { TensorData } from '../../src/tensor/tensor-data.js';
+import { crc32, wave } from './inputs.js';
 
 export interface GeneratorCase {
   name: string;
@@ -68,23 +69,6 @@ function parameterValues(name: string, u: Float64Array): Float32Array {
         : [0, Math.sqrt(3) * (mapping ? 100 : 1)]; // weights and the constant input: variance 1
   return Float32Array.from(u, (v) => offset + half * v);
 }
-
-/** CRC-32 (reflected polynomial 0xEDB88320) of the weights file. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** A wave in about [-1.1, 1.1], not dyadic (as suite.ts's). */
-const wave = (n: number, salt: number): number[] =>
-  Array.from(
-    { length: n },
-    (_, i) => Math.sin(i * 0.7 + salt * 1.3) * 0.9 + (((i * 37 + salt * 11) % 17) - 8) / 40,
-  );
 
 export async function generatorCases(): Promise<GeneratorCase[]> {
   const unitNorm = (d: number) => ({ mean: new Array<number>(d).fill(0), std: new Array<number>(d).fill(1) });

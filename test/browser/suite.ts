@@ -3,7 +3,7 @@
  * browser (navigator.gpu), must give the same numbers. test/browser/run.ts runs both and
  * compares them case by case.
  *
- * Environment-independent on purpose: imports only from src/, ./jpeg-fixture.ts,
+ * Environment-independent on purpose: imports only from src/, ./jpeg-fixture.ts, ./inputs.ts,
  * ./faceapi-cases.ts and ./generator-cases.ts (no Node modules, no DOM, no file reads), and every input comes from a tiny
  * JS formula (or, for the one JPEG, a base64 string), so both sides start from identical bits.
  * The one exception, face-api's weight files, comes through the caller's `readModelFile`
@@ -62,6 +62,7 @@ import {
 } from './jpeg-fixture.js';
 import { faceApiCases, type ReadModelFile } from './faceapi-cases.js';
 import { generatorCases } from './generator-cases.js';
+import { crc32, wave } from './inputs.js';
 
 export interface SuiteCase {
   name: string;
@@ -115,14 +116,6 @@ export interface SuiteResult {
 }
 
 // ---------------------------------------------------------------- deterministic inputs
-
-/** Values in roughly [-1, 1], not dyadic (so rounding matters), from a small integer hash. */
-function wave(n: number, salt: number): number[] {
-  return Array.from(
-    { length: n },
-    (_, i) => Math.sin(i * 0.7 + salt * 1.3) * 0.9 + (((i * 37 + salt * 11) % 17) - 8) / 40,
-  );
-}
 
 /** Small dyadic values k/16, k in [-8, 8]: products and sums are exact in f32 in any order. */
 function dyadic(n: number, salt: number): number[] {
@@ -178,16 +171,6 @@ function fromBase64(text: string): Uint8Array {
     }
   }
   return out;
-}
-
-/** CRC-32 (reflected polynomial 0xEDB88320), as PNG chunks carry it. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function adler32(bytes: Uint8Array): number {

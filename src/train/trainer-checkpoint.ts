@@ -1,0 +1,83 @@
+/**
+ * The checkpoint of a trainer that draws its batches from an EpochSampler (the recognizer's and
+ * the factor student's; no Node imports). Its config holds
+ *
+ *   { ...extra, train: the trainer's config, sampler: the sampler's position }
+ *
+ * and its generators are `model` (initial weights, dropout) and `augment`. A resume must use
+ * the settings the checkpoint was made with: restoreTrainer refuses others, naming them.
+ */
+import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Generator } from '../tensor/random.js';
+import type { EpochSampler, SamplerState } from './sampler.js';
+
+export interface SampledTrainer<C> {
+  readonly config: C;
+  readonly model: Module;
+  readonly optimizer: Optimizer<{ lr: number }>;
+  readonly sampler: EpochSampler;
+  readonly modelGen: Generator;
+  readonly augmentGen: Generator;
+  step: number;
+}
+
+/** The saved config of a checkpoint made by trainerCheckpointParts (its extra keys untyped). */
+export type SavedTrainerConfig<C> = { train?: C; sampler?: SamplerState } & Record<string, unknown>;
+
+/** What the trainer's checkpoint holds; `extra` goes into its config before the trainer's own keys. */
+export function trainerCheckpointParts<C>(
+  t: SampledTrainer<C>,
+  extra: Record<string, unknown> = {},
+): CheckpointParts & { config: Record<string, unknown> } {
+  return {
+    model: t.model,
+    optimizer: t.optimizer,
+    step: t.step,
+    rng: { model: t.modelGen, augment: t.augmentGen },
+    config: { ...extra, train: t.config, sampler: t.sampler.getState() },
+  };
+}
+
+/**
+ * Throws unless two settings objects agree key by key (compared as JSON), naming each key that
+ * differs with its value in the checkpoint (`there`), cut to 80 characters.
+ */
+export function assertSameSettings(source: string, there: object, here: object): void {
+  const a = there as Record<string, unknown>,
+    b = here as Record<string, unknown>;
+  const diff = Object.keys({ ...a, ...b }).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  if (diff.length)
+    throw new Error(
+      `${source}: the checkpoint was made with other settings (${diff
+        .map((k) => `${k}: ${JSON.stringify(a[k])?.slice(0, 80)} there`)
+        .join(', ')})`,
+    );
+}
+
+/**
+ * Restores a checkpoint made by trainerCheckpointParts into the trainer: weights, optimizer
+ * state, step, generators and sampler position. `kind` names the trainer in the error for a
+ * checkpoint of something else; `check` may refuse the saved config further (it runs after the
+ * settings check, before anything is written).
+ */
+export function restoreTrainer<C>(
+  t: SampledTrainer<C>,
+  ckpt: Checkpoint,
+  source: string,
+  kind: string,
+  check?: (saved: SavedTrainerConfig<C>) => void,
+): void {
+  const saved = ckpt.config as SavedTrainerConfig<C> | null;
+  if (!saved?.train || !saved.sampler)
+    throw new Error(`${source}: not a ${kind} training checkpoint (no train config or sampler state)`);
+  assertSameSettings(source, saved.train, t.config as object);
+  check?.(saved);
+  t.step = restoreCheckpoint(
+    ckpt,
+    { model: t.model, optimizer: t.optimizer, rng: { model: t.modelGen, augment: t.augmentGen } },
+    source,
+  );
+  t.sampler.setState(saved.sampler);
+}
