@@ -3,7 +3,9 @@
  * embedded sample at the tiny64 preset: the factors file made by analyze, the held-out people
  * left out, a session stopped after 2 steps and resumed to the end equal to an uninterrupted
  * run bit for bit, the grid, curves and weights written, and a fresh folder continuing from
- * the exported compact checkpoint (with a changed loss weight, logged), the FD probe's records.
+ * the exported compact checkpoint (with a changed loss weight, logged), the FD probe's records;
+ * the export in half precision (exportHalf) equal to the run's checkpoint rounded to f16 (the
+ * rounding checked against numpy in test/half.test.ts) and continued in a fresh folder.
  * About 10 s on lavapipe (analyze once, four short sessions).
  * Oracles: an uninterrupted run, the files' own formats.
  */
@@ -12,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../src/io/checkpoint.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { fromF16, toF16 } from '../src/io/half.js';
 import { loadGenerator } from '../src/models/generator/index.js';
 import { FactorStudent, STUDENT_BACKBONES } from '../src/models/factor-student.js';
 import { serializeFactorStudent } from '../src/models/factor-student-weights.js';
@@ -160,5 +164,48 @@ describe('trainGenerator', () => {
     expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const r of train)
       for (const k of ['f_id', 'f_exp', 'f_pose', 'f_light']) expect(r[k]).toBeGreaterThan(0);
+  });
+});
+
+describe('trainGenerator exportHalf', () => {
+  it('exports the networks in F16, and a fresh folder continues the run from that file', async () => {
+    const exported = join(root, 'export-half', 'latest.safetensors');
+    const lines: string[] = [];
+    const first = await trainGenerator(
+      options('h1', { stopAfter: 2, exportTo: exported, exportHalf: true, log: (l) => lines.push(l) }),
+    );
+    expect(first.step).toBe(2);
+    expect(lines.join('\n')).toMatch(/exported latest\.safetensors \(step 2, no optimizer state, F16\)/);
+    const bytes = readFileSync(exported);
+    const { stored } = parseSafetensors(bytes, exported);
+    expect(Object.keys(stored).length).toBeGreaterThan(10);
+    for (const [name, dtype] of Object.entries(stored))
+      expect(dtype, name).toBe(name.startsWith('model/') ? 'F16' : 'F32');
+    // the export's networks are the session's (its full checkpoint, f32) rounded to f16
+    const full = parseCheckpoint(readFileSync(join(root, 'h1', 'checkpoint.safetensors')), 'full');
+    const half = parseCheckpoint(bytes, exported);
+    expect(half.optimizer).toBeNull();
+    expect(half.step).toBe(2);
+    expect(Object.keys(half.model).sort()).toEqual(Object.keys(full.model).sort());
+    for (const [name, t] of Object.entries(full.model))
+      expect(half.model[name].data, name).toEqual(
+        t.dtype === 'f32' ? fromF16(toF16(t.data as Float32Array)) : t.data,
+      );
+
+    // a fresh machine: no checkpoint in the folder, the half export is continued to the end
+    const fresh: string[] = [];
+    const cont = await trainGenerator(
+      options('h2', { resume: true, fallback: exported, log: (l) => fresh.push(l) }),
+    );
+    expect(fresh.join('\n')).toMatch(/continuing the run exported in/);
+    expect(cont.status).toBe('finished');
+    expect(cont.step).toBe(4);
+    const train = readFileSync(join(root, 'h2', 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'train');
+    expect(train.map((r) => r.step)).toEqual([3, 4]);
+    for (const r of train) for (const k of ['loss_d', 'loss_g']) expect(Number.isFinite(r[k])).toBe(true);
   });
 });
