@@ -10,11 +10,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readValPeople } from '../data/split-files.js';
 import { decodeFactors } from '../face/factors-file.js';
 import { loadGenerator } from '../models/generator/weights.js';
-import { fitIdentityPrior, peopleNearestDistances } from '../models/generator/identity-prior.js';
+import type { FaceGenerator } from '../models/generator/generator.js';
+import type { GeneratorConfig } from '../models/generator/config.js';
+import {
+  fitIdentityPrior,
+  peopleNearestDistances,
+  type IdentityPrior,
+} from '../models/generator/identity-prior.js';
 import { tileImages } from '../plot/histogram.js';
 import { writePng } from '../plot/png-node.js';
 import type { RgbaImage } from '../plot/raster.js';
-import { generatorReference, renderImages } from './generator-samples.js';
+import { generatorReference, renderImages, type GeneratorReference } from './generator-samples.js';
 import { gridRequests, type GenerateRequest } from './generator-requests.js';
 import { quantiles } from './generator-metrics.js';
 
@@ -28,7 +34,8 @@ export interface GenerateOptions extends GenerateRequest {
   minDistance?: number;
 }
 
-function u8ToRgba(pixels: Uint8Array, offset: number, R: number): RgbaImage {
+/** Image `offset` of u8 CHW RGB pixels (R x R) as RGBA. */
+export function u8ToRgba(pixels: Uint8Array, offset: number, R: number): RgbaImage {
   const rgba = new Uint8Array(R * R * 4);
   for (let p = 0; p < R * R; p++) {
     for (let c = 0; c < 3; c++) rgba[p * 4 + c] = pixels[offset + c * R * R + p];
@@ -37,20 +44,35 @@ function u8ToRgba(pixels: Uint8Array, offset: number, R: number): RgbaImage {
   return { width: R, height: R, rgba };
 }
 
-/** Renders the request and writes `out` (PNG); returns the image. */
-export async function generateFaces(o: GenerateOptions): Promise<{ image: RgbaImage; out: string }> {
+export interface GeneratorSetup {
+  G: FaceGenerator;
+  config: GeneratorConfig;
+  ref: GeneratorReference;
+  prior: IdentityPrior;
+  minDistance: number;
+}
+
+/**
+ * The generator, the training rows of the factors file (minus the split's validation people)
+ * and the identity prior fitted to them, every file checked (errors name the command and the
+ * file). The caller disposes `G`.
+ */
+export function openGenerator(
+  o: { weights: string; factors: string; split: string; minDistance?: number },
+  command: string,
+): GeneratorSetup {
   for (const [what, path] of [
     ['weights', o.weights],
     ['factors file', o.factors],
   ])
     if (!existsSync(path))
       throw new Error(
-        `generate: the ${what} ${path} does not exist` +
+        `${command}: the ${what} ${path} does not exist` +
           (what === 'weights'
             ? " (no generator is shipped yet: pass a run's generator.safetensors with --weights)"
             : ' (make it with synface analyze)'),
       );
-  const heldOut = readValPeople(o.split, 'generate');
+  const heldOut = readValPeople(o.split, command);
   const ref = generatorReference(decodeFactors(readFileSync(o.factors), o.factors), heldOut, o.factors);
   // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
   const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {
@@ -61,10 +83,21 @@ export async function generateFaces(o: GenerateOptions): Promise<{ image: RgbaIm
     const k = ref.expressionModel.variances.length;
     if (config.expDim !== k)
       throw new Error(
-        `generate: ${o.weights} takes ${config.expDim} expression components, ${o.factors} has ${k}: the weights were trained on another factors file`,
+        `${command}: ${o.weights} takes ${config.expDim} expression components, ${o.factors} has ${k}: the weights were trained on another factors file`,
       );
     const prior = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
     const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(prior), [0.25])[0];
+    return { G, config, ref, prior, minDistance };
+  } catch (e) {
+    G.dispose();
+    throw e;
+  }
+}
+
+/** Renders the request and writes `out` (PNG); returns the image. */
+export async function generateFaces(o: GenerateOptions): Promise<{ image: RgbaImage; out: string }> {
+  const { G, config, ref, prior, minDistance } = openGenerator(o, 'generate');
+  try {
     const req = gridRequests(o, ref.train, prior, minDistance, config);
     const pixels = await renderImages(G, req, { noiseSeed: o.seed + 3 });
     const R = config.resolution;

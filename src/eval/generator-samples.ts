@@ -7,6 +7,7 @@
  *                        person), each shown perId times with expression, pose and lighting
  *                        drawn from the training measurements (factor-prior.ts), and z ~ N(0, I)
  *   renderImages         the requests through G, as the u8 CHW pixels a PNG would hold
+ *                        (optionally with identity mixup and each image's own noise maps)
  *   measureGenerated     the face analysis of those pixels, as `synface analyze` measures real
  *                        images (measure-faces.ts): dlib descriptor, landmarks, pose, lighting,
  *                        quality, and the expression code in the factors file's PCA, each
@@ -22,6 +23,7 @@ import { augmentImages, identityAugmentParams, uploadU8Images } from '../ops/aug
 import { affine } from '../ops/index.js';
 import { DLIB_INPUT_SIZE, type DlibDescriptor } from '../models/face-api/dlib-descriptor.js';
 import type { FaceGenerator } from '../models/generator/generator.js';
+import { mixIdentity } from '../models/generator/mapping.js';
 import { checkFactorRows, standardize, type FactorRows } from '../models/generator/factors.js';
 import { sampleFactors } from '../models/generator/factor-prior.js';
 import { sampleIdentities, type IdentityPrior } from '../models/generator/identity-prior.js';
@@ -109,6 +111,12 @@ export function standardNormals(n: number, gen: Generator): Float32Array {
 export interface FactorRequest extends FactorRows {
   /** count x zDim, standard normal. */
   z: Float32Array;
+  /**
+   * Identity mixup (optional): each image's identity code is phi * code(descriptor) +
+   * (1 - phi) * code(partner) (mixIdentity, in the identity-code space); partner: count x
+   * descriptorDim raw descriptors, phi: count values in [0, 1].
+   */
+  mix?: { partner: Float32Array; phi: Float32Array };
 }
 
 export interface SyntheticRequests extends FactorRequest {
@@ -151,13 +159,16 @@ export function syntheticRequests(
 
 /**
  * The requested images (count x 3 x R x R bytes, CHW RGB): G's output in [-1, 1] mapped to
- * [0, 255] and rounded, as a PNG holds them. `noiseSeed`: the per-pixel noise fixed (one map
- * per layer, shared by each batch) for reproducible pictures; otherwise G's own noise stream.
+ * [0, 255] and rounded, as a PNG holds them. The per-pixel noise: `noise`, each image's own
+ * maps (count x noiseLength(G) standard normals, layer after layer as G.noiseSizes() lists them,
+ * each map row-major), so an image's noise does not depend on the batch it is rendered in; or
+ * `noiseSeed`, one map per layer shared by each batch, for reproducible pictures; otherwise G's
+ * own noise stream.
  */
 export async function renderImages(
   G: FaceGenerator,
   req: FactorRequest,
-  options: { batch?: number; noiseSeed?: number } = {},
+  options: { batch?: number; noiseSeed?: number; noise?: Float32Array } = {},
 ): Promise<Uint8Array> {
   const c = G.config,
     R = c.resolution,
@@ -165,25 +176,55 @@ export async function renderImages(
   const batch = options.batch ?? 16;
   if (req.z.length !== req.count * c.zDim)
     throw new RangeError(`renderImages: z holds ${req.z.length} values, not ${req.count} x ${c.zDim}`);
+  const sizes = G.noiseSizes();
+  const perImage = noiseLength(G);
+  if (options.noise && options.noise.length !== req.count * perImage)
+    throw new RangeError(
+      `renderImages: noise holds ${options.noise.length} values, not ${req.count} x ${perImage}`,
+    );
+  if (req.mix && (req.mix.partner.length !== req.count * c.descriptorDim || req.mix.phi.length !== req.count))
+    throw new RangeError(
+      `renderImages: the mixup partners hold ${req.mix.partner.length} values and phi ${req.mix.phi.length}, not ${req.count} x ${c.descriptorDim} and ${req.count}`,
+    );
   const all = Array.from({ length: req.count }, (_, i) => i);
   const f = standardize(req, c.norm, all);
+  const partner = req.mix && standardize({ ...req, descriptor: req.mix.partner }, c.norm, all).descriptor;
   const out = new Uint8Array(req.count * size);
   for (let start = 0; start < req.count; start += batch) {
     const n = Math.min(batch, req.count - start);
     const rows = <T extends Float32Array>(a: T, d: number) => a.subarray(start * d, (start + n) * d);
+    const code = (d: Float32Array) => G.identityCode(tensor(rows(d, c.descriptorDim), [n, c.descriptorDim]));
     const forward = () =>
       G.forward({
-        identity: G.identityCode(tensor(rows(f.descriptor, c.descriptorDim), [n, c.descriptorDim])),
+        identity:
+          req.mix && partner
+            ? mixIdentity(code(f.descriptor), code(partner), tensor(rows(req.mix.phi, 1), [n, 1]))
+            : code(f.descriptor),
         expression: tensor(rows(f.expression, c.expDim), [n, c.expDim]),
         pose: tensor(rows(f.pose, 3), [n, 3]),
         lighting: tensor(rows(f.lighting, c.lightDim), [n, c.lightDim]),
         z: tensor(rows(req.z, c.zDim), [n, c.zDim]),
       });
+    // each layer's (n, 1, r, r) maps out of the images' rows of `noise`
+    const noiseMaps = (noise: Float32Array) => {
+      let at = 0;
+      return sizes.map((r) => {
+        const m = new Float32Array(n * r * r);
+        for (let k = 0; k < n; k++) {
+          const row = (start + k) * perImage + at;
+          m.set(noise.subarray(row, row + r * r), k * r * r);
+        }
+        at += r * r;
+        return tensor(m, [n, 1, r, r]);
+      });
+    };
     const images = noGrad(() =>
       scope(() =>
-        options.noiseSeed === undefined
-          ? forward()
-          : G.withFixedNoise(new Generator(options.noiseSeed), forward),
+        options.noise
+          ? G.withNoiseMaps(noiseMaps(options.noise), forward)
+          : options.noiseSeed === undefined
+            ? forward()
+            : G.withFixedNoise(new Generator(options.noiseSeed), forward),
       ),
     );
     const v = (await images.toArray()) as Float32Array;
@@ -192,6 +233,11 @@ export async function renderImages(
       out[start * size + i] = Math.max(0, Math.min(255, Math.round((v[i] + 1) * 127.5)));
   }
   return out;
+}
+
+/** How many noise values one image takes (the sum of its noise maps' pixels). */
+export function noiseLength(G: FaceGenerator): number {
+  return G.noiseSizes().reduce((s, r) => s + r * r, 0);
 }
 
 /** dlib descriptors (n x 128) of n u8 CHW images of R x R px, resized to 150 as analyze does. */

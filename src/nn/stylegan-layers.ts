@@ -113,7 +113,7 @@ export class ModulatedConv extends Module implements Layer {
   readonly noiseStrength: Tensor | null;
   /** The style vector w (N, wDim) used by the next forward(x). */
   w: Tensor | null = null;
-  /** Fixed noise (1, 1, H, W) to reuse instead of fresh noise (e.g. for reproducible images). */
+  /** Fixed noise (1 or N, 1, H, W) to reuse instead of fresh noise (e.g. for reproducible images). */
   fixedNoise: Tensor | null = null;
 
   constructor(

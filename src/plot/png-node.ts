@@ -8,8 +8,11 @@ import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../io/node-files.js';
 import type { RgbaImage } from './raster.js';
 
-/** The PNG bytes of `image` (8-bit RGBA). */
-export function encodePng(image: RgbaImage): Uint8Array {
+/**
+ * The PNG bytes of `image`: 8-bit RGBA, or 8-bit RGB with `alpha: false` (the alpha dropped).
+ * The same image gives the same bytes (pngjs's filters and zlib are deterministic).
+ */
+export function encodePng(image: RgbaImage, options: { alpha?: boolean } = {}): Uint8Array {
   const { width, height, rgba } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
     throw new Error(`encodePng: bad size ${width}x${height}`);
@@ -19,7 +22,7 @@ export function encodePng(image: RgbaImage): Uint8Array {
     );
   const png = new PNG({ width, height });
   png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.length);
-  return PNG.sync.write(png);
+  return PNG.sync.write(png, options.alpha === false ? { colorType: 2 } : {});
 }
 
 /** Writes `image` as a PNG file at `path` (creating its directory), atomically. */

@@ -62,21 +62,45 @@ export class FaceGenerator extends Module {
     return this.synthesis.forward(this.styles(f));
   }
 
+  /** The side of each noise layer's map, from 4 px up (4, 8, 8, 16, 16, ...). */
+  noiseSizes(): number[] {
+    return this.synthesis.noiseLayers().map((m, i) => 4 * 2 ** Math.floor((i + 1) / 2));
+  }
+
   /**
-   * Runs fn with the noise of every synthesis layer fixed to one map per layer drawn from
-   * `gen` (shared by the batch); the layers draw fresh noise again afterwards.
+   * Runs fn with the noise of every synthesis layer fixed to `maps` (one per layer, of shape
+   * (N or 1, 1, r, r) with r from noiseSizes(); 1: shared by the batch); the layers draw fresh
+   * noise again afterwards. The maps stay the caller's.
    */
-  withFixedNoise<T>(gen: Generator, fn: () => T): T {
+  withNoiseMaps<T>(maps: Tensor[], fn: () => T): T {
     const layers = this.synthesis.noiseLayers();
-    const maps = layers.map((m, i) => {
-      const r = 4 * 2 ** Math.floor((i + 1) / 2);
-      return keep(randn([1, 1, r, r], 0, 1, gen));
+    const sizes = this.noiseSizes();
+    if (maps.length !== layers.length)
+      throw new RangeError(`FaceGenerator: ${maps.length} noise maps for ${layers.length} noise layers`);
+    maps.forEach((t, i) => {
+      const [, c, h, w] = t.shape;
+      if (t.rank !== 4 || c !== 1 || h !== sizes[i] || w !== sizes[i])
+        throw new RangeError(
+          `FaceGenerator: noise map ${i} has shape [${t.shape}], expected [N, 1, ${sizes[i]}, ${sizes[i]}]`,
+        );
     });
     layers.forEach((m, i) => (m.fixedNoise = maps[i]));
     try {
       return fn();
     } finally {
       layers.forEach((m) => (m.fixedNoise = null));
+    }
+  }
+
+  /**
+   * Runs fn with the noise of every synthesis layer fixed to one map per layer drawn from
+   * `gen` (shared by the batch); the layers draw fresh noise again afterwards.
+   */
+  withFixedNoise<T>(gen: Generator, fn: () => T): T {
+    const maps = this.noiseSizes().map((r) => keep(randn([1, 1, r, r], 0, 1, gen)));
+    try {
+      return this.withNoiseMaps(maps, fn);
+    } finally {
       maps.forEach((t) => t.dispose());
     }
   }

@@ -1,0 +1,184 @@
+/**
+ * What `synface synthesize` renders, as a pure function of (seed, identity, image): no GPU, no
+ * Node. Nothing depends on which machine, shard or run renders an image, so shards made
+ * anywhere add up to the dataset one machine makes, and a resumed run repeats what it lost.
+ *
+ * Random streams: every draw comes from its own Generator (Philox, counter-based) whose seed is
+ * derived from (seed, stream, identity, image) by one Philox block (deriveSeed):
+ *   identity i        its descriptor: the identity prior with rejection near the training
+ *                     people (sampleIdentities, one identity), stream IDENTITY, (i, 0)
+ *   image (i, j)      expression, pose and lighting (sampleFactors, one row: each copied from
+ *                     a uniformly drawn training image), stream FACTORS; z ~ N(0, I), stream Z;
+ *                     the per-pixel noise maps, stream NOISE; with mixup, the partner and phi,
+ *                     stream MIX
+ * Identity mixup (SynFace's official recipe): every image of identity i gets its own partner p,
+ * uniform among the other ids - 1 identities, and phi = k / 20, k uniform in 0 .. 20; its
+ * identity code is phi code(i) + (1 - phi) code(p); the image's other factors are drawn once and
+ * shared by both parents (they are inputs beside the identity code).
+ *
+ * Batches: the GPU's arithmetic is only promised to be the same for the same batch, so the
+ * batches are fixed by the dataset's settings, never by the sharding: identities are grouped in
+ * blocks of `block` = max(1, floor(batch / perId)) consecutive identities, a block is rendered
+ * in consecutive batches of at most `batch` of its images, and a shard i/n takes the blocks
+ * b with b % n == i. A block is also the unit of resume (rendered again whole if any of its
+ * identities is incomplete; the complete ones are not rewritten).
+ */
+import { Generator, philox4x32 } from '../tensor/random.js';
+import type { FactorRows } from '../models/generator/factors.js';
+import { sampleFactors } from '../models/generator/factor-prior.js';
+import { sampleIdentities, type IdentityPrior } from '../models/generator/identity-prior.js';
+import {
+  PHI_STEPS,
+  identityFolder,
+  imageFileName,
+  phiAt,
+  type SyntheticLabel,
+} from '../data/synthetic-labels.js';
+import { standardNormals, type FactorRequest } from './generator-samples.js';
+
+/** The streams of deriveSeed. */
+export const STREAM = { IDENTITY: 1, FACTORS: 2, Z: 3, NOISE: 4, MIX: 5 } as const;
+
+/** A 53-bit seed for (stream, a, b) under `seed`: one Philox block, keyed by the seed. */
+export function deriveSeed(seed: number, stream: number, a: number, b: number): number {
+  const r = philox4x32(
+    [a >>> 0, b >>> 0, stream >>> 0, 0x5eed],
+    [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0],
+  );
+  return r[0] + (r[1] & 0x1fffff) * 2 ** 32;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** 'i/n' with 0 <= i < n (shards are numbered from 0). */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN,
+    count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count))
+    throw new Error(
+      `synthesize: --shard needs i/n with n >= 1 and 0 <= i < n (shards count from 0: 0/3, 1/3, 2/3), got '${text}'`,
+    );
+  return { index, count };
+}
+
+/** Identities per block (see the header). */
+export function blockSize(batch: number, perId: number): number {
+  return Math.max(1, Math.floor(batch / perId));
+}
+
+/** The blocks [first, end) of a shard, in order. */
+export function shardBlocks(ids: number, block: number, shard: Shard): [number, number][] {
+  const out: [number, number][] = [];
+  for (let b = shard.index; b * block < ids; b += shard.count)
+    out.push([b * block, Math.min(ids, (b + 1) * block)]);
+  return out;
+}
+
+export interface SynthesisPlan {
+  train: FactorRows;
+  prior: IdentityPrior;
+  seed: number;
+  ids: number;
+  perId: number;
+  mixup: boolean;
+  minDistance: number;
+  zDim: number;
+  /** Noise values per image (noiseLength(G)). */
+  noiseLength: number;
+}
+
+/**
+ * Identity i's raw descriptor (a new identity from the prior; the same whatever ids is). Up to
+ * 1,000 draws of its own stream (sampleIdentities' budget for 9 identities, here for one: a
+ * single stream cannot borrow the tries another identity left over).
+ */
+export function identityDescriptor(plan: SynthesisPlan, i: number): Float32Array {
+  const gen = new Generator(deriveSeed(plan.seed, STREAM.IDENTITY, i, 0));
+  return sampleIdentities(plan.prior, 1, gen, plan.minDistance, 1000);
+}
+
+/** Image (i, j)'s mixup partner and phi. */
+export function mixOf(plan: SynthesisPlan, i: number, j: number): { partner: number; phi: number } {
+  const bits = new Generator(deriveSeed(plan.seed, STREAM.MIX, i, j)).bitsCpu(2);
+  const partner = (i + 1 + Math.floor((bits[0] / 2 ** 32) * (plan.ids - 1))) % plan.ids;
+  return { partner, phi: phiAt(Math.floor((bits[1] / 2 ** 32) * (PHI_STEPS + 1))) };
+}
+
+export interface BlockRequest {
+  request: FactorRequest;
+  /** count x noiseLength: each image's noise maps. */
+  noise: Float32Array;
+  /** Each image's label, in order (identity after identity, image after image). */
+  labels: SyntheticLabel[];
+}
+
+/**
+ * Every image of identities first .. end-1. `descriptorOf` gives an identity's descriptor (the
+ * caller caches identityDescriptor: partners recur).
+ */
+export function blockRequest(
+  plan: SynthesisPlan,
+  first: number,
+  end: number,
+  descriptorOf: (i: number) => Float32Array,
+): BlockRequest {
+  const { perId, ids } = plan;
+  const dim = plan.prior.dim;
+  const count = (end - first) * perId;
+  const descriptor = new Float32Array(count * dim);
+  const partner = new Float32Array(plan.mixup ? count * dim : 0);
+  const phi = new Float32Array(plan.mixup ? count : 0);
+  const rows: Record<'expression' | 'pose' | 'lighting', Float32Array[]> = {
+    expression: [],
+    pose: [],
+    lighting: [],
+  };
+  const z = new Float32Array(count * plan.zDim);
+  const noise = new Float32Array(count * plan.noiseLength);
+  const labels: SyntheticLabel[] = [];
+  let n = 0;
+  for (let i = first; i < end; i++)
+    for (let j = 0; j < perId; j++, n++) {
+      descriptor.set(descriptorOf(i), n * dim);
+      const f = sampleFactors(plan.train, 1, new Generator(deriveSeed(plan.seed, STREAM.FACTORS, i, j)));
+      rows.expression.push(f.expression);
+      rows.pose.push(f.pose);
+      rows.lighting.push(f.lighting);
+      z.set(standardNormals(plan.zDim, new Generator(deriveSeed(plan.seed, STREAM.Z, i, j))), n * plan.zDim);
+      noise.set(
+        standardNormals(plan.noiseLength, new Generator(deriveSeed(plan.seed, STREAM.NOISE, i, j))),
+        n * plan.noiseLength,
+      );
+      const label: SyntheticLabel = {
+        file: `${identityFolder(i, ids)}/${imageFileName(j, perId)}`,
+        identity: i,
+      };
+      if (plan.mixup) {
+        const m = mixOf(plan, i, j);
+        partner.set(descriptorOf(m.partner), n * dim);
+        phi[n] = m.phi;
+        label.mix = m;
+      }
+      labels.push(label);
+    }
+  const concat = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) out.set(p, (at += p.length) - p.length);
+    return out;
+  };
+  const request: FactorRequest = {
+    count,
+    descriptor,
+    expression: concat(rows.expression),
+    pose: concat(rows.pose),
+    lighting: concat(rows.lighting),
+    z,
+    ...(plan.mixup ? { mix: { partner, phi } } : {}),
+  };
+  return { request, noise, labels };
+}
