@@ -13,6 +13,25 @@ import { shippedGeneratorPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { LFW_FACTORS } from './train-generator.js';
 
+/** Where the priors of new faces come from: the options of generate and synthesize. */
+export const PRIOR_OPTIONS: Record<string, OptionSpec> = {
+  factors: {
+    type: 'string',
+    help: "the data's analyze file (priors and ranges)",
+    default: LFW_FACTORS,
+  },
+  split: {
+    type: 'string',
+    help: 'folder of val-people.txt (left out of the priors)',
+    default: 'weights/split',
+  },
+  'min-distance': {
+    type: 'number',
+    help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
+    min: 0,
+  },
+};
+
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'generator weights (default: the shipped weights/generator.safetensors)' },
   seed: {
@@ -41,21 +60,7 @@ const SPEC: Record<string, OptionSpec> = {
   light: { type: 'string', help: "the lighting code a,b,c,d,e,f, or 'sample'", default: 'sample' },
   grid: { type: 'string', help: 'rows x columns, e.g. 4x6', default: '1x1' },
   out: { type: 'string', help: 'the PNG to write' },
-  factors: {
-    type: 'string',
-    help: "the data's analyze file (priors and ranges)",
-    default: LFW_FACTORS,
-  },
-  split: {
-    type: 'string',
-    help: 'folder of val-people.txt (left out of the priors)',
-    default: 'weights/split',
-  },
-  'min-distance': {
-    type: 'number',
-    help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
-    min: 0,
-  },
+  ...PRIOR_OPTIONS,
   help: { type: 'flag', help: 'this text' },
 };
 

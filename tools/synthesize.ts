@@ -28,7 +28,7 @@ import { parseShard } from '../src/eval/synthetic-plan.js';
 import { shippedGeneratorPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { formatDuration, ProgressBar } from './progress.js';
-import { LFW_FACTORS } from './train-generator.js';
+import { PRIOR_OPTIONS } from './generate.js';
 
 const SPEC: Record<string, OptionSpec> = {
   generator: {
@@ -49,21 +49,7 @@ const SPEC: Record<string, OptionSpec> = {
     min: 1,
   },
   merge: { type: 'flag', help: 'check every identity of --out is complete and write labels.jsonl' },
-  factors: {
-    type: 'string',
-    help: "the data's analyze file (the priors)",
-    default: LFW_FACTORS,
-  },
-  split: {
-    type: 'string',
-    help: 'folder of val-people.txt (left out of the priors)',
-    default: 'weights/split',
-  },
-  'min-distance': {
-    type: 'number',
-    help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
-    min: 0,
-  },
+  ...PRIOR_OPTIONS,
   help: { type: 'flag', help: 'this text' },
 };
 
