@@ -160,9 +160,7 @@ export function generatorData(
 function savedSettings(ckpt: Checkpoint): Partial<GeneratorTrainConfig> {
   const train = (ckpt.config as { train?: Record<string, unknown> } | null)?.train ?? {};
   return Object.fromEntries(
-    Object.entries(train).filter(
-      ([k]) => k !== 'steps' && CHANGEABLE_SETTINGS.has(k as keyof GeneratorTrainConfig),
-    ),
+    Object.entries(train).filter(([k]) => k !== 'steps' && CHANGEABLE_SETTINGS.has(k)),
   );
 }
 

@@ -74,6 +74,7 @@ import type { GeneratorConfig } from '../models/generator/config.js';
 import type { FactorInputs } from '../models/generator/mapping.js';
 import { sampleIdentities, type IdentityPrior } from '../models/generator/identity-prior.js';
 import { EpochSampler, type SamplerState } from './sampler.js';
+import { assertSameSettings, type SettingChanges } from './trainer-checkpoint.js';
 
 export interface GeneratorTrainConfig {
   model: GeneratorConfig;
@@ -127,7 +128,7 @@ export interface GeneratorTrainConfig {
  * losses' weights and schedule. Changing them is a curriculum step, logged by the run; a resume
  * with the same settings stays bit-identical to an uninterrupted run.
  */
-export const CHANGEABLE_SETTINGS = new Set<keyof GeneratorTrainConfig>([
+export const CHANGEABLE_SETTINGS: ReadonlySet<string> = new Set<keyof GeneratorTrainConfig>([
   'steps',
   'lrG',
   'lrD',
@@ -462,7 +463,7 @@ export class GeneratorTrainer {
     };
   }
 
-  restore(ckpt: Checkpoint, source: string): Record<string, { was: unknown; now: unknown }> {
+  restore(ckpt: Checkpoint, source: string): SettingChanges {
     const saved = ckpt.config as {
       train?: GeneratorTrainConfig;
       sampler?: SamplerState;
@@ -471,20 +472,11 @@ export class GeneratorTrainer {
       throw new Error(`${source}: not a generator training checkpoint (no train config or sampler state)`);
     // the run's length and its loss schedule may change between sessions (a curriculum: a run
     // is extended, a loss switched on); what shapes the networks or the data order may not
-    const there: Record<string, unknown> = { ...saved.train },
-      here: Record<string, unknown> = { ...this.config };
-    const diff = Object.keys({ ...there, ...here }).filter(
-      (k) => JSON.stringify(there[k]) !== JSON.stringify(here[k]),
-    );
-    const fixed = diff.filter((k) => !CHANGEABLE_SETTINGS.has(k as keyof GeneratorTrainConfig));
-    if (fixed.length)
-      throw new Error(
-        `${source}: the checkpoint was made with other settings (${fixed
-          .map((k) => `${k}: ${JSON.stringify(there[k])?.slice(0, 80)} there`)
-          .join(', ')})`,
-      );
-    const changed = Object.fromEntries(
-      diff.filter((k) => k !== 'steps').map((k) => [k, { was: there[k] ?? null, now: here[k] }]),
+    const { steps: _, ...changed } = assertSameSettings(
+      source,
+      saved.train,
+      this.config,
+      CHANGEABLE_SETTINGS,
     );
     this.step = restoreCheckpoint(
       ckpt,

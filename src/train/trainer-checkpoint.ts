@@ -40,20 +40,31 @@ export function trainerCheckpointParts<C>(
   };
 }
 
+/** A setting a resumed run changed: its value in the checkpoint (null if absent) and now. */
+export type SettingChanges = Record<string, { was: unknown; now: unknown }>;
+
 /**
  * Throws unless two settings objects agree key by key (compared as JSON), naming each key that
- * differs with its value in the checkpoint (`there`), cut to 80 characters.
+ * differs with its value in the checkpoint (`there`), cut to 80 characters. Keys in `changeable`
+ * may differ (a resumed run's curriculum step): they are returned, not refused.
  */
-export function assertSameSettings(source: string, there: object, here: object): void {
+export function assertSameSettings(
+  source: string,
+  there: object,
+  here: object,
+  changeable: ReadonlySet<string> = new Set(),
+): SettingChanges {
   const a = there as Record<string, unknown>,
     b = here as Record<string, unknown>;
   const diff = Object.keys({ ...a, ...b }).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  if (diff.length)
+  const fixed = diff.filter((k) => !changeable.has(k));
+  if (fixed.length)
     throw new Error(
-      `${source}: the checkpoint was made with other settings (${diff
+      `${source}: the checkpoint was made with other settings (${fixed
         .map((k) => `${k}: ${JSON.stringify(a[k])?.slice(0, 80)} there`)
         .join(', ')})`,
     );
+  return Object.fromEntries(diff.map((k) => [k, { was: a[k] ?? null, now: b[k] }]));
 }
 
 /**
