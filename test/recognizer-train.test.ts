@@ -7,67 +7,15 @@ import * as E from '../src/index.js';
 import { buildCheckpoint, parseCheckpoint } from '../src/io/checkpoint.js';
 import { readTensors } from '../src/tensor/tensor-data.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
-import type { ImageCache } from '../src/data/image-cache.js';
 import { evaluatePairs, embedRows } from '../src/eval/embed.js';
 import { cosineSimilarity } from '../src/eval/verification.js';
 import { Lambda } from '../src/nn/index.js';
 import { IResNet } from '../src/models/iresnet.js';
 import { loadRecognizer, serializeRecognizer } from '../src/models/recognizer-weights.js';
-import { marginAt, RecognizerTrainer, type RecognizerTrainConfig } from '../src/train/recognizer-trainer.js';
-
-/** A tiny recognizer: 16x16 input, four narrow IR stages (16x16 -> 1x1), 8-d embedding. */
-const config: RecognizerTrainConfig = {
-  backbone: {
-    input: [16, 16],
-    blocks: [1, 1, 1, 1],
-    widths: [4, 8, 8, 8],
-    stem: 4,
-    embedding: 8,
-    dropout: 0.1,
-  },
-  arcface: { s: 16, m: 0.3 },
-  batch: 6,
-  steps: 40,
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'poly',
-  warmupSteps: 4,
-  milestones: [],
-  marginWarmupSteps: 0,
-  augment: { flipProb: 0.5, zoomMin: 0.8, eraseProb: 0.5 },
-  seed: 5,
-};
+import { marginAt, RecognizerTrainer } from '../src/train/recognizer-trainer.js';
+import { config, rows, syntheticCache } from './recognizer-fixture.js';
 
 const base = config;
-
-/** 4 identities x 5 images of 20x20: each identity a coloured pattern, each image a noisy copy. */
-function syntheticCache(): ImageCache {
-  const count = 20,
-    C = 3,
-    H = 20,
-    W = 20;
-  const pixels = new Uint8Array(count * C * H * W);
-  const labels = new Int32Array(count);
-  let noise = 12345;
-  for (let n = 0; n < count; n++) {
-    const id = n % 4;
-    labels[n] = 10 + id; // sparse labels: the trainer renumbers them
-    for (let c = 0; c < C; c++)
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) {
-          noise = (noise * 1103515245 + 12345) >>> 0;
-          const base = 128 + 100 * Math.sin((id + 1) * (x + 2 * y) * 0.3 + c);
-          pixels[((n * C + c) * H + y) * W + x] = Math.max(
-            0,
-            Math.min(255, Math.round(base + ((noise >>> 24) - 128) * 0.2)),
-          );
-        }
-  }
-  return { count, C, H, W, labels, pixels };
-}
-
-const rows = Int32Array.from({ length: 20 }, (_, i) => i);
 
 async function weights(t: RecognizerTrainer): Promise<Record<string, Float32Array>> {
   const d = await readTensors(t.model.stateDict());

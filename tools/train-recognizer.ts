@@ -18,29 +18,53 @@ import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, trainingConsole } from './progress.js';
 
+const DEFAULT_DATA = '../shared/data/lfw-devtrain';
+/** The recognizer's committed split: its validation people are held out from every model. */
+const DEFAULT_SPLIT = 'weights/split';
+
 const SPEC: Record<string, OptionSpec> = {
   data: {
     type: 'string',
     help: 'LFW-layout folder (images/<Name>/<Name>_NNNN.jpg and a people file)',
-    default: '../shared/data/lfw-devtrain',
+    default: DEFAULT_DATA,
   },
   people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
   preset: { type: 'string', help: 'small | paper', default: 'small' },
   out: { type: 'string', help: 'output folder', default: 'runs/recognizer' },
   layout: {
     type: 'string',
-    help: 'lfw (a people file) | folders (a folder per identity, as CASIA-WebFace)',
+    help: 'lfw (a people file) | folders (a folder per identity, as CASIA-WebFace) | synthetic (synface synthesize output: identity mixup soft labels)',
     default: 'lfw',
   },
   split: {
     type: 'string',
-    help: 'folder with train-people.txt and val-pairs.txt (default: made in <out>/split)',
+    help: `folder with train-people.txt and val-pairs.txt (default: made in <out>/split; with --layout synthetic: ${DEFAULT_SPLIT}, its val-pairs.txt validates and its train-people.txt are --real's people)`,
+  },
+  'max-people': {
+    type: 'number',
+    help: 'layout lfw: train on this many of the training people (a fixed choice: the same people as --real-people M)',
+    int: true,
+    min: 1,
+  },
+  real: {
+    type: 'string',
+    help: "domain mixup: LFW-layout folder of real faces blended into each batch (psi per batch from 0, 0.05, ..., 1); the people are the split's training people",
+  },
+  'real-list': { type: 'string', help: 'people file inside --real', default: 'peopleDevTrain.txt' },
+  'real-people': {
+    type: 'number',
+    help: 'with --real: how many real people (a fixed choice among the eligible training people)',
+    int: true,
+    min: 1,
   },
   'val-data': {
     type: 'string',
-    help: "with --layout folders: LFW-layout folder of the validation pairs' images",
+    help: `with --layout folders or synthetic: LFW-layout folder of the validation pairs' images (synthetic: default ${DEFAULT_DATA})`,
   },
-  'val-pairs': { type: 'string', help: 'with --layout folders: validation pairs file (LFW format)' },
+  'val-pairs': {
+    type: 'string',
+    help: 'with --layout folders or synthetic: validation pairs file (LFW format; synthetic: default <split>/val-pairs.txt)',
+  },
   'val-fraction': {
     type: 'number',
     help: 'people held out for validation when the split is made',
@@ -119,10 +143,17 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
   const preset = String(o.preset);
   if (!(preset in RECOGNIZER_PRESETS))
     throw new Error(`synface train-recognizer: unknown preset '${preset}' (small, paper)`);
-  if (o.layout !== 'lfw' && o.layout !== 'folders')
-    throw new Error(`synface train-recognizer: --layout ${o.layout} is not lfw or folders`);
+  if (o.layout !== 'lfw' && o.layout !== 'folders' && o.layout !== 'synthetic')
+    throw new Error(`synface train-recognizer: --layout ${o.layout} is not lfw, folders or synthetic`);
   const str = (k: string) => (o[k] === undefined ? undefined : String(o[k]));
   const num = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
+  if ((o.real === undefined) !== (o['real-people'] === undefined))
+    throw new Error(
+      'synface train-recognizer: --real and --real-people go together (the folder and how many of its people)',
+    );
+  const synthetic = o.layout === 'synthetic';
+  // synthetic data and domain mixup read the committed split unless told otherwise
+  const split = str('split') ?? (synthetic || o.real !== undefined ? DEFAULT_SPLIT : undefined);
   const term = trainingConsole();
   const interrupt = interruptOnSigint();
   try {
@@ -131,10 +162,20 @@ export async function trainRecognizerCommand(args: string[]): Promise<number> {
       layout: o.layout,
       data: String(o.data),
       people: String(o.people),
-      split: str('split'),
+      split,
       valFraction: Number(o['val-fraction']),
-      valData: str('val-data'),
-      valPairs: str('val-pairs'),
+      valData: str('val-data') ?? (synthetic ? DEFAULT_DATA : undefined),
+      valPairs: str('val-pairs') ?? (synthetic ? `${split}/val-pairs.txt` : undefined),
+      maxPeople: num('max-people'),
+      real:
+        o.real === undefined
+          ? undefined
+          : {
+              data: String(o.real),
+              people: String(o['real-list']),
+              split: split!,
+              count: Number(o['real-people']),
+            },
       out: String(o.out),
       steps: num('steps'),
       epochs: num('epochs'),

@@ -42,7 +42,7 @@ export function defaultCacheDir(): string {
   return process.env.SYNFACE_CACHE ?? join(homedir(), '.cache', 'synface-gpu');
 }
 
-interface Cached {
+export interface Cached {
   cache: ImageCache;
   paths: string[];
   cachePath: string;
@@ -50,7 +50,7 @@ interface Cached {
 }
 
 /** The cache entry `key` of `items` (decoded, aligned with `crop`), up to date; `what` names the data in messages. */
-function cacheItems(
+export function cacheItems(
   items: readonly DatasetItem[],
   imageRoot: string,
   crop: CropOptions,

@@ -5,9 +5,15 @@
  *   --layout lfw      (default) an LFW-layout folder and its people file; a split by people
  *                     (made in <out>/split unless --split names one) gives the training people
  *                     and the validation pairs, whose images are in the same cache.
+ *                     --max-people M trains on a fixed M of the training people (Real(M)).
  *   --layout folders  a folder per identity (CASIA-WebFace); every identity trains, and the
  *                     validation pairs come from another LFW-layout folder (--val-data,
  *                     --val-pairs); without them the run has no validation.
+ *   --layout synthetic  a dataset of `synface synthesize` (synthetic-dataset.ts): its
+ *                     identities are the classes, identity mixup's soft labels come with the
+ *                     rows; validation as for folders.
+ *   --real (any layout, used with synthetic): domain mixup's real images, M people of a split's
+ *                     training people (people-rows.ts), classes after the data's own.
  *
  * Images that cannot be decoded (a truncated JPEG) are skipped when the cache is built
  * (cache-entry.ts). Their training rows are left out, with a count in the log and in `describe`;
@@ -18,6 +24,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedIdentityFolders, cachedLfw } from './lfw-cache.js';
+import { peopleRows, realImages, type RealImages, type RealMixOptions } from './people-rows.js';
+import { cachedSynthetic, type SoftLabels } from './synthetic-dataset.js';
 import type { SkippedImage } from './cache-entry.js';
 import { parsePairs, parsePeople, type LfwImageRef, type LfwPair } from './lfw-pairs.js';
 import { loadPairImages } from './pair-images.js';
@@ -26,8 +34,8 @@ import type { Preprocess } from './preprocess.js';
 import { writeSplit } from './split-files.js';
 
 export interface RecognizerDataOptions {
-  /** 'lfw': an LFW-layout folder and a people file; 'folders': a folder per identity. */
-  layout: 'lfw' | 'folders';
+  /** 'lfw': an LFW-layout folder and a people file; 'folders': a folder per identity; 'synthetic': synface synthesize's output. */
+  layout: 'lfw' | 'folders' | 'synthetic';
   data: string;
   /** The people file inside `data` (layout lfw). */
   people: string;
@@ -40,6 +48,10 @@ export interface RecognizerDataOptions {
   valPairs?: string;
   /** Train on people with at least this many images. */
   minImages: number;
+  /** Layout lfw: train on this many of the eligible training people (subsetPeople's fixed choice). */
+  maxPeople?: number;
+  /** Domain mixup: the real images blended into the batches. */
+  real?: RealMixOptions;
   /** The run's folder (the split is made in <out>/split). */
   out: string;
   /** Fail, naming the files, when an image the run uses could not be decoded (default: leave it out). */
@@ -59,6 +71,10 @@ export interface RunData {
   } | null;
   /** What the checkpoint and the report record about the data. */
   describe: Record<string, unknown>;
+  /** Layout synthetic: identity mixup's soft label of each cache row. */
+  soft?: SoftLabels;
+  /** Domain mixup's real images (with `real`). */
+  real?: RealImages;
 }
 
 const fail = (msg: string): never => {
@@ -76,32 +92,76 @@ function reportSkipped(o: RecognizerDataOptions, skipped: readonly SkippedImage[
   );
 }
 
+/** Validation pairs from --val-data and --val-pairs (layouts folders and synthetic); none without them. */
+function explicitValidation(o: RecognizerDataOptions, preprocess: Preprocess): RunData['val'] {
+  if (!o.valPairs) {
+    o.log(`validation: none (--layout ${o.layout} without --val-data and --val-pairs)`);
+    return null;
+  }
+  if (!o.valData) fail('--val-pairs needs --val-data (the LFW-layout folder of its images)');
+  const path = o.valPairs;
+  const pairs = parsePairs(readFileSync(path, 'utf8'), path).pairs;
+  const images = loadPairImages(o.valData!, pairs, preprocess, path);
+  return {
+    pairs,
+    people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size,
+    cache: images.cache,
+    rowOf: images.rowOf,
+    source: path,
+  };
+}
+
+/** The data of the layout, then domain mixup's real images when asked for. */
 export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
+  if (o.maxPeople !== undefined && o.layout !== 'lfw')
+    fail(`--max-people chooses among an LFW split's training people: it needs --layout lfw, not ${o.layout}`);
+  const d = layoutData(o, preprocess);
+  if (!o.real) return d;
+  const real = realImages(o.real, o.minImages, preprocess, o.log);
+  reportSkipped(o, real.skipped, `left out ${real.skipped.length} undecodable real images`);
+  return {
+    ...d,
+    real,
+    describe: {
+      ...d.describe,
+      real: { data: o.real.data, people: o.real.people, split: o.real.split, count: o.real.count },
+    },
+  };
+}
+
+function layoutData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
   const { data, minImages, out, log } = o;
+  if (o.layout === 'synthetic') {
+    const syn = cachedSynthetic(data, preprocess, { log });
+    log(
+      `synthetic data: ${syn.soft.classes} identities, ${syn.rows.length} images (${syn.mixed} identity mixes) in ${data}`,
+    );
+    return {
+      cache: syn.cache,
+      rows: syn.rows,
+      val: explicitValidation(o, preprocess),
+      soft: syn.soft,
+      describe: {
+        layout: 'synthetic',
+        data,
+        identities: syn.soft.classes,
+        mixed_images: syn.mixed,
+        labels_sha256: syn.labelsSha256,
+        val_data: o.valData ?? null,
+        val_pairs: o.valPairs ?? null,
+      },
+    };
+  }
   if (o.layout === 'folders') {
     const f = cachedIdentityFolders(data, preprocess, { log });
     reportSkipped(o, f.bad, `left out ${f.bad.length} undecodable images of ${data}`);
     const perLabel = new Map<number, number>();
     for (const l of f.cache.labels) perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
     const rows = [...f.cache.labels.keys()].filter((r) => perLabel.get(f.cache.labels[r])! >= minImages);
-    let val: RunData['val'] = null;
-    if (o.valPairs) {
-      if (!o.valData) fail('--val-pairs needs --val-data (the LFW-layout folder of its images)');
-      const path = o.valPairs;
-      const pairs = parsePairs(readFileSync(path, 'utf8'), path).pairs;
-      const images = loadPairImages(o.valData!, pairs, preprocess, path);
-      val = {
-        pairs,
-        people: new Set(pairs.flatMap((p) => [p.a.name, p.b.name])).size,
-        cache: images.cache,
-        rowOf: images.rowOf,
-        source: path,
-      };
-    } else log('validation: none (--layout folders without --val-data and --val-pairs)');
     return {
       cache: f.cache,
       rows,
-      val,
+      val: explicitValidation(o, preprocess),
       describe: {
         layout: 'folders',
         data,
@@ -130,16 +190,8 @@ export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Prep
   const lfw = cachedLfw(data, o.people, preprocess, { log });
   const trainPath = join(splitDir, 'train-people.txt');
   const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
-  const rows: number[] = [];
-  const skipped: SkippedImage[] = [];
-  for (const p of trainPeople) {
-    if (p.count < minImages) continue;
-    for (let i = 1; i <= p.count; i++) {
-      const bad = lfw.skippedOf({ name: p.name, index: i });
-      if (bad) skipped.push(bad);
-      else rows.push(lfw.rowOf({ name: p.name, index: i }));
-    }
-  }
+  const { rows, skipped, people: used } = peopleRows(lfw, trainPath, minImages, o.maxPeople, '--max-people');
+  if (o.maxPeople !== undefined) log(`people: ${used.length} of the training people (--max-people)`);
   const valPath = join(splitDir, 'val-pairs.txt');
   const allPairs = parsePairs(readFileSync(valPath, 'utf8'), valPath).pairs;
   const valPeople = new Set(allPairs.flatMap((p) => [p.a.name, p.b.name]));
@@ -166,6 +218,7 @@ export function prepareRecognizerData(o: RecognizerDataOptions, preprocess: Prep
       people: o.people,
       split: splitDir,
       minImages,
+      ...(o.maxPeople === undefined ? {} : { maxPeople: o.maxPeople }),
       skipped_images: skipped.length,
       skipped_val_pairs: allPairs.length - pairs.length,
     },

@@ -143,3 +143,20 @@ export function makePairs(people: readonly LfwPerson[], options: PairOptions): L
 export function writePeople(people: readonly LfwPerson[]): string {
   return [String(people.length), ...people.map((p) => `${p.name}\t${p.count}`)].join('\n') + '\n';
 }
+
+/** The seed of subsetPeople's shuffle. */
+const PEOPLE_SUBSET_SEED = 7;
+
+/**
+ * `count` of `people`, chosen by a shuffle with a fixed seed (not the run's): Real(M) and the
+ * domain mixup of Syn+IM+DM(M) get the same M people whatever their seeds, so the arms differ
+ * only in what the comparison is about. Returned in the people's own order.
+ */
+export function subsetPeople(people: readonly LfwPerson[], count: number, what: string): LfwPerson[] {
+  if (!(Number.isInteger(count) && count >= 1))
+    throw new RangeError(`${what}: ${count} people is not a positive integer`);
+  if (count > people.length)
+    throw new RangeError(`${what}: ${count} people asked for, only ${people.length} are eligible`);
+  const chosen = new Set(shuffled(people, new Generator(PEOPLE_SUBSET_SEED)).slice(0, count));
+  return people.filter((p) => chosen.has(p));
+}

@@ -119,7 +119,10 @@ async function trainInFolder(
 
   // ---- data
   const minImages = o.minImages ?? preset.minImages;
-  const { cache, rows, val, describe } = prepareRecognizerData({ ...o, minImages, log }, preset.preprocess);
+  const { cache, rows, val, describe, soft, real } = prepareRecognizerData(
+    { ...o, minImages, log },
+    preset.preprocess,
+  );
   if (rows.length === 0)
     throw new Error(`train-recognizer: no training images (people with >= ${minImages} images)`);
 
@@ -137,15 +140,26 @@ async function trainInFolder(
     seed: o.seed ?? 0,
     marginWarmupSteps: Math.round((o.marginWarmupEpochs ?? preset.marginWarmupEpochs) * batchesPerEpoch),
   };
-  const trainer = new RecognizerTrainer(config, { cache, rows: Int32Array.from(rows) });
+  const trainer = new RecognizerTrainer(config, {
+    cache,
+    rows: Int32Array.from(rows),
+    soft,
+    real: real && { ...real, rows: Int32Array.from(real.rows) },
+  });
   try {
     log(
       `train: ${o.preset} preset, ${rows.length} images of ${trainer.classes} people, batch ${batch}, ${steps} steps (${((steps * batch) / rows.length).toFixed(1)} epochs), ` +
-        `${trainer.model.backbone.parameterCount().toLocaleString('en')} backbone parameters; validation: ${val ? `${val.pairs.length} pairs of ${val.people} held-out people` : 'none'}`,
+        `${trainer.model.backbone.parameterCount().toLocaleString('en')} backbone parameters; ` +
+        (real
+          ? `domain mixup with ${real.rows.length} real images of ${real.people} people (classes ${trainer.classes - real.people}..${trainer.classes - 1}); `
+          : '') +
+        `validation: ${val ? `${val.pairs.length} pairs of ${val.people} held-out people` : 'none'}`,
     );
     const command = o.command ?? 'trainRecognizer()';
     const extra = { preset: o.preset, ...describe, preprocess: preset.preprocess };
     const fingerprint: Record<string, string> = { train_images: imagesDigest(cache, rows) };
+    if (soft) fingerprint.train_labels = String(describe.labels_sha256);
+    if (real) fingerprint.real_images = imagesDigest(real.cache, real.rows);
     if (val) {
       fingerprint.val_pairs = pairsDigest(val.pairs);
       const valRows = new Set(val.pairs.flatMap((p) => [val.rowOf(p.a), val.rowOf(p.b)]));

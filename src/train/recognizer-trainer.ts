@@ -7,6 +7,15 @@
  *          loss <- cross-entropy(arcface(cos(backbone(x), W), labels))
  *          backward; SGD (momentum, weight decay) at lr(step)
  *
+ * SynFace's data (synfaceStep): with identity mixup's soft labels (a, phi), (b, 1 - phi) per
+ * image and/or domain mixup's real images, the step is
+ *          x_S <- augment(synthetic rows)          labels (a, w_a = phi), (b, w_b = 1 - phi)
+ *          x_R <- augment(real rows)               labels r = K_S + real class
+ *          psi = k / 20, k uniform in 0 .. 20, one per batch (no real data: psi = 1)
+ *          x = psi x_S + (1 - psi) x_R             (normalized pixels, after augmentation)
+ *          loss <- synfaceLoss(cos(backbone(x), W); a, w_a, b, w_b, r, psi)
+ * one ArcFace head over the K_S synthetic and the real classes.
+ *
  * Everything random has its own seeded generator, and everything that changes is in the
  * checkpoint (weights, momentum, step, sampler position, generator offsets), so a run killed
  * and resumed replays the same batches, augmentations and dropout masks as one that was not.
@@ -15,12 +24,15 @@ import { backward } from '../autograd/tape.js';
 import { augmentImages, sampleAugmentParams, uploadU8Images, type AugmentOptions } from '../ops/augment.js';
 import { SGD } from '../optim/sgd.js';
 import { multiStep, warmupPoly } from '../optim/schedule.js';
+import { add, scale } from '../ops/elementwise.js';
+import { synfaceLoss } from '../ops/loss.js';
 import { tensor } from '../tensor/create.js';
-import { Generator } from '../tensor/random.js';
+import { Generator, toUnit } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { batchPixels, type ImageCache } from '../data/image-cache.js';
 import type { CheckpointParts, Checkpoint } from '../io/checkpoint.js';
+import type { SoftLabels } from '../data/synthetic-dataset.js';
 import type { IResNetConfig } from '../models/iresnet.js';
 import { Recognizer, type ArcFaceConfig } from '../models/recognizer.js';
 import { EpochSampler } from './sampler.js';
@@ -58,7 +70,29 @@ export interface TrainingData {
   cache: ImageCache;
   /** Cache rows used for training. */
   rows: Int32Array;
+  /** Identity mixup's soft label of each cache row (a synthetic dataset); classes are then soft.classes. */
+  soft?: SoftLabels;
+  /** Domain mixup's real images: rows of their own cache and each cache row's class (0 .. people-1). */
+  real?: { cache: ImageCache; rows: Int32Array; labels: Int32Array; people: number };
 }
+
+/** A batch of SynFace's step: images (B, 3, h, w) and the labels of synfaceLoss (src/ops/loss.ts). */
+export interface SynfaceBatch {
+  xS: Tensor;
+  xR: Tensor | null;
+  /** psi xS + (1 - psi) xR (xS without real data). */
+  x: Tensor;
+  a: Int32Array;
+  b: Int32Array;
+  wA: Float32Array;
+  wB: Float32Array;
+  /** Real labels, offset past the data's own classes (null without real data). */
+  r: Int32Array | null;
+  psi: number;
+}
+
+/** psi's grid: k / PSI_STEPS, k = 0 .. PSI_STEPS (SynFace: 0, 0.05, ..., 1). */
+export const PSI_STEPS = 20;
 
 /** Training-class index of each row: the cache labels of `rows`, renumbered 0..K-1 in order of first appearance. */
 export function denseLabels(cache: ImageCache, rows: Int32Array): { labels: Int32Array; classes: number } {
@@ -99,8 +133,15 @@ export class RecognizerTrainer {
   readonly augmentGen: Generator;
   readonly classes: number;
   readonly lrAt: (step: number) => number;
+  /** Domain mixup: psi per batch, and the real images' batches. */
+  readonly moreGenerators?: { psi: Generator };
+  readonly moreSamplers?: { real: EpochSampler };
   step = 0;
+  /** Domain mixup's psi of the last step (1 without real data). */
+  lastPsi = 1;
   private readonly labels: Int32Array;
+  /** Classes of the data before the real ones (the synthetic identities). */
+  private readonly ownClasses: number;
 
   constructor(
     readonly config: RecognizerTrainConfig,
@@ -116,7 +157,8 @@ export class RecognizerTrainer {
       );
     const dense = denseLabels(data.cache, data.rows);
     this.labels = dense.labels;
-    this.classes = dense.classes;
+    this.ownClasses = data.soft ? data.soft.classes : dense.classes;
+    this.classes = this.ownClasses + (data.real?.people ?? 0);
     this.modelGen = new Generator(config.seed);
     this.augmentGen = new Generator(config.seed + 1);
     this.model = new Recognizer(
@@ -130,26 +172,89 @@ export class RecognizerTrainer {
       weightDecay: config.weightDecay,
     });
     this.sampler = new EpochSampler(data.rows, config.batch, config.seed + 2);
+    if (data.real) {
+      this.moreSamplers = { real: new EpochSampler(data.real.rows, config.batch, config.seed + 3) };
+      this.moreGenerators = { psi: new Generator(config.seed + 4) };
+    }
     this.lrAt = learningRate(config);
   }
 
   /** One optimizer step; returns the batch's loss (a scalar tensor the caller disposes). */
   trainStep(): Tensor {
-    const { cache } = this.data;
-    const { C, H, W } = cache;
+    if (this.data.soft || this.data.real) return this.synfaceStep();
     const B = this.config.batch;
     const rows = this.sampler.next();
-    const u8 = batchPixels(cache, rows, 'RecognizerTrainer');
     const labels = Int32Array.from(rows, (r) => this.labels[r]);
+    this.optimizer.lr = this.lrAt(this.step);
+    this.model.train();
+    const loss = scope(() => {
+      const x = this.augmentedBatch(this.data.cache, rows);
+      const loss = this.model.loss(x, tensor(labels, [B], 'i32'), marginAt(this.config, this.step));
+      backward(loss);
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      return loss;
+    });
+    this.step++;
+    return loss;
+  }
+
+  /** Augmented images (B, 3, h, w) of `rows` of `cache`, parameters from the augmentation generator. */
+  private augmentedBatch(cache: ImageCache, rows: Int32Array): Tensor {
+    const { C, H, W } = cache;
+    const B = rows.length;
+    const u8 = batchPixels(cache, rows, 'RecognizerTrainer');
     const params = sampleAugmentParams(this.augmentGen, B, H, W, {
       ...this.config.augment,
       out: this.config.backbone.input,
     });
+    return augmentImages(uploadU8Images(u8, B, C, H, W), params);
+  }
+
+  /**
+   * The next batch of SynFace's step (see the header), its tensors in the caller's scope: the
+   * augmented synthetic and real images, their blend x, and synfaceLoss's labels and psi.
+   */
+  synfaceBatch(): SynfaceBatch {
+    const { soft, real } = this.data;
+    const rows = this.sampler.next();
+    const B = rows.length;
+    // labels: (a, phi), (b, 1 - phi); a plain label is (a, 1), (a, 0)
+    const a = Int32Array.from(rows, (r) => (soft ? soft.a[r] : this.labels[r]));
+    const b = soft ? Int32Array.from(rows, (r) => soft.b[r]) : a;
+    const wA = Float32Array.from(rows, (r) => (soft ? soft.phi[r] : 1));
+    const wB = wA.map((w) => 1 - w);
+    const realRows = real ? this.moreSamplers!.real.next() : null;
+    const r = realRows && Int32Array.from(realRows, (row) => this.ownClasses + real!.labels[row]);
+    // one psi per batch, uniform on the grid (toUnit: a uniform in [0, 1) from 32 bits)
+    const psi = real
+      ? Math.floor(toUnit(this.moreGenerators!.psi.bitsCpu(1)[0]) * (PSI_STEPS + 1)) / PSI_STEPS
+      : 1;
+    // both batches are augmented every step (the generators advance the same whatever psi is)
+    const xS = this.augmentedBatch(this.data.cache, rows);
+    const xR = real ? this.augmentedBatch(real.cache, realRows!) : null;
+    const x = xR === null || psi === 1 ? xS : psi === 0 ? xR : add(scale(xS, psi), scale(xR, 1 - psi));
+    return { xS, xR, x, a, b, wA, wB, r, psi };
+  }
+
+  /** The step with soft labels and domain mixup; its psi is kept in `lastPsi`. */
+  private synfaceStep(): Tensor {
     this.optimizer.lr = this.lrAt(this.step);
     this.model.train();
     const loss = scope(() => {
-      const x = augmentImages(uploadU8Images(u8, B, C, H, W), params);
-      const loss = this.model.loss(x, tensor(labels, [B], 'i32'), marginAt(this.config, this.step));
+      const batch = this.synfaceBatch();
+      this.lastPsi = batch.psi;
+      const B = batch.a.length;
+      const { loss } = synfaceLoss(this.model.cosine(batch.x), {
+        a: tensor(batch.a, [B], 'i32'),
+        b: tensor(batch.b, [B], 'i32'),
+        wA: batch.wA,
+        wB: batch.wB,
+        r: batch.r ? tensor(batch.r, [B], 'i32') : undefined,
+        psi: batch.psi,
+        s: this.config.arcface.s,
+        m: marginAt(this.config, this.step),
+      });
       backward(loss);
       this.optimizer.step();
       this.optimizer.zeroGrad();
@@ -161,7 +266,8 @@ export class RecognizerTrainer {
 
   /** The train record's fields besides the loss: epochs done and the learning rate of the last step. */
   status(): Record<string, number> {
-    return { epoch: this.sampler.epochsDone, lr: this.optimizer.lr };
+    const psi: Record<string, number> = this.data.real ? { psi: this.lastPsi } : {};
+    return { epoch: this.sampler.epochsDone, lr: this.optimizer.lr, ...psi };
   }
 
   /** What a checkpoint holds; `extra` goes into its config next to the sampler state. */

@@ -20,11 +20,21 @@ export interface SampledTrainer<C> {
   readonly sampler: EpochSampler;
   readonly modelGen: Generator;
   readonly augmentGen: Generator;
+  /** A trainer's further generators and samplers (domain mixup's psi and real batches), saved by name. */
+  readonly moreGenerators?: Record<string, Generator>;
+  readonly moreSamplers?: Record<string, EpochSampler>;
   step: number;
 }
 
 /** The saved config of a checkpoint made by trainerCheckpointParts (its extra keys untyped). */
-export type SavedTrainerConfig<C> = { train?: C; sampler?: SamplerState } & Record<string, unknown>;
+export type SavedTrainerConfig<C> = {
+  train?: C;
+  sampler?: SamplerState;
+  samplers?: Record<string, SamplerState>;
+} & Record<string, unknown>;
+
+const samplerStates = (samplers: Record<string, EpochSampler>) =>
+  Object.fromEntries(Object.entries(samplers).map(([k, s]) => [k, s.getState()]));
 
 /** What the trainer's checkpoint holds; `extra` goes into its config before the trainer's own keys. */
 export function trainerCheckpointParts<C>(
@@ -35,8 +45,13 @@ export function trainerCheckpointParts<C>(
     model: t.model,
     optimizer: t.optimizer,
     step: t.step,
-    rng: { model: t.modelGen, augment: t.augmentGen },
-    config: { ...extra, train: t.config, sampler: t.sampler.getState() },
+    rng: { model: t.modelGen, augment: t.augmentGen, ...t.moreGenerators },
+    config: {
+      ...extra,
+      train: t.config,
+      sampler: t.sampler.getState(),
+      ...(t.moreSamplers ? { samplers: samplerStates(t.moreSamplers) } : {}),
+    },
   };
 }
 
@@ -85,10 +100,21 @@ export function restoreTrainer<C>(
     throw new Error(`${source}: not a ${kind} training checkpoint (no train config or sampler state)`);
   assertSameSettings(source, saved.train, t.config as object);
   check?.(saved);
+  const more = Object.keys(t.moreSamplers ?? {});
+  const missing = more.filter((k) => !saved.samplers?.[k]);
+  if (missing.length)
+    throw new Error(
+      `${source}: the checkpoint has no state for sampler ${missing.join(', ')} (a run without them)`,
+    );
   t.step = restoreCheckpoint(
     ckpt,
-    { model: t.model, optimizer: t.optimizer, rng: { model: t.modelGen, augment: t.augmentGen } },
+    {
+      model: t.model,
+      optimizer: t.optimizer,
+      rng: { model: t.modelGen, augment: t.augmentGen, ...t.moreGenerators },
+    },
     source,
   );
   t.sampler.setState(saved.sampler);
+  for (const k of more) t.moreSamplers![k].setState(saved.samplers![k]);
 }
