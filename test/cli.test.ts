@@ -14,24 +14,12 @@ import { describeFileError, withPath } from '../src/io/file-errors.js';
 import { withoutDawnWarnings } from '../src/gpu/dawn-stderr.js';
 import { trainRecognizerCommand } from '../tools/train-recognizer.js';
 import { evalCommand } from '../tools/eval.js';
+import { runCommand } from './run-command.js';
 
 const SAMPLE = join(__dirname, '..', 'data', 'lfw-sample');
 let tmp = '';
 
-/** Runs a command with console.log captured. */
-async function run(
-  fn: (args: string[]) => Promise<number>,
-  args: string[],
-): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => lines.push(a.join(' '));
-  try {
-    return { code: await fn(args), out: lines.join('\n') };
-  } finally {
-    console.log = log;
-  }
-}
+const run = runCommand;
 
 const train = (out: string, extra: string[] = []) =>
   run(trainRecognizerCommand, [
