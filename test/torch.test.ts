@@ -12,7 +12,8 @@
  * Tolerance of the embeddings: max |e_engine - e_torch| <= 1e-5 max |e|, cosine >= 1 - 1e-9
  * (measured: <= 8e-7 and 1 - 4e-13; a batch-norm eps of 1e-3 instead of 1e-5 in the last layer
  * alone gives 4e-5 and 1 - 8e-11).
- * Without python3-torch / python3-torchvision every test fails, naming tools/setup.sh.
+ * Without python3-torch / python3-torchvision every test fails, naming tools/setup.sh. Time: about
+ * a minute on 2 loaded cores (importing torch is 4-5 s per process).
  */
 import { spawn } from 'node:child_process';
 import {
@@ -214,7 +215,7 @@ describe('tools/torch (PyTorch) against the engine', () => {
       );
       worst.forEach((w, k) => expect(w, `${c.name}: engine vs torch, output ${k}`).toBeLessThan(1e-4));
     }
-  });
+  }, 60_000);
 
   it('loads our recognizer files and gives the engine embeddings (shipped F32, 250x250 input, tiny F16)', async () => {
     // the shipped recognizer on 8 aligned sample faces and on a 250x250 image (centre crop
@@ -301,7 +302,7 @@ describe('tools/torch (PyTorch) against the engine', () => {
       files.length,
       'tiny IResNet (stem stride 1), F16 file',
     );
-  });
+  }, 120_000);
 
   it('a 2-process DDP run (torchrun, gloo) trains, resumes, and the engine embeds and evaluates its weights', async () => {
     // a tiny synthetic dataset in synthesize's layout: 8 identities x 4 faces of the sample's
@@ -415,5 +416,5 @@ describe('tools/torch (PyTorch) against the engine', () => {
     console.log(
       `engine eval of the DDP-trained file: accuracy ${(100 * summary.accuracy).toFixed(1)}%, AUC ${summary.auc.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
-  });
+  }, 240_000);
 });
