@@ -9,7 +9,8 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Canvas, clipSegment, textWidth, type Color, type RgbaImage } from '../src/plot/raster.js';
 import { axisMap, formatLogTick, formatPow10, formatTick, logTicks, niceTicks } from '../src/plot/axis.js';
-import { chartLayout, INSET, lineChart, type ChartSpec } from '../src/plot/chart.js';
+import { chartLayout, INSET, lineChart, PALETTE, type ChartSpec } from '../src/plot/chart.js';
+import { barChart } from '../src/plot/bar-chart.js';
 import { rocFigure, stackImages, trainingCurves } from '../src/plot/figures.js';
 import { encodePng, writePng } from '../src/plot/png-node.js';
 
@@ -586,6 +587,48 @@ describe('lineChart', () => {
     expect(() => lineChart({ series, xRange: [0, NaN] })).toThrow(/xRange/);
     expect(() => lineChart({ series, xLog: true, xRange: [0, 1] })).toThrow(
       /log x axis needs xRange above 0/,
+    );
+  });
+});
+
+describe('barChart', () => {
+  /** Rows of column x (from the bottom up) painted in `color`. */
+  const column = (img: RgbaImage, x: number, color: Color) => {
+    const rows: number[] = [];
+    for (let y = 0; y < img.height; y++) {
+      const i = 4 * (y * img.width + x);
+      if (img.rgba[i] === color[0] && img.rgba[i + 1] === color[1] && img.rgba[i + 2] === color[2])
+        rows.push(y);
+    }
+    return rows;
+  };
+
+  it('bar heights are proportional to value minus the axis bottom, each in its palette colour', () => {
+    const img = barChart({
+      bars: [
+        { label: 'a', value: 60 },
+        { label: 'b', value: 80 },
+        { label: 'c', value: 70 },
+      ],
+      yRange: [50, 90],
+      width: 400,
+      height: 300,
+    });
+    // heights (rows painted) 10 : 30 : 20 above the axis bottom 50
+    const heights = [0, 1, 2].map((i) => {
+      let best = 0; // the tallest run of this bar's colour over every column
+      for (let x = 0; x < img.width; x++) best = Math.max(best, column(img, x, PALETTE[i]).length);
+      return best;
+    });
+    expect(heights[1] / heights[0]).toBeCloseTo(3, 1);
+    expect(heights[2] / heights[0]).toBeCloseTo(2, 1);
+  });
+
+  it('refuses no bars, a non-finite value and a negative error, naming the bar', () => {
+    expect(() => barChart({ bars: [] })).toThrow(/no bars/);
+    expect(() => barChart({ bars: [{ label: 'syn', value: NaN }] })).toThrow(/bar 'syn' has value NaN/);
+    expect(() => barChart({ bars: [{ label: 'dm', value: 1, error: -1 }] })).toThrow(
+      /bar 'dm' has value 1 and error -1/,
     );
   });
 });

@@ -10,6 +10,7 @@
  *   synface eval-generator [--json]   the generator judged on unseen synthetic identities
  *   synface generate ... --out F.png  faces from the generator: a seed and explicit or sampled factors
  *   synface synthesize ... --out DIR  a synthetic dataset (folder per identity, labels.jsonl), shardable
+ *   synface experiment ...            SynFace's comparison: Real, Real(M), Syn, Syn+IM, Syn+IM+DM(M)
  *   synface train-student ...         the factor student: the measured factors distilled into a 64x64 net
  *   synface engine-demo [--steps N]   the engine alone: learn 3 spirals on the GPU
  *   synface info                      the adapter and the engine's kernel choices
@@ -35,6 +36,7 @@ import { evalGeneratorCommand } from './eval-generator.js';
 import { generateCommand } from './generate.js';
 import { synthesizeCommand } from './synthesize.js';
 import { trainStudentCommand } from './train-student.js';
+import { experimentCommand } from './experiment.js';
 import { parseArgs } from './args.js';
 import { describeFileError } from '../src/io/file-errors.js';
 
@@ -54,6 +56,7 @@ const USAGE = `usage: synface <command> [options]   (synface <command> --help fo
   eval-generator     the generator judged on unseen synthetic identities (consistency, control, realism)
   generate           faces from the generator: a seed and explicit or sampled factors, PNG out
   synthesize         a synthetic face dataset with identity mixup, shardable and resumable
+  experiment         SynFace's comparison: Real, Real(M), Syn, Syn+IM, Syn+IM+DM(M) on held-out people
   train-student      the factor student: measured factors distilled into a small 64x64 network
   engine-demo        the engine alone: a small network learns 3 spirals
   info               the adapter and the engine's kernel choices`;
@@ -97,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'eval-generator') return await evalGeneratorCommand(args);
     if (command === 'generate') return await generateCommand(args);
     if (command === 'synthesize') return await synthesizeCommand(args);
+    if (command === 'experiment') return await experimentCommand(args);
     if (command === 'train-student') return await trainStudentCommand(args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {

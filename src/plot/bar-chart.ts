@@ -38,7 +38,8 @@ export function barChart(spec: BarChartSpec): RgbaImage {
   for (const b of bars)
     if (!Number.isFinite(b.value) || (b.error !== undefined && !(b.error >= 0)))
       throw new Error(`barChart: bar '${b.label}' has value ${b.value} and error ${b.error}`);
-  const width = spec.width ?? Math.max(360, 90 * bars.length + 80);
+  const titleWidth = spec.title ? textWidth(spec.title, 2) + 24 : 0;
+  const width = spec.width ?? Math.max(360, 90 * bars.length + 80, titleWidth);
   const height = spec.height ?? 360;
   const lo = Math.min(...bars.map((b) => b.value - (b.error ?? 0)));
   const hi = Math.max(...bars.map((b) => b.value + (b.error ?? 0)));
@@ -48,19 +49,19 @@ export function barChart(spec: BarChartSpec): RgbaImage {
   const [y0, y1] = [ticks[0], ticks[ticks.length - 1]];
   const canvas = new Canvas(width, height);
   const left = 16 + Math.max(...ticks.map((t) => textWidth(formatTick(t, step)))) + 8,
-    top = spec.title ? 30 : 14,
+    top = spec.title ? 46 : 24,
     bottom = height - 30,
     right = width - 12;
   const yAxis: Axis = { lo: y0, hi: y1, p0: bottom, p1: top, log: false };
   const py = (v: number) => Math.round(axisMap(yAxis, v));
   if (spec.title)
-    canvas.text(Math.round((width - textWidth(spec.title, 2)) / 2), 8, spec.title, INK, { scale: 2 });
+    canvas.text(Math.round((width - textWidth(spec.title, 2)) / 2), 6, spec.title, INK, { scale: 2 });
   for (const t of ticks) {
     canvas.fillRect(left, py(t), right - left, 1, GRID);
     const label = formatTick(t, step);
     canvas.text(left - 6 - textWidth(label), py(t) - 3, label, INK);
   }
-  if (spec.yLabel) canvas.text(4, Math.max(0, top - 12), spec.yLabel, INK);
+  if (spec.yLabel) canvas.text(left, top - 16, spec.yLabel, INK);
   const slot = (right - left) / bars.length;
   const format = spec.format ?? ((v: number) => v.toPrecision(4));
   bars.forEach((b, i) => {
