@@ -51,6 +51,23 @@ beforeAll(() => {
   process.env.SYNFACE_CACHE = join(tmp, 'cache');
 });
 
+describe('synface <command> --help', () => {
+  it('prints the options without opening a GPU adapter (no adapter line, no Dawn warnings)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/synface.ts', 'experiment', '--help'], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, SYNFACE_DEBUG: '1' }, // debug: Dawn's warnings would not be filtered
+    });
+    let out = '',
+      err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/usage: synface experiment \[options\]/);
+    expect(err).not.toMatch(/adapter|Warning/);
+  }, 60_000);
+});
+
 describe('bad options are refused before any work, naming the option (issue 14, defect 7)', () => {
   it("--batch 0, --batch 1 (batch norm), --batch '', --steps -1 and 1.5; eval --batch 0", async () => {
     const refuse = (args: string[], re: RegExp) =>

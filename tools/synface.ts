@@ -68,6 +68,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'split') return splitCommand(args);
+  // a subcommand's --help prints its options before any GPU work: no adapter is opened for it
+  const HELPED: Record<string, (args: string[]) => Promise<number>> = {
+    'train-recognizer': trainRecognizerCommand,
+    eval: evalCommand,
+    analyze: analyzeCommand,
+    'train-generator': trainGeneratorCommand,
+    'eval-generator': evalGeneratorCommand,
+    generate: generateCommand,
+    synthesize: synthesizeCommand,
+    experiment: experimentCommand,
+    'train-student': trainStudentCommand,
+  };
+  if (args.includes('--help') && HELPED[command]) return HELPED[command](['--help']);
   const device = await initGpu({ announce: true });
   try {
     if (command === 'demo') {
@@ -93,15 +106,7 @@ async function main(argv: string[]): Promise<number> {
       term.end();
       return 0;
     }
-    if (command === 'train-recognizer') return await trainRecognizerCommand(args);
-    if (command === 'eval') return await evalCommand(args);
-    if (command === 'analyze') return await analyzeCommand(args);
-    if (command === 'train-generator') return await trainGeneratorCommand(args);
-    if (command === 'eval-generator') return await evalGeneratorCommand(args);
-    if (command === 'generate') return await generateCommand(args);
-    if (command === 'synthesize') return await synthesizeCommand(args);
-    if (command === 'experiment') return await experimentCommand(args);
-    if (command === 'train-student') return await trainStudentCommand(args);
+    if (HELPED[command]) return await HELPED[command](args);
     if (command === 'engine-demo') {
       const o = parseArgs('engine-demo', args, {
         steps: { type: 'number', help: 'steps', default: 500, int: true, min: 1 },
