@@ -17,6 +17,7 @@ import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, ProgressBar, trainingConsole } from './progress.js';
 import { LFW_FACTORS } from './train-generator.js';
+import { DEFAULT_SPLIT, REAL_DATA_OPTIONS } from './train-recognizer.js';
 
 const SPEC: Record<string, OptionSpec> = {
   generator: {
@@ -24,12 +25,11 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'generator weights (default: the shipped weights/generator.safetensors)',
   },
   factors: { type: 'string', help: "the generator's analyze file (its priors)", default: LFW_FACTORS },
-  data: { type: 'string', help: 'the real faces (LFW layout)', default: '../shared/data/lfw-devtrain' },
-  people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
+  ...REAL_DATA_OPTIONS,
   split: {
     type: 'string',
     help: 'split folder: train-people.txt (the real arms), val-people.txt (left out of the priors), val-pairs.txt (validation)',
-    default: 'weights/split',
+    default: DEFAULT_SPLIT,
   },
   out: { type: 'string', help: 'the experiment folder', default: 'runs/experiment' },
   ids: { type: 'number', help: 'synthetic identities N', default: 500, int: true, min: 2 },

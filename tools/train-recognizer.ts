@@ -20,15 +20,20 @@ import { formatDuration, trainingConsole } from './progress.js';
 
 const DEFAULT_DATA = '../shared/data/lfw-devtrain';
 /** The recognizer's committed split: its validation people are held out from every model. */
-const DEFAULT_SPLIT = 'weights/split';
+export const DEFAULT_SPLIT = 'weights/split';
 
-const SPEC: Record<string, OptionSpec> = {
+/** The real faces: an LFW-layout folder and its people file (shared with synface experiment). */
+export const REAL_DATA_OPTIONS: Record<string, OptionSpec> = {
   data: {
     type: 'string',
     help: 'LFW-layout folder (images/<Name>/<Name>_NNNN.jpg and a people file)',
     default: DEFAULT_DATA,
   },
   people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
+};
+
+const SPEC: Record<string, OptionSpec> = {
+  ...REAL_DATA_OPTIONS,
   preset: { type: 'string', help: 'small | paper', default: 'small' },
   out: { type: 'string', help: 'output folder', default: 'runs/recognizer' },
   layout: {

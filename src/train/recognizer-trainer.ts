@@ -185,11 +185,21 @@ export class RecognizerTrainer {
     const B = this.config.batch;
     const rows = this.sampler.next();
     const labels = Int32Array.from(rows, (r) => this.labels[r]);
+    return this.optimize((margin) => {
+      const x = this.augmentedBatch(this.data.cache, rows);
+      return this.model.loss(x, tensor(labels, [B], 'i32'), margin);
+    });
+  }
+
+  /**
+   * One optimizer step on the loss `lossOf(margin)` builds (its tensors freed, the loss kept):
+   * the learning rate and margin of this step, backward, SGD, the step count.
+   */
+  private optimize(lossOf: (margin: number) => Tensor): Tensor {
     this.optimizer.lr = this.lrAt(this.step);
     this.model.train();
     const loss = scope(() => {
-      const x = this.augmentedBatch(this.data.cache, rows);
-      const loss = this.model.loss(x, tensor(labels, [B], 'i32'), marginAt(this.config, this.step));
+      const loss = lossOf(marginAt(this.config, this.step));
       backward(loss);
       this.optimizer.step();
       this.optimizer.zeroGrad();
@@ -239,13 +249,11 @@ export class RecognizerTrainer {
 
   /** The step with soft labels and domain mixup; its psi is kept in `lastPsi`. */
   private synfaceStep(): Tensor {
-    this.optimizer.lr = this.lrAt(this.step);
-    this.model.train();
-    const loss = scope(() => {
+    return this.optimize((margin) => {
       const batch = this.synfaceBatch();
       this.lastPsi = batch.psi;
       const B = batch.a.length;
-      const { loss } = synfaceLoss(this.model.cosine(batch.x), {
+      return synfaceLoss(this.model.cosine(batch.x), {
         a: tensor(batch.a, [B], 'i32'),
         b: tensor(batch.b, [B], 'i32'),
         wA: batch.wA,
@@ -253,15 +261,9 @@ export class RecognizerTrainer {
         r: batch.r ? tensor(batch.r, [B], 'i32') : undefined,
         psi: batch.psi,
         s: this.config.arcface.s,
-        m: marginAt(this.config, this.step),
-      });
-      backward(loss);
-      this.optimizer.step();
-      this.optimizer.zeroGrad();
-      return loss;
+        m: margin,
+      }).loss;
     });
-    this.step++;
-    return loss;
   }
 
   /** The train record's fields besides the loss: epochs done and the learning rate of the last step. */
