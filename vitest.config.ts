@@ -16,6 +16,7 @@ const NO_GPU = [
   'test/face-expression.test.ts',
   'test/face-lighting.test.ts',
   'test/histogram.test.ts',
+  'test/onnx-encode.test.ts',
 ];
 
 export default defineConfig({

@@ -1,20 +1,25 @@
 /**
- * The benchmarks, side by side with a peer in the same run and on the same adapter:
- * synface-gpu against TensorFlow.js's WebGPU backend (both on Dawn).
+ * The benchmarks, side by side with peers in the same run and on the same machine: synface-gpu
+ * against TensorFlow.js's WebGPU backend (both on Dawn) and, for the big kernels, ONNX Runtime
+ * Web's WebAssembly backend (bench/peers/ort.ts says what differs between the sides).
  *
  *   npm run bench                     a table
  *   npm run bench -- --json           one JSON object per line:
  *                                     {"bench":"matmul-1024","system":"synface","value":12.3,"unit":"GFLOPS"}
  *   npm run bench -- --filter matmul  only cases whose name contains "matmul"
  *   npm run bench -- --time 3000      milliseconds of sampling per case and system (default 1500)
- *   npm run bench -- --only synface   skip the peer
+ *   npm run bench -- --only synface   only these systems (comma-separated) of synface, tfjs-webgpu,
+ *                                     ort-wasm, ort-webgpu; default all but ort-webgpu, whose
+ *                                     start costs ~2 minutes of compiling (see bench/peers/ort.ts)
+ *   npm run bench -- --ort-threads 1  ort-wasm's thread count (default 2; its rows say "threads")
  *
- * For each case the two systems alternate (ours, then the peer's) so that both see the same
+ * For each case the systems take turns (ours, then each peer's) so that all see the same
  * machine state. Each timed unit issues several ops and waits once (see bench/cases).
  */
 import { Bench } from 'tinybench';
 import { initGpu, nodeGpu, shutdownGpu } from '../src/gpu/node.js';
 import { initTfjsWebgpu, peerValue, type PeerCase } from './peers/tfjs-webgpu.js';
+import { initOrtWasm, initOrtWebgpu } from './peers/ort.js';
 import { CONV_BENCH, synfaceCases } from './cases/synface.js';
 import { resnet18TrainStep } from './cases/resnet18.js';
 import { recognizerTrainStep } from './cases/recognizer.js';
@@ -35,14 +40,24 @@ const option = (name: string, fallback: string) => {
 };
 const json = flag('json');
 const filter = option('filter', '');
-const only = option('only', '');
 const time = Number(option('time', '1500'));
+const ortThreads = Number(option('ort-threads', '2'));
+
+const SYSTEMS = ['synface', 'tfjs-webgpu', 'ort-wasm', 'ort-webgpu'] as const;
+type System = (typeof SYSTEMS)[number];
+const only = option('only', '');
+const systems = (only ? only.split(',') : SYSTEMS.filter((s) => s !== 'ort-webgpu')) as System[];
+for (const s of systems)
+  if (!SYSTEMS.includes(s))
+    throw new Error(`--only ${only}: unknown system "${s}" (systems: ${SYSTEMS.join(', ')})`);
+const wants = (s: System) => systems.includes(s);
 
 interface Row {
   bench: string;
   system: string;
   value: number;
   unit: string;
+  threads?: number;
 }
 
 async function measure(c: PeerCase, system: string): Promise<Row> {
@@ -76,35 +91,51 @@ async function measure(c: PeerCase, system: string): Promise<Row> {
 
 const device = await initGpu({ announce: true });
 console.error(`adapter: ${device.adapter.name}`);
-const peer = only === 'synface' ? null : await initTfjsWebgpu(nodeGpu());
+const peer = wants('tfjs-webgpu') ? await initTfjsWebgpu(nodeGpu()) : null;
+const ortWasm = wants('ort-wasm') ? await initOrtWasm(ortThreads) : null;
+const ortWebgpu = wants('ort-webgpu') ? await initOrtWebgpu(nodeGpu()) : null;
+for (const o of [ortWasm, ortWebgpu]) if (o) console.error(`${o.system}: ${o.describe}`);
+const orts = [ortWasm, ortWebgpu].filter((o) => o != null);
 
-const pairs: [PeerCase, PeerCase | null][] = [
-  ...[256, 512, 1024].map(
-    (n) => [synfaceCases.matmul(n), peer?.cases.matmul(n) ?? null] as [PeerCase, PeerCase | null],
-  ),
-  [synfaceCases.elementwiseAdd(1 << 20), peer?.cases.elementwiseAdd(1 << 20) ?? null],
-  [synfaceCases.smallDispatch(), peer?.cases.smallDispatch() ?? null],
-  [synfaceCases.conv2dForward(), peer?.cases.conv2d('fwd', CONV_BENCH) ?? null],
-  [synfaceCases.conv2dInputGrad(), peer?.cases.conv2d('dgrad', CONV_BENCH) ?? null],
-  [synfaceCases.conv2dWeightGrad(), peer?.cases.conv2d('wgrad', CONV_BENCH) ?? null],
-  [resnet18TrainStep(), peer ? tfjsResnet18TrainStep(peer) : null],
-  [recognizerTrainStep('small'), peer ? tfjsRecognizerTrainStep(peer) : null],
-  [faceApiForward('landmark68'), peer ? tfjsFaceApiForward(peer, 'landmark68') : null],
-  [faceApiForward('dlib'), peer ? tfjsFaceApiForward(peer, 'dlib') : null],
-  [styleganTrainStep(), peer ? tfjsStyleganTrainStep(peer) : null],
-  [generatorTrainStep(), peer ? tfjsGeneratorTrainStep(peer) : null],
+/** One bench case: our side, and each peer's where it has one. */
+type Sides = Partial<Record<System, PeerCase>> & { synface: PeerCase };
+const sides: Sides[] = [
+  ...[256, 512, 1024].map((n) => ({
+    synface: synfaceCases.matmul(n),
+    'tfjs-webgpu': peer?.cases.matmul(n),
+    ...Object.fromEntries(orts.map((o) => [o.system, o.cases.matmul(n)])),
+  })),
+  { synface: synfaceCases.elementwiseAdd(1 << 20), 'tfjs-webgpu': peer?.cases.elementwiseAdd(1 << 20) },
+  { synface: synfaceCases.smallDispatch(), 'tfjs-webgpu': peer?.cases.smallDispatch() },
+  ...(['fwd', 'dgrad', 'wgrad'] as const).map((pass) => ({
+    synface: {
+      fwd: synfaceCases.conv2dForward,
+      dgrad: synfaceCases.conv2dInputGrad,
+      wgrad: synfaceCases.conv2dWeightGrad,
+    }[pass](),
+    'tfjs-webgpu': peer?.cases.conv2d(pass, CONV_BENCH),
+    ...Object.fromEntries(orts.map((o) => [o.system, o.cases.conv2d(pass, CONV_BENCH)])),
+  })),
+  { synface: resnet18TrainStep(), 'tfjs-webgpu': peer ? tfjsResnet18TrainStep(peer) : undefined },
+  { synface: recognizerTrainStep('small'), 'tfjs-webgpu': peer ? tfjsRecognizerTrainStep(peer) : undefined },
+  {
+    synface: faceApiForward('landmark68'),
+    'tfjs-webgpu': peer ? tfjsFaceApiForward(peer, 'landmark68') : undefined,
+  },
+  { synface: faceApiForward('dlib'), 'tfjs-webgpu': peer ? tfjsFaceApiForward(peer, 'dlib') : undefined },
+  { synface: styleganTrainStep(), 'tfjs-webgpu': peer ? tfjsStyleganTrainStep(peer) : undefined },
+  { synface: generatorTrainStep(), 'tfjs-webgpu': peer ? tfjsGeneratorTrainStep(peer) : undefined },
 ];
 
 const rows: Row[] = [];
 try {
-  for (const [ours, theirs] of pairs) {
-    if (filter && !ours.name.includes(filter)) continue;
-    for (const [c, system] of [
-      [ours, 'synface'],
-      [theirs, 'tfjs-webgpu'],
-    ] as const) {
-      if (!c || (only && only !== system)) continue;
+  for (const side of sides) {
+    if (filter && !side.synface.name.includes(filter)) continue;
+    for (const system of SYSTEMS) {
+      const c = side[system];
+      if (!c || !wants(system)) continue;
       const row = await measure(c, system);
+      if (system === 'ort-wasm') row.threads = ortThreads;
       rows.push(row);
       if (json) console.log(JSON.stringify(row));
       else
@@ -115,16 +146,26 @@ try {
   }
 } finally {
   await peer?.dispose();
+  for (const o of orts) await o.dispose();
   shutdownGpu();
 }
 
 if (!json) {
-  console.log(`\n| bench | synface | tfjs-webgpu | unit | ratio |\n|---|---|---|---|---|`);
+  // a column per system measured; ratios are ours over each peer's (speed-up: >1 means we are faster)
+  const cols = SYSTEMS.filter((s) => rows.some((r) => r.system === s));
+  const peers = cols.includes('synface') ? cols.filter((s) => s !== 'synface') : [];
+  const head = [...cols, 'unit', ...peers.map((p) => `vs ${p}`)];
+  console.log(`\n| bench | ${head.join(' | ')} |\n|${'---|'.repeat(head.length + 1)}`);
   for (const name of [...new Set(rows.map((r) => r.bench))]) {
-    const a = rows.find((r) => r.bench === name && r.system === 'synface');
-    const b = rows.find((r) => r.bench === name && r.system === 'tfjs-webgpu');
-    const lowerIsBetter = a?.unit === 'us';
-    const ratio = a && b ? (lowerIsBetter ? b.value / a.value : a.value / b.value).toFixed(2) + 'x' : '';
-    console.log(`| ${name} | ${a?.value ?? ''} | ${b?.value ?? ''} | ${a?.unit ?? b?.unit} | ${ratio} |`);
+    const value = (s: System) => rows.find((r) => r.bench === name && r.system === s);
+    const ours = value('synface');
+    const unit = rows.find((r) => r.bench === name)!.unit;
+    const ratio = (p: System) => {
+      const theirs = value(p);
+      if (!ours || !theirs) return '';
+      return (unit === 'us' ? theirs.value / ours.value : ours.value / theirs.value).toFixed(2) + 'x';
+    };
+    const cells = [...cols.map((s) => String(value(s)?.value ?? '')), unit, ...peers.map(ratio)];
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
 }

@@ -104,7 +104,8 @@ interface WebGPUBackendLike {
   submitQueue(): void;
 }
 
-function installNavigatorGpu(gpu: GPU): void {
+/** Makes `gpu` the global `navigator.gpu` that browser code (tfjs, ORT) looks for. */
+export function installNavigatorGpu(gpu: GPU): void {
   const g = globalThis as { navigator?: { gpu?: GPU } };
   if (g.navigator == null) {
     Object.defineProperty(globalThis, 'navigator', {
