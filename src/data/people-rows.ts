@@ -16,34 +16,40 @@ import { subsetPeople } from './split.js';
 export interface PeopleRows {
   people: LfwPerson[];
   rows: number[];
+  /** Each row's person: an index into `people`. */
+  personOf: number[];
   /** Images of those people that could not be decoded (left out of `rows`). */
   skipped: SkippedImage[];
 }
 
 /**
- * The rows of the people in `trainPath` (a people file) with >= minImages images; with `count`,
- * only that many of them (subsetPeople: the same people for every run that asks for `count`).
+ * The rows of `trainPeople` (read from `source`, a people file) with >= minImages images; with
+ * `count`, only that many of them (subsetPeople: the same people for every run that asks for `count`).
  */
 export function peopleRows(
   lfw: CachedLfw,
-  trainPath: string,
+  trainPeople: readonly LfwPerson[],
+  source: string,
   minImages: number,
   count: number | undefined,
   what: string,
 ): PeopleRows {
-  const eligible = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people.filter(
-    (p) => p.count >= minImages,
-  );
-  const people = count === undefined ? eligible : subsetPeople(eligible, count, `${what} (${trainPath})`);
+  const eligible = trainPeople.filter((p) => p.count >= minImages);
+  const people = count === undefined ? eligible : subsetPeople(eligible, count, `${what} (${source})`);
   const rows: number[] = [];
+  const personOf: number[] = [];
   const skipped: SkippedImage[] = [];
-  for (const p of people)
+  people.forEach((p, k) => {
     for (let i = 1; i <= p.count; i++) {
       const bad = lfw.skippedOf({ name: p.name, index: i });
       if (bad) skipped.push(bad);
-      else rows.push(lfw.rowOf({ name: p.name, index: i }));
+      else {
+        rows.push(lfw.rowOf({ name: p.name, index: i }));
+        personOf.push(k);
+      }
     }
-  return { people, rows, skipped };
+  });
+  return { people, rows, personOf, skipped };
 }
 
 /** Where domain mixup's real images come from. */
@@ -74,14 +80,11 @@ export function realImages(
   log: (line: string) => void,
 ): RealImages {
   const lfw = cachedLfw(o.data, o.people, preprocess, { log });
-  const chosen = peopleRows(lfw, join(o.split, 'train-people.txt'), minImages, o.count, '--real-people');
+  const trainPath = join(o.split, 'train-people.txt');
+  const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
+  const chosen = peopleRows(lfw, trainPeople, trainPath, minImages, o.count, '--real-people');
   const labels = new Int32Array(lfw.cache.labels.length).fill(-1);
-  const classOf = new Map(chosen.people.map((p, k) => [p.name, k]));
-  for (const p of chosen.people)
-    for (let i = 1; i <= p.count; i++) {
-      if (!lfw.skippedOf({ name: p.name, index: i }))
-        labels[lfw.rowOf({ name: p.name, index: i })] = classOf.get(p.name)!;
-    }
+  chosen.rows.forEach((row, i) => (labels[row] = chosen.personOf[i]));
   return {
     cache: lfw.cache,
     rows: chosen.rows,

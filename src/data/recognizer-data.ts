@@ -190,8 +190,9 @@ function layoutData(o: RecognizerDataOptions, preprocess: Preprocess): RunData {
   const lfw = cachedLfw(data, o.people, preprocess, { log });
   const trainPath = join(splitDir, 'train-people.txt');
   const trainPeople = parsePeople(readFileSync(trainPath, 'utf8'), trainPath).people;
-  const { rows, skipped, people: used } = peopleRows(lfw, trainPath, minImages, o.maxPeople, '--max-people');
-  if (o.maxPeople !== undefined) log(`people: ${used.length} of the training people (--max-people)`);
+  const chosen = peopleRows(lfw, trainPeople, trainPath, minImages, o.maxPeople, '--max-people');
+  const { rows, skipped } = chosen;
+  if (o.maxPeople !== undefined) log(`people: ${chosen.people.length} of the training people (--max-people)`);
   const valPath = join(splitDir, 'val-pairs.txt');
   const allPairs = parsePairs(readFileSync(valPath, 'utf8'), valPath).pairs;
   const valPeople = new Set(allPairs.flatMap((p) => [p.a.name, p.b.name]));
