@@ -8,12 +8,15 @@
  *     time per kernel, longest first.
  *
  *   npx tsx bench/profile.ts stylegan                    one G + D step of stylegan-step-64 (batch 16)
+ *   npx tsx bench/profile.ts generator [--student]       one step of the face generator's trainer
+ *                                                        (batch 16; --student: with the factor loss)
  *   npx tsx bench/profile.ts resnet18 [--batch 16]       one ResNet-18 training step (the bench case)
  *   npx tsx bench/profile.ts recognizer                  one `small` recognizer step (batch 64)
  *   npx tsx bench/profile.ts faceapi-landmark68 [--batch 16]   one forward pass (the bench case)
  *   npx tsx bench/profile.ts faceapi-dlib [--batch 16]         one forward pass (the bench case)
  *   npx tsx bench/profile.ts demo                        the spiral demo, 100 steps (GPU time only)
- *   options: --top N (kernels listed, default 30), --steps N (unprofiled steps timed, default 2)
+ *   options: --top N (kernels listed, default 30), --steps N (unprofiled steps timed, default 2),
+ *            --by-shape (a row per kernel and dispatch shape: params' first words, workgroups)
  */
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { formatProfile } from '../src/gpu/profiler.js';
@@ -21,6 +24,7 @@ import { resnet18TrainStep } from './cases/resnet18.js';
 import { faceApiForward } from './cases/faceapi.js';
 import { recognizerTrainStep } from './cases/recognizer.js';
 import { styleganTrainStep } from './cases/stylegan.js';
+import { generatorTrainStep } from './cases/generator.js';
 import type { PeerCase } from './peers/tfjs-webgpu.js';
 import { runDemo } from '../tools/demo.js';
 
@@ -37,6 +41,7 @@ const cases: Record<string, () => PeerCase> = {
   resnet18: () => resnet18TrainStep(batch),
   recognizer: () => recognizerTrainStep('small'),
   stylegan: () => styleganTrainStep(),
+  generator: () => generatorTrainStep({ student: args.includes('--student') }),
   'faceapi-landmark68': () => faceApiForward('landmark68', batch),
   'faceapi-dlib': () => faceApiForward('dlib', batch),
 };
@@ -72,7 +77,7 @@ try {
         `${Math.round(dispatches / perStep)} dispatches ` +
         `(${((1e3 * record) / dispatches).toFixed(0)} us each)`,
     );
-    device.startProfiling();
+    device.startProfiling({ byShape: args.includes('--by-shape') });
     await c.run();
     const rows = await device.stopProfiling();
     console.log(`profiled, one run of ${c.opsPerRun} step(s) (one pass per dispatch):`);

@@ -39,7 +39,12 @@ import {
   GENERATOR_PRESETS,
   type FactorRows,
 } from '../../src/models/generator/index.js';
-import { defaultTrainSettings, GeneratorTrainer } from '../../src/train/generator-trainer.js';
+import {
+  defaultTrainSettings,
+  GeneratorTrainer,
+  type FactorPredictor,
+} from '../../src/train/generator-trainer.js';
+import { FactorStudent, freezeStudent, STUDENT_BACKBONES } from '../../src/models/factor-student.js';
 import type { ImageCache } from '../../src/data/image-cache.js';
 import type { PeerCase } from '../peers/tfjs-webgpu.js';
 
@@ -69,16 +74,37 @@ export function benchFactorData(): { cache: ImageCache; rows: Int32Array; factor
   };
 }
 
-/** The trainer of the bench (and of bench/generator-step.ts): base preset, batch 16, random data. */
-export function benchGeneratorTrainer(): GeneratorTrainer {
+/**
+ * The trainer of the bench (and of bench/generator-step.ts): base preset, batch 16, random data.
+ * With `student`, also the factor loss (factorWeight 1) read by a randomly initialized factor
+ * student of the shipped architecture (STUDENT_BACKBONES.base), as train-generator runs it with
+ * `--factor-weight 1`: its forward and backward to the fakes are part of every G step.
+ */
+export function benchGeneratorTrainer(opts: { student?: boolean } = {}): GeneratorTrainer {
   const { images: n, resolution: R, batch: B, expDim } = GENERATOR_BENCH;
   const data = benchFactorData();
   const { factors } = data;
   const model = { ...GENERATOR_PRESETS.base, expDim, norm: fitFactorNorm(factors) };
+  let factorPredictor: FactorPredictor | undefined;
+  if (opts.student) {
+    const student = freezeStudent(
+      new FactorStudent({
+        backbone: STUDENT_BACKBONES.base,
+        descriptorDim: 128,
+        expDim,
+        poseDim: 3,
+        lightDim: 6,
+        norm: model.norm,
+      }),
+    );
+    factorPredictor = { predict: (x) => student.forward(x) };
+  }
+  const settings = { ...defaultTrainSettings(R, B), factorWeight: opts.student ? 1 : 0 };
   return new GeneratorTrainer(
-    { model, batch: B, steps: 1000, ...defaultTrainSettings(R, B), seed: 0 },
+    { model, batch: B, steps: 1000, ...settings, seed: 0 },
     {
       ...data,
+      factorPredictor,
       identityPrior: fitIdentityPrior(
         factors.descriptor,
         Int32Array.from({ length: n }, (_, k) => k % 8),
@@ -88,16 +114,16 @@ export function benchGeneratorTrainer(): GeneratorTrainer {
   );
 }
 
-export function generatorTrainStep(): PeerCase {
+export function generatorTrainStep(opts: { student?: boolean } = {}): PeerCase {
   let trainer: GeneratorTrainer | null = null;
   return {
-    name: 'generator-train-step',
+    name: opts.student ? 'generator-train-step+student' : 'generator-train-step',
     unit: 'images/s',
     work: GENERATOR_BENCH.batch,
     opsPerRun: 1,
     minIterations: 2,
     async setup() {
-      trainer = benchGeneratorTrainer();
+      trainer = benchGeneratorTrainer(opts);
       await E.getDevice().sync();
     },
     async run() {

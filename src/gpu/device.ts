@@ -82,6 +82,7 @@ export class Device {
   private compileChecks: Promise<void>[] = [];
   private destroyed = false;
   private profiler: Profiler | null = null;
+  private profileEach = false;
   /** Dispatches recorded since creation (for benchmarks of launch overhead). */
   dispatchCount = 0;
   /** How read() and sync() wait (see wait.ts); SYNFACE_WAIT=spin turns prediction off. */
@@ -194,7 +195,8 @@ export class Device {
       if (this.profiler.full) this.flush();
       this.pass?.end();
       this.encoder ??= this.gpu.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.timestampWrites(def.key) });
+      const key = this.profileEach ? `${def.key} ${dispatchShape(params, workgroups)}` : def.key;
+      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.timestampWrites(key) });
     } else if (!this.pass) {
       this.encoder ??= this.gpu.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
@@ -308,13 +310,16 @@ export class Device {
 
   /**
    * Starts timing every dispatch per kernel (needs the 'timestamp-query' feature; see
-   * profiler.ts). `stopProfiling()` returns the kernels by total GPU time.
+   * profiler.ts). `stopProfiling()` returns the kernels by total GPU time. With `byShape`, each
+   * kernel's dispatches are told apart by their shape (dispatchShape: the first params words and
+   * the workgroup counts), so that e.g. the matmuls of different layers get rows of their own.
    */
-  startProfiling(): void {
+  startProfiling(opts: { byShape?: boolean } = {}): void {
     if (!this.gpu.features.has('timestamp-query'))
       throw new Error(`profiling needs the 'timestamp-query' feature, which ${this.adapter.name} lacks`);
     this.flush();
     this.profiler ??= new Profiler(this.gpu);
+    this.profileEach = opts.byShape ?? false;
   }
 
   async stopProfiling(): Promise<KernelTime[]> {
@@ -393,4 +398,16 @@ function envWaitMode(): WaitMode {
 /** Dawn quotes labels as [ComputePipeline "name"]; return the first quoted name. */
 function labelIn(message: string): string | undefined {
   return /"([^"]+)"/.exec(message)?.[1];
+}
+
+/**
+ * A profile key's shape part: the first 6 words of a dispatch's params (kernels put their sizes
+ * first: M, N, K for a matmul, N, C, H, W... for a conv) and its workgroup counts.
+ */
+function dispatchShape(params: Uint8Array, workgroups: [number, number, number]): string {
+  const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
+  const words = Array.from({ length: Math.min(6, params.byteLength >> 2) }, (_, i) =>
+    view.getUint32(4 * i, true),
+  );
+  return `(${words.join(',')}) [${workgroups.join(',')}]`;
 }
