@@ -4,7 +4,8 @@
  *   synface eval-generator --weights runs/generator/generator.safetensors --json > eval.json
  *   npx tsx tools/ship-generator.ts --run runs/generator --eval eval.json
  *
- * writes (each file atomically; nothing is written unless every input checks out):
+ * writes (each file atomically; nothing is written unless every input checks out and the grid
+ * renders):
  *   weights/generator.safetensors     the run's EMA generator as exported (G_ema only)
  *   weights/generator.grid.png        rows: new identities; columns: expression, pose and
  *                                     lighting drawn from the priors (`synface generate --grid`)
@@ -19,6 +20,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateFaces } from '../src/eval/generate.js';
+import { sampledGrid } from '../src/eval/generator-requests.js';
+import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { writeFileAtomic } from '../src/io/node-files.js';
 import { GENERATOR_FORMAT } from '../src/models/generator/weights.js';
@@ -66,24 +69,24 @@ if (missing.length)
     `ship-generator: ${o.eval} lacks ${missing.join(', ')} (not eval-generator --json output?)`,
   );
 
+// the grid is drawn from the run's file before anything is shipped: a failure writes nothing
 const weights = join(out, 'generator.safetensors');
-writeFileAtomic(weights, bytes);
-writeFileAtomic(join(out, 'generator.curves.png'), new Uint8Array(readFileSync(join(run, 'curves.png'))));
+const curves = new Uint8Array(readFileSync(join(run, 'curves.png')));
 const grid = join(out, 'generator.grid.png');
-await generateFaces({
-  weights,
-  factors: LFW_FACTORS,
-  split: 'weights/split',
-  out: grid,
-  seed: 0,
-  identity: 'sample',
-  yaw: 'sample',
-  pitch: 'sample',
-  expression: 'sample',
-  light: 'sample',
-  rows: 6,
-  columns: 8,
-});
+await initGpu({ announce: true });
+try {
+  await generateFaces({
+    weights: source,
+    factors: LFW_FACTORS,
+    split: 'weights/split',
+    out: grid,
+    ...sampledGrid(6, 8),
+  });
+} finally {
+  shutdownGpu();
+}
+writeFileAtomic(weights, bytes);
+writeFileAtomic(join(out, 'generator.curves.png'), curves);
 
 const manifest = {
   file: weights,

@@ -23,7 +23,7 @@ import { parsePeople } from '../src/data/lfw-pairs.js';
 import { evaluateDlib } from '../src/eval/evaluate-dlib.js';
 import { evaluateRecognizer, type EvalSummary } from '../src/eval/evaluate-recognizer.js';
 import { openGenerator, u8ToRgba } from '../src/eval/generate.js';
-import { gridRequests } from '../src/eval/generator-requests.js';
+import { gridRequests, sampledGrid } from '../src/eval/generator-requests.js';
 import { renderImages, syntheticRequests } from '../src/eval/generator-samples.js';
 import { domainMixupStrip, identityMixupRequests } from '../src/eval/mixup-strips.js';
 import { synthesizeDataset } from '../src/eval/synthesize.js';
@@ -145,16 +145,7 @@ async function generatorFigures(o: SynfaceDemoOptions): Promise<void> {
       Array.from({ length: n }, (_, i) => u8ToRgba(pixels, i * size, R));
     const info = generatorInfo(o.generator);
     log(`\n== 1/5  the shipped generator (${o.generator}${info}): new people under drawn factors`);
-    const grid = {
-      seed: 0,
-      identity: 'sample',
-      yaw: 'sample',
-      pitch: 'sample',
-      expression: 'sample',
-      light: 'sample',
-      rows: 4,
-      columns: 6,
-    } as const;
+    const grid = sampledGrid(4, 6);
     const t0 = performance.now();
     const pixels = await renderImages(G, gridRequests(grid, ref.train, prior, minDistance, config), {
       noiseSeed: 3,

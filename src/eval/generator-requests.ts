@@ -76,6 +76,12 @@ export function checkRequest(
       throw new RangeError(`generate: the grid's ${k} must be >= 1, got ${v}`);
 }
 
+/** A grid with every factor drawn: rows of new people, columns of drawn expression, pose and lighting. */
+export function sampledGrid(rows: number, columns: number, seed = 0): GenerateRequest {
+  const drawn = 'sample' as const;
+  return { seed, identity: drawn, yaw: drawn, pitch: drawn, expression: drawn, light: drawn, rows, columns };
+}
+
 /** The rows x columns requests of the grid, row after row (see the header). */
 export function gridRequests(
   req: GenerateRequest,
