@@ -6,6 +6,8 @@
  *   npx tsx bench/matmul-lab.ts --check-only    correctness only
  *   npx tsx bench/matmul-lab.ts --time-only     timing only
  *   npx tsx bench/matmul-lab.ts --target=0.5    seconds of GPU work per timed measurement
+ *   npx tsx bench/matmul-lab.ts --shapes=1024,128,1152/128,1152,1024,TN
+ *                                               time these M,N,K[,transposes] instead of the squares
  *   npx tsx bench/matmul-lab.ts --print=v7 [--trans=NT]
  *                                               print a version's WGSL (full name or vN; transposes
  *                                               NN (default), NT, TN, TT) and exit without a GPU
@@ -255,6 +257,9 @@ const checkCases: [number, number, number, number, boolean][] = [
   [12, 20, 8, 2, true],
   [16, 24, 28, 2, false],
   [40, 16, 1000, 1, false],
+  [8, 32, 4, 1, false],
+  [24, 96, 36, 2, true],
+  [64, 256, 1152, 1, false],
 ];
 
 const variants = matmulVariants.filter((v) => !only || only.some((p) => v.name.startsWith(p)));
@@ -392,26 +397,37 @@ async function timeVariant(
 }
 
 if (doTime) {
-  const cols: [string, number, MatmulOptions][] = [
-    ['256', 256, transposes[0][1]],
-    ['512', 512, transposes[0][1]],
-    ['1024', 1024, transposes[0][1]],
-    ['1024 NT', 1024, transposes[1][1]],
-    ['1024 TN', 1024, transposes[2][1]],
-  ];
-  console.log('\n== GFLOPS (square M=N=K; NT = transB, TN = transA) ==');
-  console.log('variant'.padEnd(24) + cols.map(([n]) => n.padStart(9)).join(''));
+  // --shapes=M,N,K[,NT|TN|TT]/...: these shapes instead of the squares
+  const shapes = argVal('shapes');
+  const cols: [string, [number, number, number], MatmulOptions][] = shapes
+    ? shapes.split('/').map((sh) => {
+        const [M, N, K, t = 'NN'] = sh.split(',');
+        const o = transposes.find(([n]) => n === t)?.[1];
+        if (!o || ![M, N, K].every((d) => Number(d) > 0))
+          throw new Error(`matmul lab: --shapes entry '${sh}' is not M,N,K[,NN|NT|TN|TT]`);
+        return [`${M},${N},${K}${t === 'NN' ? '' : ' ' + t}`, [Number(M), Number(N), Number(K)], o];
+      })
+    : [
+        ['256', [256, 256, 256], transposes[0][1]],
+        ['512', [512, 512, 512], transposes[0][1]],
+        ['1024', [1024, 1024, 1024], transposes[0][1]],
+        ['1024 NT', [1024, 1024, 1024], transposes[1][1]],
+        ['1024 TN', [1024, 1024, 1024], transposes[2][1]],
+      ];
+  const w = Math.max(9, ...cols.map(([n]) => n.length + 2));
+  console.log(`\n== GFLOPS (${shapes ? 'M,N,K' : 'square M=N=K'}; NT = transB, TN = transA) ==`);
+  console.log('variant'.padEnd(24) + cols.map(([n]) => n.padStart(w)).join(''));
   const best: [string, number][] = cols.map(() => ['', 0]);
   for (const v of variants) {
     let row = v.name.padEnd(24);
-    for (const [ci, [, n, o]] of cols.entries()) {
-      if (v.supports && !v.supports(n, n, n)) {
-        row += '-'.padStart(9);
+    for (const [ci, [, [M, N, K], o]] of cols.entries()) {
+      if (v.supports && !v.supports(M, N, K)) {
+        row += '-'.padStart(w);
         continue;
       }
-      const g = await timeVariant(v, o, n, n, n);
+      const g = await timeVariant(v, o, M, N, K);
       if (g > best[ci][1]) best[ci] = [v.name, g];
-      row += g.toFixed(2).padStart(9);
+      row += g.toFixed(2).padStart(w);
     }
     console.log(row);
   }

@@ -55,6 +55,11 @@ export const REG: ConvVersion<RegConfig>[] = [
     about: 'v2 for few output channels per group (depthwise): 8 positions x 1 channel',
     cfg: { TP: 8, TO: 1, WX: 16 },
   },
+  {
+    name: 'v2-regblock-nb',
+    about: 'v2 with the batch folded into the lanes: slower (16,128,4,4: 128 ms against v2 42)',
+    cfg: { TP: 4, TO: 4, WX: 16, NB: true },
+  },
 ];
 
 /** v3+: row-segment forward kernels on a pre-padded input; dgrad runs them too. */
@@ -88,6 +93,16 @@ export const ROWS: ConvVersion<RowsConfig>[] = [
     name: 'v8-rows-1x8x4',
     about: 'one row x 8 cols x 4 channels, runtime kh loop: the version for big kernels (7x7)',
     cfg: { TR: 1, TP: 8, TO: 4, WX: 8 },
+  },
+  {
+    name: 'v9-rows-4x8x4-nb',
+    about: 'v6 with the batch folded into the lanes (16,128,8,8 fwd: 97 ms against v6 129)',
+    cfg: { TR: 4, TP: 8, TO: 4, WX: 8, NB: true },
+  },
+  {
+    name: 'v10-rows-4x4x4-nb',
+    about: 'v5 with the batch folded into the lanes (16,128,8,8 fwd: 77 ms, 4x4: 88 ms, v6 144)',
+    cfg: { TR: 4, TP: 4, TO: 4, WX: 8, NB: true },
   },
 ];
 

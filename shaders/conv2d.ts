@@ -241,6 +241,38 @@ ${flatIndex}
 }
 
 /**
+ * The same window copy, one workgroup of 8 per plane, looping over the plane's rows and, lane by
+ * lane, its columns; the strides are compile-time constants. Why: windowCopy() spends most of its
+ * time in integer divisions (flat index -> (plane, row, column), and by the runtime strides),
+ * which x86 has no SIMD instruction for, so lavapipe runs 8 scalar divisions per vector
+ * operation; here the row arithmetic is workgroup-uniform (done once, not per lane) and a stride
+ * of 1 divides by nothing. Grid: the planes, folded as flatGrid(planes, 1). Bindings: src, dst.
+ */
+export function windowCopyPlanes(sh: number, sw: number): string {
+  const div = (v: string, s: number) => (s === 1 ? v : `${v} / ${s}`);
+  const divisible = (v: string, s: number) => (s === 1 ? 'true' : `${v} % ${s} == 0`);
+  return `${PARAMS_WGSL}
+@group(0) @binding(1) var<storage, read> S: array<f32>;
+@group(0) @binding(2) var<storage, read_write> D: array<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let b = wid.y * nwg.x + wid.x;                        // the plane: uniform
+  if (b >= p.N) { return; }
+  for (var r = 0u; r < p.Hp; r++) {
+    let ti = i32(r) - p.top; let si = ${div('ti', sh)};
+    let rowOk = ti >= 0 && ${divisible('ti', sh)} && si < i32(p.H);
+    let src = (b * p.H + u32(max(si, 0))) * p.W;
+    let dst = (b * p.Hp + r) * p.Wp;
+    for (var j = lid.x; j < p.Wp; j += 8u) {
+      let tj = i32(j) - p.left; let sj = ${div('tj', sw)};
+      let ok = rowOk && tj >= 0 && ${divisible('tj', sw)} && sj < i32(p.W);
+      D[dst + j] = select(0.0, S[select(0u, src + u32(max(sj, 0)), ok)], ok);
+    }
+  }
+}`;
+}
+
+/**
  * Weight packing: (G, K, OgP) with K = Cg*KH*KW in (c, kh, kw) order and output channels
  * innermost, zero-padded to OgP. From w (O, Cg, KH, KW), O = G*Og:
  *   flip = 0 (forward): dst[g, (c, kh, kw), o] = w[g Og + o, c, kh, kw]
@@ -309,19 +341,29 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // v2: register-blocked direct forward (bounds-checked, scalar loads; any shape, any groups).
 // Reads packed weights (G, K, OgP) with OgP a multiple of TO (zero padding), so weight loads need
 // no clamp. Invocation: TP consecutive flat output positions (oh, ow) x TO output channels.
-// Grid: x = position tiles / WX, y = G * oTiles, z = N. Bindings: x, wpack, [bias], y.
+// Grid: x = position tiles / WX, y = G * oTiles, z = N (NB: x = N * position tiles / WX, z = 1).
+// Bindings: x, wpack, [bias], y.
 // =============================================================================================
 
 export interface RegConfig {
   TP: number;
   TO: number;
   WX: number;
+  /** Batch in the lanes, as RowsConfig.NB: x runs over (sample, position tile), grid z = 1. */
+  NB?: boolean;
 }
 
 export function forwardRegblock(c: RegConfig, bias: boolean): string {
-  const { TP, TO, WX } = c;
+  const { TP, TO, WX, NB } = c;
   const I = range(TP),
     J = range(TO);
+  const tile = NB
+    ? [
+        `let tiles = (P + ${TP - 1}u) / ${TP}u; let nt = wid.x * ${WX}u + lid.x;`,
+        `if (nt >= tiles * p.N) { return; }`,
+        `let n = nt / tiles; let pos0 = (nt % tiles) * ${TP}u;`,
+      ]
+    : [`let pos0 = (wid.x * ${WX}u + lid.x) * ${TP}u;`, `if (pos0 >= P) { return; }`, `let n = wid.z;`];
   return `${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<f32>;
@@ -329,9 +371,8 @@ ${outputBindings(bias)}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let P = p.OH * p.OW;
-  let pos0 = (wid.x * ${WX}u + lid.x) * ${TP}u;
-  if (pos0 >= P) { return; }
-  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u; let n = wid.z;
+${lines(tile)}
+  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u;
 ${lines(
   I.flatMap((i) => [
     `let q${i} = min(pos0 + ${i}u, P - 1u);`,
@@ -382,7 +423,8 @@ ${lines(
 // Input xp: (N, C, Hp, Wp), Wp % 4 == 0, zero padding included, read as vec4.
 // Weights: packed (G, K, OgP), OgP % TO == 0, read as vec4. Stride/dilation/kernel compile-time.
 // Invocation: TR output rows x TP output columns x TO output channels.
-// Grid: x = tilesH * tilesW / WX, y = G * oTiles, z = N. Bindings: xp, wpack, [bias], y.
+// Grid: x = tilesH * tilesW / WX, y = G * oTiles, z = N (NB: x = N * tilesH * tilesW / WX, z = 1).
+// Bindings: xp, wpack, [bias], y.
 // =============================================================================================
 
 export interface Geometry {
@@ -398,14 +440,28 @@ export interface RowsConfig {
   TP: number;
   TO: number;
   WX: number;
+  /**
+   * Batch in the lanes: the x grid runs over (sample, spatial tile) instead of the spatial
+   * tiles of one sample (grid z = 1). At small images a sample has fewer tiles than a workgroup
+   * has invocations (8x8 px: 2 tiles of 4x8, so 6 of 8 lanes idle); folding the batch in fills
+   * them. The weights stay workgroup-uniform.
+   */
+  NB?: boolean;
 }
 
 export const geometryKey = (g: Geometry) => `${g.KH}x${g.KW}s${g.sh},${g.sw}d${g.dh},${g.dw}`;
 
 export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string {
-  const { TR, TP, TO, WX } = c;
+  const { TR, TP, TO, WX, NB } = c;
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4 || TO % 4) throw new Error('forwardRows: TP and TO must be multiples of 4');
+  const tileIndex = NB
+    ? [
+        `let tiles = p.tilesW * p.tilesH; let nt = wid.x * ${WX}u + lid.x;`,
+        `if (nt >= tiles * p.N) { return; }`,
+        `let n = nt / tiles; let t = nt % tiles;`,
+      ]
+    : [`let t = wid.x * ${WX}u + lid.x;`, `if (t >= p.tilesW * p.tilesH) { return; }`, `let n = wid.z;`];
   const L = (TP - 1) * sw + (KW - 1) * dw + 1,
     L4 = Math.ceil(L / 4);
   const R = range(TR),
@@ -482,10 +538,9 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
 ${outputBindings(bias)}
 @compute @workgroup_size(${WX})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = wid.x * ${WX}u + lid.x;
-  if (t >= p.tilesW * p.tilesH) { return; }
+${lines(tileIndex)}
   let oh0 = (t / p.tilesW) * ${TR}u; let ow0 = (t % p.tilesW) * ${TP}u;
-  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u; let n = wid.z;
+  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u;
   let wp4 = p.Wp / 4u; let plane4 = p.Hp * wp4;
   var xb = ((n * p.C + g * p.Cg) * p.Hp + oh0 * ${sh}u) * wp4 + (ow0 * ${sw}u) / 4u;
   let ws = p.OgP / 4u;                                   // vec4s per packed k row

@@ -12,7 +12,15 @@
  * test/generated-shaders.test.ts fails when the committed files differ from it, so a change to a
  * generator shows up in review as a change to the kernels' text.
  */
-import { biasAdd, packWeights, splitReduce, windowCopy, zeroFill, type Geometry } from './conv2d.js';
+import {
+  biasAdd,
+  packWeights,
+  splitReduce,
+  windowCopy,
+  windowCopyPlanes,
+  zeroFill,
+  type Geometry,
+} from './conv2d.js';
 import {
   conv2dVersionCode,
   DIRECT,
@@ -120,6 +128,11 @@ export function convVersionText(pass: ConvPass, name: string, s: ConvSpecializat
 /** The conv2d helper passes: not versions, but what the versions run before or after. */
 const CONV_PASSES: [string, string, () => string][] = [
   ['window-copy', 'zero padding / stride dilation of an input into a 4-aligned buffer', windowCopy],
+  [
+    'window-copy-planes',
+    'window-copy with a workgroup per plane and compile-time strides (here 1): no per-element divisions',
+    () => windowCopyPlanes(1, 1),
+  ],
   ['pack-weights', 'weights repacked as (groups, C/g*KH*KW, O/g padded), flipped for dgrad', packWeights],
   ['split-reduce', 'sums the S partial weight gradients of the split-K versions', splitReduce],
   ['bias-add', 'adds the bias after the mm and im2col routes', biasAdd],

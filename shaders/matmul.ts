@@ -261,9 +261,78 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
   return v;
 }
 
+// ---------------------------------------------------------------------------------------------
+// v10+: lanes. The register-blocked kernels above give each invocation a block of TN adjacent
+// columns, so neighbouring invocations (= neighbouring SIMD lanes on lavapipe) read B words
+// TN apart: every B load is a gather. Here the columns are interleaved instead: lane x of a
+// workgroup of WX owns columns c0 + x + WX j (j < TN), so for each k the WX lanes read WX
+// neighbouring words of B (one vector load when !transB) and store neighbouring words of C;
+// the TM rows of a tile are the same for the whole workgroup, so A is read with uniform vec4
+// loads (along K, or along M when transA) that the driver does once per workgroup and
+// broadcasts. It is a CPU's SIMD matmul (broadcast A, vector B, outer-product FMAs) written as a
+// shader. No bounds checks: M % TM == 0, N % (WX TN) == 0, K % 4 == 0 (and M % 4 with transA).
+// ---------------------------------------------------------------------------------------------
+export interface LanesConfig {
+  TM: number;
+  TN: number;
+  WX: number;
+}
+
+function lanesCode(c: LanesConfig, o: MatmulOptions): string {
+  const { TM, TN, WX } = c;
+  const I = range(TM),
+    J = range(TN),
+    KK = range(4);
+  if (TM % 4) throw new Error('lanes: TM must be a multiple of 4');
+  // A[r0 + i, k + kk] as uniform vec4s: along K per row (!transA), along M per k (transA)
+  const loadsA = o.transA
+    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
+    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + k / 4u];`);
+  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  const bIdx = (kk: number, j: number) =>
+    o.transB ? `b0 + ${j * WX}u * p.K + k + ${kk}u` : `b0 + (k + ${kk}u) * p.N + ${j * WX}u`;
+  const step = KK.flatMap((kk) => [
+    ...J.map((j) => `let y${kk}_${j} = B[${bIdx(kk, j)}];`),
+    ...I.flatMap((i) => J.map((j) => `c${i}_${j} = fma(${aEl(i, kk)}, y${kk}_${j}, c${i}_${j});`)),
+  ]);
+  const a0 = o.transA ? `(aOff + r0) / 4u` : `(aOff + r0 * p.K) / 4u`;
+  const b0 = o.transB ? `bOff + col * p.K` : `bOff + col`;
+  return `${header('vec4<f32>', 'f32')}
+@compute @workgroup_size(${WX})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let r0 = wid.y * ${TM}u;                          // the workgroup's TM rows (uniform)
+  let col = wid.x * ${WX * TN}u + lid.x;            // this lane's first column; then + ${WX} j
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+  let kq = p.K / 4u; let mq = p.M / 4u;
+  let a0 = ${a0}; let b0 = ${b0};
+${lines(I.flatMap((i) => J.map((j) => `var c${i}_${j} = 0.0;`)))}
+  for (var k = 0u; k < p.K; k += 4u) {
+${lines([...loadsA, ...step], '    ')}
+  }
+${lines(I.flatMap((i) => J.map((j) => `C[cOff + (r0 + ${i}u) * p.N + col + ${j * WX}u] = c${i}_${j};`)))}
+}`;
+}
+
+/** A lanes variant (see above). */
+export function lanes(name: string, about: string, c: LanesConfig): MatmulVariant {
+  return {
+    name,
+    about,
+    code: (o) => lanesCode(c, o),
+    workgroups: (M, N, batch) => [ceilDiv(N, c.TN * c.WX), ceilDiv(M, c.TM), batch],
+    supports: (M, N, K) => M % c.TM === 0 && M % 4 === 0 && N % (c.TN * c.WX) === 0 && K % 4 === 0,
+  };
+}
+
 // The ladder. Measured on lavapipe (2 cores, 8-wide AVX2 lanes), 1024^3, best of 5 trials:
 // v1 ~2.2, v2 ~1.1, v3 ~11.8, v4 ~14.8 (general sizes), v5 ~7.4, vec4 fast paths v6-v9 ~13-16.5 GFLOPS.
 // Fastest for sizes it supports: v9 (or v8, within noise); for any size: v4.
+// At the face generator's im2col shapes (M,N,K = 1024,128,1152 / 1024,1152,128 / 128,1152,1024,
+// bench/matmul-lab.ts --shapes, training paused, another session busy): v4 5.5 / 5.0 / 5.5,
+// v8 4.7 / 4.9 / 4.4, v9 4.2 / 4.5 / 4.8, v10-lanes 3.7 / 3.6 / 3.0 GFLOPS; swept and dropped
+// (regBlocked vec4, WY 1): 16x4 3.6 / 2.7 / 2.6, 32x4 (WX 8) 5.9 / 3.9 / 3.5, 16x8 (WX 8)
+// 5.4 / 5.2 / 4.8 -- all within the noise of each other: the tile shape is not what limits.
 export const matmulVariants: MatmulVariant[] = [
   naive,
   tiledShared,
@@ -305,5 +374,10 @@ export const matmulVariants: MatmulVariant[] = [
     'v9-reg8x8-vec4-wg4x4',
     'fast path: v8 with 4x4 workgroups (16 invocations = two 8-lane SIMD batches)',
     { TM: 8, TN: 8, WX: 4, WY: 4, vec4: true },
+  ),
+  lanes(
+    'v10-lanes-8x4',
+    'interleaved columns (lane x owns x + 8j): B and C lane-contiguous, A uniform; slower than v4 here',
+    { TM: 8, TN: 4, WX: 8 },
   ),
 ];

@@ -93,6 +93,30 @@ const CASES: Case[] = [
     allVersions: true,
   },
   { name: 'kernel as large as the input', x: [1, 2, 3, 5], w: [4, 2, 3, 5], opts: {} },
+  // the small-image routes of src/ops/conv.ts (16..64 output positions, <= 128 channels):
+  // forward v2-regblock, wgrad v5 at 64 positions, dgrad v2 at <= 16, the rest im2col
+  {
+    name: 'small image 8x8, N=3 (fwd v2, wgrad v5)',
+    x: [3, 8, 8, 8],
+    w: [8, 8, 3, 3],
+    opts: { padding: 1 },
+    bias: true,
+  },
+  {
+    name: 'small image 4x4, N=5 (fwd and dgrad v2)',
+    x: [5, 8, 4, 4],
+    w: [12, 8, 3, 3],
+    opts: { padding: 1 },
+    bias: true,
+  },
+  { name: 'small image odd 5x7, N=3, C=6 O=5', x: [3, 6, 5, 7], w: [5, 6, 3, 3], opts: { padding: 1 } },
+  {
+    name: 'small image stride 2 (not routed: im2col), 9x9 -> 5x5',
+    x: [4, 6, 9, 9],
+    w: [8, 6, 3, 3],
+    opts: { stride: 2, padding: 1 },
+    bias: true,
+  },
   {
     name: 'padding larger than the dilated kernel',
     x: [2, 2, 4, 4],
@@ -118,45 +142,59 @@ describe('conv2d kernel versions vs the float64 CPU reference', () => {
     const wantDx = R.conv2dInputGrad(dy, w, c.x, c.opts);
     const wantDw = R.conv2dWeightGrad(x, dy, c.w, c.opts);
     const which = c.allVersions ? 'every version' : 'the chosen version';
+    // every version compiles anew: minutes on a busy machine
+    const timeout = c.allVersions ? 240_000 : undefined;
     const versions = (list: string[]) => [
       ...(c.allVersions ? list.filter((v) => conv2dSupports(v, g)) : []),
       undefined,
     ];
-    it(`${c.name}: forward, ${which}`, async () => {
-      for (const v of versions(conv2dVersions.forward)) {
-        await compare(
-          E.scope(() => conv2dKernel(toGpu(x), toGpu(w), b ? toGpu(b) : undefined, c.opts, v)),
-          wantY,
-          `forward ${v ?? 'auto'}`,
-        );
-      }
-    });
-    it(`${c.name}: input gradient, ${which}`, async () => {
-      for (const v of versions(conv2dVersions.dgrad)) {
-        await compare(
-          E.scope(() => conv2dInputGradKernel(toGpu(dy), toGpu(w), c.x, c.opts, v)),
-          wantDx,
-          `dgrad ${v ?? 'auto'}`,
-        );
-      }
-    });
-    it(`${c.name}: weight gradient, ${which}${c.allVersions ? ' (and split-K slices 1, 3, 7)' : ''}`, async () => {
-      for (const v of versions(conv2dVersions.wgrad)) {
-        await compare(
-          E.scope(() => conv2dWeightGradKernel(toGpu(x), toGpu(dy), c.w, c.opts, v)),
-          wantDw,
-          `wgrad ${v ?? 'auto'}`,
-        );
-      }
-      if (!c.allVersions) return;
-      for (const s of [1, 3, 7]) {
-        await compare(
-          E.scope(() => conv2dWeightGradKernel(toGpu(x), toGpu(dy), c.w, c.opts, 'v3-rows-splitK', s)),
-          wantDw,
-          `wgrad split ${s}`,
-        );
-      }
-    });
+    it(
+      `${c.name}: forward, ${which}`,
+      async () => {
+        for (const v of versions(conv2dVersions.forward)) {
+          await compare(
+            E.scope(() => conv2dKernel(toGpu(x), toGpu(w), b ? toGpu(b) : undefined, c.opts, v)),
+            wantY,
+            `forward ${v ?? 'auto'}`,
+          );
+        }
+      },
+      timeout,
+    );
+    it(
+      `${c.name}: input gradient, ${which}`,
+      async () => {
+        for (const v of versions(conv2dVersions.dgrad)) {
+          await compare(
+            E.scope(() => conv2dInputGradKernel(toGpu(dy), toGpu(w), c.x, c.opts, v)),
+            wantDx,
+            `dgrad ${v ?? 'auto'}`,
+          );
+        }
+      },
+      timeout,
+    );
+    it(
+      `${c.name}: weight gradient, ${which}${c.allVersions ? ' (and split-K slices 1, 3, 7)' : ''}`,
+      async () => {
+        for (const v of versions(conv2dVersions.wgrad)) {
+          await compare(
+            E.scope(() => conv2dWeightGradKernel(toGpu(x), toGpu(dy), c.w, c.opts, v)),
+            wantDw,
+            `wgrad ${v ?? 'auto'}`,
+          );
+        }
+        if (!c.allVersions) return;
+        for (const s of [1, 3, 7]) {
+          await compare(
+            E.scope(() => conv2dWeightGradKernel(toGpu(x), toGpu(dy), c.w, c.opts, 'v3-rows-splitK', s)),
+            wantDw,
+            `wgrad split ${s}`,
+          );
+        }
+      },
+      timeout,
+    );
   }
   it('a ResNet-like shape (N=2, 16->16, 14x14, 3x3 pad 1): every version', async () => {
     const c = { x: [2, 16, 14, 14], w: [16, 16, 3, 3], opts: { padding: 1 } };
@@ -210,6 +248,20 @@ describe('conv2d gradients vs finite differences', () => {
     },
     { name: 'depthwise', x: [1, 3, 6, 5], w: [3, 1, 3, 3], opts: { padding: 1, groups: 3 }, bias: true },
     { name: '1x1 (matmul path)', x: [3, 4, 3, 5], w: [5, 4, 1, 1], opts: {}, bias: true },
+    {
+      name: 'small image 8x8 (fwd v2, wgrad v5)',
+      x: [2, 3, 8, 8],
+      w: [4, 3, 3, 3],
+      opts: { padding: 1 },
+      bias: true,
+    },
+    {
+      name: 'small image 4x4 (fwd, dgrad v2)',
+      x: [3, 2, 4, 4],
+      w: [3, 2, 3, 3],
+      opts: { padding: 1 },
+      bias: true,
+    },
   ];
   for (const c of grads) {
     it(`${c.name}: d x, d w, d bias`, async () => {

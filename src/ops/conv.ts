@@ -31,7 +31,7 @@ import {
   packWeights,
   PARAM_FIELDS,
   splitReduce,
-  windowCopy,
+  windowCopyPlanes,
   zeroFill,
   type ConvParamName,
   type Geometry,
@@ -194,12 +194,15 @@ function windowed(
 ): Tensor {
   const dst = Tensor.empty([planes, Hd, Wd]);
   const total = planes * Hd * Wd;
+  // windowCopyPlanes: per-plane workgroups, no per-element divisions; measured against
+  // windowCopy (ms, lavapipe, interleaved): 256 planes 64x64 -> 66x68 12.9 vs 16.1, 2048 planes
+  // 8x8 -> 10x12 4.0 vs 4.4, 512 planes 32x32 -> 34x36 6.8 vs 8.4, stride 2 16x16 -> 34x36 12.8 vs 13.0
   run(
-    'conv:window',
-    windowCopy,
+    `conv:window:${sh},${sw}`,
+    () => windowCopyPlanes(sh, sw),
     { N: planes, H: Hs, W: Ws, Hp: Hd, Wp: Wd, top, left, sh, sw, total },
     [src, dst],
-    flat(total),
+    flatGrid(planes, 1),
   );
   return dst;
 }
@@ -287,6 +290,21 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
     return version;
   }
   if (isPointwise(g) && kind !== 'forward') return 'mm';
+  // The face generator's small 3x3 convs (128 channels, batch 16, 8x8 and 4x4 px), measured on
+  // lavapipe with bench/conv-lab.ts (--shape=16,128,8,8,128,3,1,1 and 16,128,4,4,128,3,1,1,
+  // training paused, two sittings, ms per op):
+  //   8x8 forward  v2-regblock 73 / 90   im2col 77 / 120   (v2 also fuses the bias)
+  //   8x8 wgrad    v5-rows-splitK 54 / 76   im2col 81 / 106
+  //   4x4 forward  v2-regblock 39 / 42   im2col 73 / 77
+  //   4x4 dgrad    v2-regblock 37 / 60   im2col 51 / 76
+  // (8x8 dgrad: im2col 80 / 75 against v2's 103 / 87, so it stays; 4x4 wgrad: a tie.) Taken
+  // only in the range measured: up to 128 channels, 16..64 output positions.
+  if (smallGenerator(g)) {
+    const P = g.OH * g.OW;
+    if (kind === 'forward') return 'v2-regblock';
+    if (kind === 'wgrad' && P >= 64) return 'v5-rows-splitK-4x4p4';
+    if (kind === 'dgrad' && P <= 16) return 'v2-regblock';
+  }
   // small images (ResNet's late stages): the direct kernels' spatial tiles would be mostly
   // empty; im2col + matmul measured 2-5x faster at 4x4 and 2x2 (N=64, 256-512 channels)
   if (g.G === 1 && g.OH * g.OW <= 64 && !isPointwise(g)) return 'im2col';
@@ -296,6 +314,17 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   if (g.KH * g.KW === 1) return 'v2-regblock';
   return g.KH * g.KW <= 9 ? 'v6-rows-4x8x4' : 'v8-rows-1x8x4';
 }
+
+/** A 3x3-or-smaller conv of 16..64 output positions and at most 128 channels, groups 1, stride 1. */
+const smallGenerator = (g: ConvGeometry) =>
+  g.G === 1 &&
+  g.KH * g.KW <= 9 &&
+  g.sh === 1 &&
+  g.sw === 1 &&
+  g.OH * g.OW >= 16 &&
+  g.OH * g.OW <= 64 &&
+  Math.max(g.C, g.O) <= 128 &&
+  !isPointwise(g);
 
 /** Runs a forward-style kernel (v2 or rows) on a KernelConv. */
 function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Tensor {
@@ -326,17 +355,19 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
     oTiles: OgP / TO,
   };
   if (reg) {
-    const { TP, WX } = reg.cfg;
+    const { TP, WX, NB } = reg.cfg;
     const key = `conv:fwd:${version}:${kc.bias ? 'b' : ''}`;
     run(
       key,
       () => forwardKernelCode(version, kc.geo, !!kc.bias),
       { ...common, ph: kc.ph, pw: kc.pw, Hp: kc.Hin, Wp: kc.Win },
       [kc.input, wp, ...bias, out],
-      [ceilDiv(ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), kc.N],
+      NB
+        ? [ceilDiv(kc.N * ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), 1]
+        : [ceilDiv(ceilDiv(kc.OH * kc.OW, TP), WX), kc.G * (OgP / TO), kc.N],
     );
   } else {
-    const { TR, TP, WX } = rows!.cfg;
+    const { TR, TP, WX, NB } = rows!.cfg;
     // the padded, 4-aligned input
     const Hp = kc.Hin + 2 * kc.ph;
     const Wp = roundUp(kc.Win + 2 * kc.pw, 4);
@@ -350,7 +381,9 @@ function runForwardKernel(kc: KernelConv, version: string, g0: ConvGeometry): Te
       () => forwardKernelCode(version, kc.geo, !!kc.bias),
       { ...common, Hp, Wp, tilesW, tilesH },
       [xp, wp, ...bias, out],
-      [ceilDiv(tilesW * tilesH, WX), kc.G * (OgP / TO), kc.N],
+      NB
+        ? [ceilDiv(kc.N * tilesW * tilesH, WX), kc.G * (OgP / TO), 1]
+        : [ceilDiv(tilesW * tilesH, WX), kc.G * (OgP / TO), kc.N],
     );
     if (!prePadded) xp.dispose();
   }

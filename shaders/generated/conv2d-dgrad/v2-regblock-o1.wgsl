@@ -27,7 +27,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let P = p.OH * p.OW;
   let pos0 = (wid.x * 16u + lid.x) * 8u;
   if (pos0 >= P) { return; }
-  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 1u; let n = wid.z;
+  let n = wid.z;
+  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 1u;
   let q0 = min(pos0 + 0u, P - 1u);
   let ihb0 = i32((q0 / p.OW) * p.sh) - i32(p.ph); let iwb0 = i32((q0 % p.OW) * p.sw) - i32(p.pw);
   let q1 = min(pos0 + 1u, P - 1u);

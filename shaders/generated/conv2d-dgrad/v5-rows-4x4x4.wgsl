@@ -26,8 +26,9 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = wid.x * 8u + lid.x;
   if (t >= p.tilesW * p.tilesH) { return; }
+  let n = wid.z;
   let oh0 = (t / p.tilesW) * 4u; let ow0 = (t % p.tilesW) * 4u;
-  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 4u; let n = wid.z;
+  let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 4u;
   let wp4 = p.Wp / 4u; let plane4 = p.Hp * wp4;
   var xb = ((n * p.C + g * p.Cg) * p.Hp + oh0 * 1u) * wp4 + (ow0 * 1u) / 4u;
   let ws = p.OgP / 4u;                                   // vec4s per packed k row
