@@ -308,14 +308,14 @@ export class FaceDemo {
     return { pixels, normalized };
   }
 
-  /** Embeddings (faces.length x E) by the current recognizer. */
-  async embed(faces: Face[]): Promise<Float32Array[]> {
+  /** Embeddings (faces.length x E) by `backbone` (default: the current recognizer). */
+  async embed(faces: Face[], backbone: IResNet = this.recognizer): Promise<Float32Array[]> {
     const R = this.resolution,
       n = faces.length;
     const x = new Float32Array(n * 3 * R * R);
     faces.forEach((f, i) => x.set(f.normalized, i * 3 * R * R));
-    this.recognizer.eval();
-    const t = noGrad(() => scope(() => this.recognizer.forward(tensor(x, [n, 3, R, R]))));
+    backbone.eval();
+    const t = noGrad(() => scope(() => backbone.forward(tensor(x, [n, 3, R, R]))));
     const e = await readAndDispose(t);
     const d = e.length / n;
     return faces.map((_, i) => e.slice(i * d, (i + 1) * d));
