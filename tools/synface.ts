@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `synface` command.
- *   synface demo [--steps N]          the main job: face verification end to end on the embedded sample
+ *   synface demo [--steps N]          the main job: SynFace end to end on the embedded sample
  *   synface train-recognizer ...      ArcFace training on LFW-layout data (--help for options)
  *   synface eval --weights W --data DIR --pairs FILE [--flip] [--json] [--roc F]
  *   synface split ...                 a validation split by people, pairs in the LFW format
@@ -20,12 +20,17 @@
  * Installed, this is dist/tools/synface.js, run by node (the shebang above survives the build);
  * in the repository it runs from source: `npx tsx tools/synface.ts`.
  */
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { initGpu, shutdownGpu } from '../src/gpu/node.js';
 import { matmulRanking } from '../src/ops/matmul.js';
-import { embeddedSamplePath, shippedRecognizerPath } from '../src/io/package-files.js';
+import {
+  embeddedSamplePath,
+  packageRoot,
+  shippedGeneratorPath,
+  shippedRecognizerPath,
+} from '../src/io/package-files.js';
 import { runDemo } from './demo.js';
-import { runFaceDemo } from './face-demo.js';
+import { runSynfaceDemo } from './synface-demo.js';
 import { trainingConsole } from './progress.js';
 import { trainRecognizerCommand } from './train-recognizer.js';
 import { splitCommand } from './split.js';
@@ -47,7 +52,7 @@ function shown(path: string): string {
 }
 
 const USAGE = `usage: synface <command> [options]   (synface <command> --help for its options)
-  demo               the main job: verification on the embedded LFW sample, shipped vs freshly trained
+  demo               the main job: SynFace on the embedded LFW sample (generator, both mixups, training, verification)
   train-recognizer   ArcFace training of the face recognizer on LFW-layout data
   eval               LFW-protocol verification of a trained recognizer
   split              a validation split by people with pairs in the LFW format
@@ -87,19 +92,26 @@ async function main(argv: string[]): Promise<number> {
       const o = parseArgs('demo', args, {
         steps: {
           type: 'number',
-          help: 'training steps of the from-scratch run',
+          help: 'training steps of each recognizer trained here',
           default: 60,
           int: true,
           min: 1,
         },
+        ids: { type: 'number', help: 'synthetic identities', default: 24, int: true, min: 2 },
+        'per-id': { type: 'number', help: 'images per synthetic identity', default: 8, int: true, min: 1 },
         out: { type: 'string', help: 'output folder', default: 'runs/demo' },
       });
       const term = trainingConsole();
-      await runFaceDemo({
+      await runSynfaceDemo({
         sample: shown(embeddedSamplePath()),
-        weights: shown(shippedRecognizerPath()),
+        recognizer: shown(shippedRecognizerPath()),
+        generator: shown(shippedGeneratorPath()),
+        factors: shown(join(packageRoot(), 'data', 'lfw-devtrain.factors.safetensors')),
+        arms: shown(join(packageRoot(), 'weights', 'synface')),
         out: String(o.out),
         steps: Number(o.steps),
+        ids: Number(o.ids),
+        perId: Number(o['per-id']),
         log: term.log,
         onProgress: term.onProgress,
       });
