@@ -17,6 +17,7 @@
  *   src/face        factors measured from a face's landmarks and pixels: pose, expression, lighting
  *   src/eval        the verification protocol, embeddings
  *   src/train       the recognizer trainer, presets
+ *   src/web         the in-browser demo: its core (face-demo.ts, also run in Node) and the page
  *   src/index.ts    the public entries (index.ts, and node.ts and browser.ts, the package's
  *                   entries for each platform): may import every layer; no file of src/ imports them
  *   tools/          the `synface` command: calls the library
@@ -53,6 +54,7 @@ export const LAYERS: string[][] = [
   ['face'],
   ['eval'],
   ['train'],
+  ['web'],
   ['index'],
   ['tools'],
   ['bench'],

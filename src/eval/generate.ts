@@ -8,21 +8,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readValPeople } from '../data/split-files.js';
-import { decodeFactors } from '../face/factors-file.js';
-import { loadGenerator } from '../models/generator/weights.js';
-import type { FaceGenerator } from '../models/generator/generator.js';
-import type { GeneratorConfig } from '../models/generator/config.js';
-import {
-  fitIdentityPrior,
-  peopleNearestDistances,
-  type IdentityPrior,
-} from '../models/generator/identity-prior.js';
 import { tileImages } from '../plot/histogram.js';
 import { writePng } from '../plot/png-node.js';
 import type { RgbaImage } from '../plot/raster.js';
-import { generatorReference, renderImages, type GeneratorReference } from './generator-samples.js';
+import { renderImages } from './generator-samples.js';
 import { gridRequests, type GenerateRequest } from './generator-requests.js';
-import { quantiles } from './generator-metrics.js';
+import { openGeneratorFromBytes, type GeneratorSetup } from './generator-setup.js';
 
 export interface GenerateOptions extends GenerateRequest {
   weights: string;
@@ -44,18 +35,11 @@ export function u8ToRgba(pixels: Uint8Array, offset: number, R: number): RgbaIma
   return { width: R, height: R, rgba };
 }
 
-export interface GeneratorSetup {
-  G: FaceGenerator;
-  config: GeneratorConfig;
-  ref: GeneratorReference;
-  prior: IdentityPrior;
-  minDistance: number;
-}
+export type { GeneratorSetup } from './generator-setup.js';
 
 /**
- * The generator, the training rows of the factors file (minus the split's validation people)
- * and the identity prior fitted to them, every file checked (errors name the command and the
- * file). The caller disposes `G`.
+ * openGeneratorFromBytes (generator-setup.ts) on the three files, each checked to exist first
+ * (errors name the command and the file). The caller disposes `G`.
  */
 export function openGenerator(
   o: { weights: string; factors: string; split: string; minDistance?: number },
@@ -73,25 +57,17 @@ export function openGenerator(
             : ' (make it with synface analyze)'),
       );
   const heldOut = readValPeople(o.split, command);
-  const ref = generatorReference(decodeFactors(readFileSync(o.factors), o.factors), heldOut, o.factors);
-  // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
-  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {
-    descriptorDim: 128,
-    lightDim: 6,
-  });
-  try {
-    const k = ref.expressionModel.variances.length;
-    if (config.expDim !== k)
-      throw new Error(
-        `${command}: ${o.weights} takes ${config.expDim} expression components, ${o.factors} has ${k}: the weights were trained on another factors file`,
-      );
-    const prior = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
-    const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(prior), [0.25])[0];
-    return { G, config, ref, prior, minDistance };
-  } catch (e) {
-    G.dispose();
-    throw e;
-  }
+  return openGeneratorFromBytes(
+    {
+      weights: readFileSync(o.weights),
+      weightsSource: o.weights,
+      factors: readFileSync(o.factors),
+      factorsSource: o.factors,
+      heldOut,
+      minDistance: o.minDistance,
+    },
+    command,
+  );
 }
 
 /** Renders the request and writes `out` (PNG); returns the image. */

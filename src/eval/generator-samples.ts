@@ -163,12 +163,12 @@ export function syntheticRequests(
  * maps (count x noiseLength(G) standard normals, layer after layer as G.noiseSizes() lists them,
  * each map row-major), so an image's noise does not depend on the batch it is rendered in; or
  * `noiseSeed`, one map per layer shared by each batch, for reproducible pictures; otherwise G's
- * own noise stream.
+ * own noise stream. `raw` (count x 3 x R x R), when given, receives G's output before rounding.
  */
 export async function renderImages(
   G: FaceGenerator,
   req: FactorRequest,
-  options: { batch?: number; noiseSeed?: number; noise?: Float32Array } = {},
+  options: { batch?: number; noiseSeed?: number; noise?: Float32Array; raw?: Float32Array } = {},
 ): Promise<Uint8Array> {
   const c = G.config,
     R = c.resolution,
@@ -182,6 +182,8 @@ export async function renderImages(
     throw new RangeError(
       `renderImages: noise holds ${options.noise.length} values, not ${req.count} x ${perImage}`,
     );
+  if (options.raw && options.raw.length !== req.count * size)
+    throw new RangeError(`renderImages: raw holds ${options.raw.length} values, not ${req.count} x ${size}`);
   if (req.mix && (req.mix.partner.length !== req.count * c.descriptorDim || req.mix.phi.length !== req.count))
     throw new RangeError(
       `renderImages: the mixup partners hold ${req.mix.partner.length} values and phi ${req.mix.phi.length}, not ${req.count} x ${c.descriptorDim} and ${req.count}`,
@@ -229,6 +231,7 @@ export async function renderImages(
     );
     const v = (await images.toArray()) as Float32Array;
     images.dispose();
+    options.raw?.set(v, start * size);
     for (let i = 0; i < v.length; i++)
       out[start * size + i] = Math.max(0, Math.min(255, Math.round((v[i] + 1) * 127.5)));
   }

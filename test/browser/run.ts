@@ -15,38 +15,21 @@
  *    adapter, lavapipe on a GPU-less machine),
  * 5. compares every case and prints `browser: N passed, M failed`; exits 1 on any failure.
  *
- * Extra Chromium flags: SYNFACE_CHROMIUM_FLAGS="--flag1 --flag2".
+ * Extra Chromium flags: SYNFACE_CHROMIUM_FLAGS="--flag1 --flag2" (chromium.ts).
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
 import { faceApiModelDir } from '../../src/io/tfjs-weights-node.js';
+import { withChromium } from './chromium.js';
 import { checkSuiteGroups, runSuite, type SuiteCase, type SuiteResult } from './suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 120_000;
-
-/**
- * WebGPU in headless Chromium on Linux. Only --enable-unsafe-webgpu is required (WebGPU is not
- * enabled by default on Linux); with no GPU, Chromium then offers its bundled SwiftShader as a
- * fallback adapter. The rest keep a test run quiet and offline. Playwright itself adds
- * --headless, --no-sandbox (needed as root) and a fresh temporary profile when we don't.
- */
-const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  ...(process.env.SYNFACE_CHROMIUM_FLAGS ?? '').split(/\s+/).filter(Boolean),
-];
 
 /**
  * Tolerance for the non-exact cases, browser vs Node: |a - b| <= ATOL + RTOL * |b|.
@@ -164,16 +147,7 @@ function serve(js: string): Promise<http.Server> {
 }
 
 async function runInBrowser(url: string, log: string[]): Promise<SuiteResult> {
-  const profile = mkdtempSync(join(tmpdir(), 'synface-chromium-'));
-  let context: BrowserContext | null = null;
-  try {
-    // a persistent context on a fresh, throw-away profile directory (--user-data-dir)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      timeout: 60_000,
-    });
+  return withChromium(async (context) => {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
@@ -186,10 +160,7 @@ async function runInBrowser(url: string, log: string[]): Promise<SuiteResult> {
     const { result, error } = await page.evaluate(() => ({ result: window.__result, error: window.__error }));
     if (error !== undefined) throw new Error(`in the browser: ${error}`);
     return result!;
-  } finally {
-    await context?.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---------------------------------------------------------------- main

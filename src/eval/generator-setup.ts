@@ -1,0 +1,71 @@
+/**
+ * The generator and what it is sampled with, from bytes (no Node imports: `synface generate`,
+ * `synface synthesize` and the browser page open it the same way). The training people (the
+ * factors file minus the split's validation people, quality 0) give the identity prior, the
+ * factor draws and the allowed ranges, as in the training run; generate.ts's openGenerator
+ * reads the three files and calls openGeneratorFromBytes.
+ */
+import { loadGenerator } from '../models/generator/weights.js';
+import type { FaceGenerator } from '../models/generator/generator.js';
+import type { GeneratorConfig } from '../models/generator/config.js';
+import {
+  fitIdentityPrior,
+  peopleNearestDistances,
+  type IdentityPrior,
+} from '../models/generator/identity-prior.js';
+import { decodeFactors } from '../face/factors-file.js';
+import { generatorReference, type GeneratorReference } from './generator-samples.js';
+import { quantiles } from './generator-metrics.js';
+
+export interface GeneratorSetup {
+  G: FaceGenerator;
+  config: GeneratorConfig;
+  ref: GeneratorReference;
+  prior: IdentityPrior;
+  minDistance: number;
+  /** The weights file's info (its run: step, kimg, command ...). */
+  info: Record<string, unknown>;
+}
+
+export interface GeneratorBytes {
+  /** A generator weights file (synface-generator/1) and its name for errors. */
+  weights: Uint8Array;
+  weightsSource: string;
+  /** An analyze factors file and its name for errors. */
+  factors: Uint8Array;
+  factorsSource: string;
+  /** The split's validation people: left out of the priors. */
+  heldOut: ReadonlySet<string>;
+  /** The identity prior's rejection distance (default: the 25th percentile of the training people's nearest-other distances). */
+  minDistance?: number;
+}
+
+/**
+ * The generator, the training rows of the factors file and the identity prior fitted to them,
+ * every input checked (errors name the command and the file). The caller disposes `G`.
+ */
+export function openGeneratorFromBytes(o: GeneratorBytes, command: string): GeneratorSetup {
+  const ref = generatorReference(decodeFactors(o.factors, o.factorsSource), o.heldOut, o.factorsSource);
+  // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
+  const {
+    generator: G,
+    config,
+    info,
+  } = loadGenerator(o.weights, o.weightsSource, {
+    descriptorDim: 128,
+    lightDim: 6,
+  });
+  try {
+    const k = ref.expressionModel.variances.length;
+    if (config.expDim !== k)
+      throw new Error(
+        `${command}: ${o.weightsSource} takes ${config.expDim} expression components, ${o.factorsSource} has ${k}: the weights were trained on another factors file`,
+      );
+    const prior = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
+    const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(prior), [0.25])[0];
+    return { G, config, ref, prior, minDistance, info };
+  } catch (e) {
+    G.dispose();
+    throw e;
+  }
+}
