@@ -20,6 +20,9 @@ import { loadGenerator } from '../src/models/generator/index.js';
 import { FactorStudent, STUDENT_BACKBONES } from '../src/models/factor-student.js';
 import { serializeFactorStudent } from '../src/models/factor-student-weights.js';
 import { trainGenerator, type TrainGeneratorOptions } from '../src/train/generator-run.js';
+import { FACE_PREPROCESS } from '../src/face/measure-faces.js';
+import { IResNet } from '../src/models/iresnet.js';
+import { serializeRecognizer } from '../src/models/recognizer-weights.js';
 import { copySampleFolder } from './sample-folder.js';
 
 const PEOPLE: [string, number][] = [
@@ -164,6 +167,49 @@ describe('trainGenerator', () => {
     expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const r of train)
       for (const k of ['f_id', 'f_exp', 'f_pose', 'f_light']) expect(r[k]).toBeGreaterThan(0);
+  });
+});
+
+describe('trainGenerator identity loss', () => {
+  it('reads the fakes with a frozen recognizer; a missing one or one of other crops is refused by name', async () => {
+    const critic = join(root, 'critic.safetensors'),
+      otherCrops = join(root, 'critic-100.safetensors');
+    const settings = { identityWeight: 1 };
+    await expect(trainGenerator(options('i0', { settings, identityCritic: critic }))).rejects.toThrow(
+      /the identity loss needs a recognizer's weights, and .*critic.safetensors does not exist/,
+    );
+    const net = new IResNet({
+      input: [64, 64],
+      stemStride: 2,
+      blocks: [1, 1, 1, 1],
+      widths: [4, 4, 8, 8],
+      stem: 4,
+      embedding: 16,
+      dropout: 0,
+    });
+    writeFileSync(critic, await serializeRecognizer(net, FACE_PREPROCESS));
+    writeFileSync(otherCrops, await serializeRecognizer(net, { crop: [100, 100], out: [64, 64] }));
+    net.dispose();
+    await expect(trainGenerator(options('i1', { settings, identityCritic: otherCrops }))).rejects.toThrow(
+      /critic-100.safetensors reads \[64,64\] inputs of crops .*100.*the generator's images are 64x64/,
+    );
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    const r = await trainGenerator(options('i', { settings, identityCritic: critic, steps: 2, log }));
+    expect(r.status).toBe('finished');
+    expect(lines.join('\n')).toMatch(/identity loss read by the recognizer .*critic.safetensors/);
+    const train = readFileSync(join(root, 'i', 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'train');
+    expect(train.length).toBe(2);
+    // batch 4 with a quarter new people: 3 fakes pulled to their reals, 1 pushed from the others
+    for (const rec of train) {
+      expect(rec.id_pos).toBeGreaterThan(0);
+      expect(rec.id_pos).toBeLessThan(2);
+      expect(Number.isFinite(rec.id_neg) && rec.id_neg >= 0).toBe(true);
+    }
   });
 });
 

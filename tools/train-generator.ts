@@ -107,6 +107,21 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'weight of the factor loss read by --student (default 0: off)',
     min: 0,
   },
+  'identity-weight': {
+    type: 'number',
+    help: 'weight of the identity loss read by --identity-critic (default 0: off)',
+    min: 0,
+  },
+  'identity-margin': {
+    type: 'number',
+    help: "the critic's cosine above which two people in a batch are pushed apart (default 0.15)",
+    min: -1,
+  },
+  'identity-critic': {
+    type: 'string',
+    help: 'the recognizer that judges identities (for --identity-weight; trained on 64x64 crops)',
+    default: 'weights/recognizer-small.safetensors',
+  },
   'diff-augment': {
     type: 'string',
     help: 'on | off: DiffAugment (color, translation, cutout) on all images D sees (default off)',
@@ -155,6 +170,8 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     comboFraction: n('combo-fraction'),
     newIdentityFraction: n('new-identity-fraction'),
     factorWeight: n('factor-weight'),
+    identityWeight: n('identity-weight'),
+    identityMargin: n('identity-margin'),
     diffAugment: onOff(o['diff-augment'], '--diff-augment'),
     lrG: n('lr'),
     lrD: n('lr'),
@@ -206,6 +223,7 @@ export async function trainGeneratorCommand(args: string[]): Promise<number> {
       maxSeconds: o['max-minutes'] === undefined ? undefined : 60 * Number(o['max-minutes']),
       settings: settingsOf(o),
       student: String(o.student),
+      identityCritic: String(o['identity-critic']),
       resume: !!o.resume,
       overwrite: !!o.overwrite,
       exportTo: o.export ? String(o['export-to']) : undefined,

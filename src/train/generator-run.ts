@@ -44,6 +44,8 @@ import {
 import { Generator } from '../tensor/random.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import { loadFactorStudent } from '../models/factor-student-weights.js';
+import { loadRecognizer } from '../models/recognizer-weights.js';
+import type { IdentityCritic } from './identity-critic.js';
 import { freezeStudent, normConversion, predictFactorsIn } from '../models/factor-student.js';
 import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
 import { factorRowsOf, generatorReference } from '../eval/generator-samples.js';
@@ -97,6 +99,8 @@ export interface TrainGeneratorOptions {
   settings?: GeneratorSettings;
   /** The factor student's weights, read when settings.factorWeight > 0. */
   student?: string;
+  /** The identity critic's recognizer weights, read when settings.identityWeight > 0. */
+  identityCritic?: string;
   resume?: boolean;
   overwrite?: boolean;
   /** Also write the compact checkpoint here at the end of the session. */
@@ -119,7 +123,15 @@ export interface TrainGeneratorOptions {
 export type GeneratorSettings = Partial<
   Pick<
     GeneratorTrainConfig,
-    'lrG' | 'lrD' | 'reconWeight' | 'comboFraction' | 'newIdentityFraction' | 'factorWeight' | 'diffAugment'
+    | 'lrG'
+    | 'lrD'
+    | 'reconWeight'
+    | 'comboFraction'
+    | 'newIdentityFraction'
+    | 'factorWeight'
+    | 'identityWeight'
+    | 'identityMargin'
+    | 'diffAugment'
   >
 >;
 
@@ -180,6 +192,39 @@ function loadStudentCritic(path: string | undefined, model: GeneratorConfig, log
   );
   const predictor: FactorPredictor = { predict: (x) => predictFactorsIn(student, x, conversion) };
   return { predictor, dispose: () => student.dispose() };
+}
+
+/**
+ * A recognizer file as the frozen identity critic (train/identity-critic.ts): in eval mode (batch
+ * norm on its running statistics), no parameter trained, reading the generator's images as they
+ * are, so it must have been trained on the same crop at the generator's resolution.
+ */
+function loadIdentityCritic(path: string | undefined, R: number, log: (line: string) => void) {
+  if (!path || !existsSync(path))
+    throw new Error(
+      `train-generator: the identity loss needs a recognizer's weights, and ${path ?? '(no --identity-critic)'} does not exist`,
+    );
+  const bytes = readFileSync(path);
+  const { backbone, file } = loadRecognizer(bytes, path);
+  const { crop, out } = file.preprocess;
+  const input = file.backbone.input;
+  if (
+    JSON.stringify([crop, out]) !== JSON.stringify([FACE_PREPROCESS.crop, FACE_PREPROCESS.out]) ||
+    input[0] !== R ||
+    input[1] !== R
+  ) {
+    backbone.dispose();
+    throw new Error(
+      `train-generator: ${path} reads ${JSON.stringify(input)} inputs of crops ${JSON.stringify(file.preprocess)}; ` +
+        `the generator's images are ${R}x${R} of ${JSON.stringify(FACE_PREPROCESS)}`,
+    );
+  }
+  backbone.eval();
+  for (const p of backbone.parameters()) p.requiresGrad = false;
+  const sha = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+  log(`train-generator: identity loss read by the recognizer ${path} (sha256 ${sha})`);
+  const critic: IdentityCritic = { embed: (x) => backbone.forward(x) };
+  return { critic, dispose: () => backbone.dispose() };
 }
 
 /**
@@ -293,7 +338,9 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       seed: o.seed,
     };
     const student = config.factorWeight > 0 ? loadStudentCritic(o.student, model, log) : undefined;
-    const data = { ...realData, factorPredictor: student?.predictor };
+    const idCritic =
+      config.identityWeight > 0 ? loadIdentityCritic(o.identityCritic, model.resolution, log) : undefined;
+    const data = { ...realData, factorPredictor: student?.predictor, identityCritic: idCritic?.critic };
     const trainer = new GeneratorTrainer(config, data);
     try {
       log(
@@ -384,6 +431,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     } finally {
       trainer.dispose();
       student?.dispose();
+      idCritic?.dispose();
     }
   } finally {
     folder.close();

@@ -19,7 +19,11 @@
  *                     mean |P(fakes) - c'|^2, P a frozen network reading standardized factors
  *                     from images (the factor student): every fake must show what it was
  *                     asked for, new people and recombinations included
+ *            id     = identity-critic.ts: a frozen recognizer sees each fake with a real
+ *                     identity as that person (1 - cos) and each new person as nobody else in
+ *                     the batch (cosines above a margin)
  *            Adam on G with loss_g + reconWeight * recon + factorWeight * factor
+ *                               + identityWeight * id
  *   (with diffAugment, every D(x, .) above is D(DiffAugment(x), .), fresh draws per call)
  *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
  *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
@@ -68,6 +72,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
 import { FaceDiscriminator } from '../models/generator/discriminator.js';
+import { identityLoss, type IdentityCritic, type IdentityLoss } from './identity-critic.js';
 import { FaceGenerator } from '../models/generator/generator.js';
 import { standardize, type FactorName, type FactorRows } from '../models/generator/factors.js';
 import type { GeneratorConfig } from '../models/generator/config.js';
@@ -113,6 +118,17 @@ export interface GeneratorTrainConfig {
    */
   factorWeight: number;
   /**
+   * Weight of the identity loss (train/identity-critic.ts): a frozen recognizer
+   * (GeneratorTrainingData.identityCritic) must see each fake with a real identity as that
+   * person, and each new person as nobody else in the batch (0: off).
+   */
+  identityWeight: number;
+  /**
+   * The cosine under the critic above which two different people in a batch are pushed apart
+   * (default 0.15, half the shipped recognizer's decision threshold 0.29).
+   */
+  identityMargin: number;
+  /**
    * DiffAugment (color, translation, cutout; ops/diff-augment.ts) on every image D sees, real
    * and fake, in both steps (R1 differentiates through it): D cannot memorise a small set.
    */
@@ -139,6 +155,8 @@ export const CHANGEABLE_SETTINGS: ReadonlySet<string> = new Set<keyof GeneratorT
   'comboFraction',
   'newIdentityFraction',
   'factorWeight',
+  'identityWeight',
+  'identityMargin',
   'diffAugment',
 ]);
 
@@ -158,6 +176,8 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     comboFraction: 0.5,
     newIdentityFraction: 0.25,
     factorWeight: 0,
+    identityWeight: 0,
+    identityMargin: 0.15,
     diffAugment: false,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
@@ -174,6 +194,8 @@ export interface GeneratorTrainingData {
   identityPrior?: IdentityPrior;
   /** Reads factors back from images (needed when factorWeight > 0). */
   factorPredictor?: FactorPredictor;
+  /** Embeds images for the identity loss (needed when identityWeight > 0). */
+  identityCritic?: IdentityCritic;
 }
 
 /** A frozen network that reads an image's factors (the factor student, or a teacher). */
@@ -252,6 +274,12 @@ export class GeneratorTrainer {
     if (config.factorWeight > 0 && !data.factorPredictor)
       throw new Error(
         `GeneratorTrainer: factorWeight ${config.factorWeight} needs the data's factorPredictor`,
+      );
+    if (!(Math.abs(config.identityMargin) < 1))
+      throw new Error(`GeneratorTrainer: identityMargin ${config.identityMargin} is not a cosine in (-1, 1)`);
+    if (config.identityWeight > 0 && !data.identityCritic)
+      throw new Error(
+        `GeneratorTrainer: identityWeight ${config.identityWeight} needs the data's identityCritic`,
       );
     if (nf > 0 && !data.identityPrior)
       throw new Error(`GeneratorTrainer: newIdentityFraction ${nf} needs the data's identityPrior`);
@@ -393,6 +421,14 @@ export class GeneratorTrainer {
         );
         totalG = add(totalG, scale(meanOfGroups, this.config.factorWeight));
       }
+      let identity: IdentityLoss | null = null;
+      if (this.config.identityWeight > 0) {
+        // the fakes before the last nNew were given their real image's descriptor
+        const critic = this.data.identityCritic!;
+        const realEmb = noGrad(() => critic.embed(reals));
+        identity = identityLoss(critic.embed(gen), realEmb, B - nNew, this.config.identityMargin);
+        totalG = add(totalG, scale(add(identity.pos, identity.neg), this.config.identityWeight));
+      }
       backward(totalG);
       setRequiresGrad(this.D, true);
       this.optimizer.lr = this.config.lrG;
@@ -402,6 +438,7 @@ export class GeneratorTrainer {
       const losses: Record<string, Tensor> = { loss_d: lossD, loss_g: lossG };
       if (recon) losses.recon = recon;
       Object.assign(losses, groups);
+      if (identity) Object.assign(losses, { id_pos: identity.pos, id_neg: identity.neg });
       losses.r1 = reshape(copy(this.nets.lastR1), []);
       return losses;
     });
@@ -472,12 +509,12 @@ export class GeneratorTrainer {
       throw new Error(`${source}: not a generator training checkpoint (no train config or sampler state)`);
     // the run's length and its loss schedule may change between sessions (a curriculum: a run
     // is extended, a loss switched on); what shapes the networks or the data order may not
-    const { steps: _, ...changed } = assertSameSettings(
-      source,
-      saved.train,
-      this.config,
-      CHANGEABLE_SETTINGS,
-    );
+    // a checkpoint from before a setting existed trained with its default (the code before it)
+    const savedTrain = {
+      ...defaultTrainSettings(saved.train.model.resolution, saved.train.batch),
+      ...saved.train,
+    };
+    const { steps: _, ...changed } = assertSameSettings(source, savedTrain, this.config, CHANGEABLE_SETTINGS);
     this.step = restoreCheckpoint(
       ckpt,
       {
