@@ -178,15 +178,7 @@ describe('trainGenerator identity loss', () => {
     await expect(trainGenerator(options('i0', { settings, identityCritic: critic }))).rejects.toThrow(
       /the identity loss needs a recognizer's weights, and .*critic.safetensors does not exist/,
     );
-    const net = new IResNet({
-      input: [64, 64],
-      stemStride: 2,
-      blocks: [1, 1, 1, 1],
-      widths: [4, 4, 8, 8],
-      stem: 4,
-      embedding: 16,
-      dropout: 0,
-    });
+    const net = new IResNet(STUDENT_BACKBONES.tiny); // a 64x64 IResNet: any recognizer of that input
     writeFileSync(critic, await serializeRecognizer(net, FACE_PREPROCESS));
     writeFileSync(otherCrops, await serializeRecognizer(net, { crop: [100, 100], out: [64, 64] }));
     net.dispose();
