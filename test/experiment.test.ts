@@ -82,10 +82,14 @@ describe('synface experiment', () => {
     expect(statSync(join(options.out, 'syn', 'recognizer.safetensors')).mtimeMs).toBe(before);
 
     const shipped = shipArms(options, r.results, join(w.root, 'weights'));
-    expect(shipped).toHaveLength(10);
+    expect(shipped).toHaveLength(13); // 5 x (weights, manifest) and the table, its JSON, the chart
     for (const f of shipped) expect(existsSync(f), f).toBe(true);
     const m = JSON.parse(readFileSync(join(w.root, 'weights', 'syn-im-dm.manifest.json'), 'utf8'));
     expect(m.report.val_accuracy).toBe(by['syn-im-dm'].val_accuracy);
+    const dataset = JSON.parse(readFileSync(join(options.out, 'data', 'syn-im', 'manifest.json'), 'utf8'));
+    expect(m.settings.generator_sha256).toBe(dataset.generator.sha256);
+    expect(m.reproduce).toMatch(/^synface experiment .*--steps 2 /);
+    expect(readFileSync(join(w.root, 'weights', 'results.md'), 'utf8')).toBe(md);
   }, 600_000);
 
   it('refuses an unknown arm by name', async () => {

@@ -245,24 +245,55 @@ function writeResults(o: ExperimentOptions, results: ArmResult[]): string[] {
   return files;
 }
 
-/** Copies each arm's recognizer to `dir`/<arm>.safetensors with a manifest (the arm's report and the experiment's settings). */
+/** The generator a finished experiment's synthetic data came from, as its dataset manifest names it. */
+function datasetGenerator(o: ExperimentOptions): { file: string; sha256: string } | null {
+  for (const mixup of [true, false]) {
+    const path = join(datasetDir(o, mixup), 'manifest.json');
+    if (existsSync(path))
+      return (JSON.parse(readFileSync(path, 'utf8')) as { generator: { file: string; sha256: string } })
+        .generator;
+  }
+  return null;
+}
+
+/**
+ * Ships an experiment: each arm's recognizer as `dir`/<arm>.safetensors with a manifest (the
+ * arm's report, the experiment's settings, the generator's sha256 and the command that
+ * reproduces it), and the table, its JSON and the chart as `dir`/results.{md,json,png} when
+ * they were written (a finished experiment).
+ */
 export function shipArms(o: ExperimentOptions, results: ArmResult[], dir: string): string[] {
   mkdirSync(dir, { recursive: true });
-  return results.flatMap(({ arm, report }) => {
+  const settings = {
+    preset: o.preset,
+    ids: o.ids,
+    perId: o.perId,
+    realPeople: o.realPeople,
+    steps: o.steps,
+    batch: results[0]?.report.batch,
+    seed: o.seed,
+    generator: o.generator,
+    generator_sha256: datasetGenerator(o)?.sha256 ?? null,
+  };
+  const reproduce =
+    `synface experiment --generator ${o.generator} --ids ${o.ids} --per-id ${o.perId} ` +
+    `--real-people ${o.realPeople} --steps ${o.steps} --seed ${o.seed} --preset ${o.preset}` +
+    (o.batch === undefined ? '' : ` --batch ${o.batch}`);
+  const arms = results.flatMap(({ arm, report }) => {
     const weights = join(dir, `${arm}.safetensors`);
     writeFileAtomic(weights, readFileSync(join(o.out, arm, 'recognizer.safetensors')));
     const manifest = join(dir, `${arm}.manifest.json`);
-    const settings = {
-      ids: o.ids,
-      perId: o.perId,
-      realPeople: o.realPeople,
-      steps: o.steps,
-      generator: o.generator,
-    };
     writeFileAtomic(
       manifest,
-      Buffer.from(JSON.stringify({ arm, row: ROWS[arm], settings, report }, null, 2) + '\n'),
+      Buffer.from(JSON.stringify({ arm, row: ROWS[arm], settings, reproduce, report }, null, 2) + '\n'),
     );
     return [weights, manifest];
   });
+  const tables = ['results.md', 'results.json', 'results.png']
+    .filter((f) => existsSync(join(o.out, f)))
+    .map((f) => {
+      writeFileAtomic(join(dir, f), readFileSync(join(o.out, f)));
+      return join(dir, f);
+    });
+  return [...arms, ...tables];
 }
