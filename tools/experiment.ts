@@ -11,6 +11,7 @@
  * training people with 2 or more images), 1,600 steps at batch 64 per arm (102,400 images seen,
  * about 20 epochs of the real training images; 25-30 min per arm).
  */
+import { relative } from 'node:path';
 import { ARMS, runExperiment, shipArms, type Arm } from '../src/train/experiment.js';
 import { shippedGeneratorPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
@@ -92,7 +93,9 @@ export async function experimentCommand(args: string[]): Promise<number> {
   const interrupt = interruptOnSigint();
   try {
     const options = {
-      generator: o.generator === undefined ? shippedGeneratorPath() : String(o.generator),
+      // relative to here, as the table and the manifests name it
+      generator:
+        o.generator === undefined ? relative(process.cwd(), shippedGeneratorPath()) : String(o.generator),
       factors: String(o.factors),
       data: String(o.data),
       people: String(o.people),
