@@ -29,7 +29,7 @@ import { readValPairs, readValPeople } from '../data/split-files.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { loadFaceNets } from '../face/analyze-dataset.js';
 import { decodeFactors } from '../face/factors-file.js';
-import { FACE_PREPROCESS } from '../face/measure-faces.js';
+import { FACE_PREPROCESS, readsFaceCrops } from '../face/measure-faces.js';
 import { loadRecognizer } from '../models/recognizer-weights.js';
 import { loadGenerator } from '../models/generator/weights.js';
 import {
@@ -272,7 +272,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
         `eval-generator: ${o.weights} takes ${config.expDim} expression components, ${o.factors} has ${k}: the weights were trained on another factors file`,
       );
     const rp = recognizer.file.preprocess;
-    if (JSON.stringify([rp.crop, rp.out]) !== JSON.stringify([FACE_PREPROCESS.crop, FACE_PREPROCESS.out]))
+    if (!readsFaceCrops(rp))
       throw new Error(
         `eval-generator: ${o.recognizer} was trained on crops ${JSON.stringify(rp)}, the generator's images are ${JSON.stringify(FACE_PREPROCESS)}`,
       );

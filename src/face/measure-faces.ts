@@ -38,6 +38,11 @@ import { assessQuality } from './quality.js';
 /** The data preparation of the embedded sample and of `synface eval --model dlib` (DLIB_PREPROCESS). */
 export const FACE_PREPROCESS: Preprocess = { crop: [112, 112], out: [64, 64] };
 
+/** Whether a network's preprocess reads the same crops as FACE_PREPROCESS (what the generator renders). */
+export function readsFaceCrops(p: Preprocess): boolean {
+  return JSON.stringify([p.crop, p.out]) === JSON.stringify([FACE_PREPROCESS.crop, FACE_PREPROCESS.out]);
+}
+
 export interface FaceNets {
   landmarks: Landmark68 | Landmark68Tiny;
   /** Optional: without it `probs` is NaN (callers that only need identity, pose and lighting). */

@@ -30,7 +30,7 @@ import { basename, dirname, join } from 'node:path';
 import { cachedLfw } from '../data/lfw-cache.js';
 import { readValPeople } from '../data/split-files.js';
 import { analyzeDataset } from '../face/analyze-dataset.js';
-import { FACE_PREPROCESS } from '../face/measure-faces.js';
+import { FACE_PREPROCESS, readsFaceCrops } from '../face/measure-faces.js';
 import type { FactorsTable } from '../face/factors-file.js';
 import { buildCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/node-files.js';
@@ -206,13 +206,8 @@ function loadIdentityCritic(path: string | undefined, R: number, log: (line: str
     );
   const bytes = readFileSync(path);
   const { backbone, file } = loadRecognizer(bytes, path);
-  const { crop, out } = file.preprocess;
   const input = file.backbone.input;
-  if (
-    JSON.stringify([crop, out]) !== JSON.stringify([FACE_PREPROCESS.crop, FACE_PREPROCESS.out]) ||
-    input[0] !== R ||
-    input[1] !== R
-  ) {
+  if (!readsFaceCrops(file.preprocess) || input[0] !== R || input[1] !== R) {
     backbone.dispose();
     throw new Error(
       `train-generator: ${path} reads ${JSON.stringify(input)} inputs of crops ${JSON.stringify(file.preprocess)}; ` +
