@@ -174,11 +174,19 @@ async function registerTfjsGradients(): Promise<void> {
   (await import('node:fs')).rmSync(outfile, { force: true });
 }
 
-export async function initTfjsWebgpu(gpu: GPU): Promise<TfjsWebgpuPeer> {
+/**
+ * `gradients: false` skips registering tfjs's gradients (its training-step peers need them, the
+ * kernel cases do not): the browser bench (bench/browser/entry.ts) runs without Node, which the
+ * registration above uses.
+ */
+export async function initTfjsWebgpu(
+  gpu: GPU,
+  options: { gradients?: boolean } = {},
+): Promise<TfjsWebgpuPeer> {
   installNavigatorGpu(gpu);
   const tf = await import('@tensorflow/tfjs-core');
   const wg = await import('@tensorflow/tfjs-backend-webgpu'); // registers kernels + flags
-  await registerTfjsGradients();
+  if (options.gradients !== false) await registerTfjsGradients();
 
   let device: GPUDevice | null = null;
   let adapterInfo = '';

@@ -15,17 +15,15 @@
  *    adapter, lavapipe on a GPU-less machine),
  * 5. compares every case and prints `browser: N passed, M failed`; exits 1 on any failure.
  *
- * Extra Chromium flags: SYNFACE_CHROMIUM_FLAGS="--flag1 --flag2" (chromium.ts).
+ * Extra Chromium flags: SYNFACE_CHROMIUM_FLAGS="--flag1 --flag2" (tools/chromium.ts).
  */
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
 import { faceApiModelDir } from '../../src/io/tfjs-weights-node.js';
-import { withChromium } from './chromium.js';
+import { withChromium } from '../../tools/chromium.js';
+import { bundleForBrowser, servePage } from '../../tools/page-server.js';
 import { checkSuiteGroups, runSuite, type SuiteCase, type SuiteResult } from './suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,20 +100,6 @@ const fmt = (x: number) => (Number.isNaN(x) ? 'NaN' : x === 0 ? '0' : x.toExpone
 
 // ---------------------------------------------------------------- the browser side
 
-async function bundleEntry(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(here, 'entry.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    sourcemap: 'inline',
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0].text;
-}
-
 /** face-api's model/ folder: the files a suite may read (by exact name only, no paths). */
 const MODEL_DIR = faceApiModelDir();
 const MODEL_FILES = new Set(readdirSync(MODEL_DIR));
@@ -124,26 +108,11 @@ const readModelFile = async (file: string): Promise<Uint8Array> => {
   return new Uint8Array(readFileSync(join(MODEL_DIR, file)));
 };
 
-function serve(js: string): Promise<http.Server> {
-  const html =
-    '<!doctype html><meta charset="utf-8"><title>synface browser test</title><script type="module" src="/entry.js"></script>';
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    } else if (path === '/entry.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
-    } else if (path.startsWith('/model/') && MODEL_FILES.has(decodeURIComponent(path.slice(7)))) {
-      const bytes = readFileSync(join(MODEL_DIR, decodeURIComponent(path.slice(7))));
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
-    } else {
-      res.writeHead(path === '/favicon.ico' ? 204 : 404).end(); // 204: no favicon noise in the console
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
+/** face-api's weight files at /model/<file>, by exact name only. */
+function modelRoute(path: string): Uint8Array | undefined {
+  if (!path.startsWith('/model/')) return undefined;
+  const file = decodeURIComponent(path.slice(7));
+  return MODEL_FILES.has(file) ? new Uint8Array(readFileSync(join(MODEL_DIR, file))) : undefined;
 }
 
 async function runInBrowser(url: string, log: string[]): Promise<SuiteResult> {
@@ -185,11 +154,9 @@ async function main(): Promise<number> {
   }
   const tNode = performance.now();
 
-  const js = await bundleEntry();
-  const server = await serve(js);
-  const url =
-    `http://127.0.0.1:${(server.address() as AddressInfo).port}/` +
-    (groups ? `?only=${encodeURIComponent(groups.join(','))}` : '');
+  const js = await bundleForBrowser(join(here, 'entry.ts'));
+  const server = await servePage(js, 'synface browser test', modelRoute);
+  const url = server.url + (groups ? `?only=${encodeURIComponent(groups.join(','))}` : '');
   const log: string[] = [];
   let browser: SuiteResult;
   try {
@@ -200,7 +167,6 @@ async function main(): Promise<number> {
     console.log('browser: 0 passed, 1 failed');
     return 1;
   } finally {
-    server.closeAllConnections();
     server.close();
   }
   const tBrowser = performance.now();

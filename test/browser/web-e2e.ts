@@ -5,7 +5,7 @@
  * 1. Node renders a face for fixed factors with the demo's core (src/web/face-demo.ts) and
  *    embeds it with the shipped recognizer (Dawn: lavapipe on a GPU-less machine);
  * 2. tools/web.ts's vite dev server serves the page on 127.0.0.1 (as `npm run web` does);
- * 3. headless Chromium (chromium.ts, WebGPU on SwiftShader here) opens it, and every control is
+ * 3. headless Chromium (tools/chromium.ts, WebGPU on SwiftShader here) opens it, and every control is
  *    moved: identity seed, "another one", the z seed, yaw, pitch, each expression and lighting
  *    slider, the second identity, phi, the real face, psi, the two verified faces, dlib's
  *    reference, the recognizer trained in the page (3 steps, a loss per step); each must change
@@ -23,7 +23,7 @@ import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
 import { getDevice } from '../../src/gpu/runtime.js';
 import { FaceDemo, type FaceParams } from '../../src/web/face-demo.js';
 import { startWebServer } from '../../tools/web.js';
-import { withChromium } from './chromium.js';
+import { withChromium } from '../../tools/chromium.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const LOAD_TIMEOUT_MS = 240_000;

@@ -1,6 +1,7 @@
 /**
- * Debian's Chromium with WebGPU, for the browser tests (run.ts: the engine's suite; web-e2e.ts:
- * the demo page). Never downloaded: /usr/bin/chromium (tools/setup.sh installs it), or $CHROMIUM.
+ * Debian's Chromium with WebGPU, for the browser tests (test/browser/run.ts: the engine's suite;
+ * test/browser/web-e2e.ts: the demo page) and the browser bench (bench/browser/run.ts). Never
+ * downloaded: /usr/bin/chromium (tools/setup.sh installs it), or $CHROMIUM.
  *
  * Only --enable-unsafe-webgpu is required (WebGPU is not enabled by default on Linux); with no
  * GPU, Chromium then offers its bundled SwiftShader as a fallback adapter. The rest keep a test
@@ -26,7 +27,13 @@ export const CHROMIUM_FLAGS = [
 /** Runs fn in a headless Chromium on a fresh, throw-away profile; closes and deletes it after. */
 export async function withChromium<T>(
   fn: (context: BrowserContext) => Promise<T>,
-  options: { viewport?: { width: number; height: number } } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    /** Extra flags, after CHROMIUM_FLAGS. */
+    args?: string[];
+    /** Extra environment for the browser process (e.g. VK_ICD_FILENAMES), over process.env. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<T> {
   const profile = mkdtempSync(join(tmpdir(), 'synface-chromium-'));
   let context: BrowserContext | null = null;
@@ -34,7 +41,8 @@ export async function withChromium<T>(
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_FLAGS,
+      args: [...CHROMIUM_FLAGS, ...(options.args ?? [])],
+      env: options.env ? { ...(process.env as Record<string, string>), ...options.env } : undefined,
       timeout: 60_000,
       viewport: options.viewport,
     });
