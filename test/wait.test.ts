@@ -3,7 +3,7 @@
  * Oracle: its rule worked out by hand on given histories.
  */
 import { describe, expect, it } from 'vitest';
-import { WaitPredictor } from '../src/gpu/wait.js';
+import { FOUND_DONE_MS, WaitPredictor } from '../src/gpu/wait.js';
 
 describe('WaitPredictor', () => {
   it('sleeps 80% of the last lag, scaled by the pending work, and not without history', () => {
@@ -27,20 +27,33 @@ describe('WaitPredictor', () => {
     expect(w.sleepBefore()).toBe(0); // 8 ms: not worth a timer
   });
 
-  it('an over-long guess decays: a wait that found the work done measures only its sleep', () => {
+  it('drops an over-long guess: a wait whose await returned at once measured only its sleep', () => {
     const w = new WaitPredictor('predict');
     w.submitted(4);
-    w.completed(1000);
-    let lag = 1000;
-    const sleeps: number[] = [];
-    for (let i = 0; i < 25; i++) {
-      w.submitted(4);
-      lag = w.sleepBefore(); // the work was long done: the wait lasts exactly the sleep
-      sleeps.push(lag);
-      w.completed(lag);
-    }
-    expect(sleeps[9]).toBeCloseTo(1000 * 0.8 ** 10);
-    expect(sleeps[24]).toBe(0); // below 10 ms a wait spins: a timer would wake too late
+    w.completed(1000); // heavy work: 250 ms a dispatch
+    w.submitted(4); // light work of as many dispatches, done in 30 ms
+    const slept = w.sleepBefore();
+    expect(slept).toBeCloseTo(800);
+    w.completed(slept + 0.2, 0.2); // the await after the sleep found the work done
+    w.submitted(4);
+    expect(w.sleepBefore()).toBe(0); // no history: this wait awaits at once...
+    w.completed(30, undefined); // ...and measures the true lag
+    w.submitted(4);
+    expect(w.sleepBefore()).toBeCloseTo(24);
+  });
+
+  it('keeps predicting when the await after the sleep still waited for the work', () => {
+    const w = new WaitPredictor('predict');
+    w.submitted(4);
+    w.completed(100);
+    w.submitted(4);
+    expect(w.sleepBefore()).toBeCloseTo(80);
+    w.completed(100, 20); // slept 80, then awaited 20 ms: the guess was right
+    w.submitted(4);
+    expect(w.sleepBefore()).toBeCloseTo(80);
+    w.completed(80 + FOUND_DONE_MS, FOUND_DONE_MS); // just at the threshold: still a real wait
+    w.submitted(4);
+    expect(w.sleepBefore()).toBeCloseTo(0.8 * (80 + FOUND_DONE_MS));
   });
 
   it('does not sleep through streams of tiny dispatches (under 0.5 ms of lag each)', () => {

@@ -281,9 +281,12 @@ export class Device {
       if (padded > 0) this.copy(buffer, 0, stage, 0, padded);
       this.flush();
       const started = performance.now();
-      await this.sleepThroughWork();
+      const woke = await this.sleepThroughWork();
       await stage.mapAsync(GPUMapMode.READ, 0, size);
-      this.waiting.completed(performance.now() - started);
+      this.waiting.completed(
+        performance.now() - started,
+        woke === undefined ? undefined : performance.now() - woke,
+      );
       const out = stage.getMappedRange(0, size).slice(0, bytes);
       stage.unmap();
       await this.throwPendingErrors();
@@ -301,9 +304,12 @@ export class Device {
   async sync(): Promise<void> {
     this.flush();
     const started = performance.now();
-    await this.sleepThroughWork();
+    const woke = await this.sleepThroughWork();
     await this.gpu.queue.onSubmittedWorkDone();
-    this.waiting.completed(performance.now() - started);
+    this.waiting.completed(
+      performance.now() - started,
+      woke === undefined ? undefined : performance.now() - woke,
+    );
     await this.profiler?.collect();
     await this.throwPendingErrors();
   }
@@ -331,9 +337,12 @@ export class Device {
     return rows;
   }
 
-  private async sleepThroughWork(): Promise<void> {
+  /** Sleeps as the wait predictor says; returns when it woke (performance.now()), or undefined. */
+  private async sleepThroughWork(): Promise<number | undefined> {
     const ms = this.waiting.sleepBefore();
-    if (ms > 0) await sleep(ms);
+    if (ms <= 0) return undefined;
+    await sleep(ms);
+    return performance.now();
   }
 
   async throwPendingErrors(): Promise<void> {

@@ -9,9 +9,15 @@
  * So before awaiting, sleep (setTimeout: no polling) for most of the expected wait. The
  * expectation is the previous wait: how long it took from the call to completion (the GPU's
  * lag behind the code that queues its work), scaled down when fewer dispatches are pending now
- * than then. Sleeping 80% of it keeps a wrong guess cheap, and an over-long guess corrects
- * itself: a wait that found the work already done measures only its own sleep, 80% of the last.
- * A loop that reads its loss every N steps has a steady lag, where this is accurate.
+ * than then. Sleeping 80% of it keeps a wrong guess cheap. A loop that reads its loss every N
+ * steps has a steady lag, where this is accurate.
+ *
+ * An over-long guess (heavy work, then light work of as many dispatches) shows itself: the
+ * work was done before the sleep ended, so the await after it returns at once. Such a wait
+ * measured nothing but its own sleep, so the history is dropped and the next wait awaits at
+ * once, measuring the true lag again. (Before this rule, the guess only decayed by 0.8 a wait:
+ * after the bench's matmuls, its 1M-element adds slept ~1 s a run for a dozen runs, and their
+ * measured bandwidth fell 17x in Chromium.)
  *
  * Measured trade-off (lavapipe, 2 cores): matmul-heavy work gains 30-60% (1024^3 products
  * 7.3 -> 12.7 GFLOPS; the spiral demo 167 -> 226 steps/s), but a stream of hundreds of tiny
@@ -23,6 +29,8 @@ export type WaitMode = 'predict' | 'spin';
 
 const MIN_SLEEP_MS = 10;
 const MIN_MS_PER_DISPATCH = 0.5;
+/** An await after a sleep that returns within this found the work already done. */
+export const FOUND_DONE_MS = 1;
 
 export class WaitPredictor {
   mode: WaitMode;
@@ -51,11 +59,15 @@ export class WaitPredictor {
     return ms >= MIN_SLEEP_MS ? ms : 0;
   }
 
-  /** Called when everything submitted so far is done; `waitedMs` since the wait began. */
-  completed(waitedMs: number): void {
+  /**
+   * Called when everything submitted so far is done: `waitedMs` since the wait began, of which
+   * `afterSleepMs` came after its sleep (when it slept).
+   */
+  completed(waitedMs: number, afterSleepMs?: number): void {
     if (this.pending === 0) return;
-    this.lastLagMs = waitedMs;
-    this.lastPending = this.pending;
+    const overslept = afterSleepMs !== undefined && afterSleepMs < FOUND_DONE_MS;
+    this.lastLagMs = overslept ? 0 : waitedMs;
+    this.lastPending = overslept ? 0 : this.pending;
     this.pending = 0;
   }
 }
