@@ -70,3 +70,35 @@ export function servePage(
     );
   });
 }
+
+/** A playwright page, as far as pageResult needs it (tools/ does not import playwright's types). */
+interface PageLike {
+  waitForFunction<A>(
+    fn: (arg: A) => boolean,
+    arg: A,
+    o: { timeout: number; polling: number },
+  ): Promise<unknown>;
+  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
+}
+
+/**
+ * Waits until the page's entry sets `window[name]` (its result) or `window.__error` (what it
+ * threw), and returns the result or throws the page's error.
+ */
+export async function pageResult<T>(page: PageLike, name: string, timeoutMs: number): Promise<T> {
+  // both functions run in the page (serialized by playwright): no closure over Node's scope
+  await page.waitForFunction(
+    (k) => {
+      const w = window as unknown as Record<string, unknown>;
+      return w[k] !== undefined || w.__error !== undefined;
+    },
+    name,
+    { timeout: timeoutMs, polling: 200 },
+  );
+  const { result, error } = await page.evaluate((k) => {
+    const w = window as unknown as Record<string, unknown>;
+    return { result: w[k], error: w.__error as string | undefined };
+  }, name);
+  if (error !== undefined) throw new Error(`in the browser: ${error}`);
+  return result as T;
+}

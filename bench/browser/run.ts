@@ -21,7 +21,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withChromium } from '../../tools/chromium.js';
-import { bundleForBrowser, servePage } from '../../tools/page-server.js';
+import { bundleForBrowser, pageResult, servePage } from '../../tools/page-server.js';
 import { formatTable, type Row } from '../measure.js';
 import type { BrowserBenchResult } from './entry.js';
 
@@ -81,13 +81,7 @@ try {
       });
       page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
       await page.goto(`${server.url}?${query}`);
-      await page.waitForFunction(() => window.__bench !== undefined || window.__error !== undefined, null, {
-        timeout: TIMEOUT_MS,
-        polling: 500,
-      });
-      const { bench, error } = await page.evaluate(() => ({ bench: window.__bench, error: window.__error }));
-      if (error !== undefined) throw new Error(`in the browser: ${error}`);
-      return bench!;
+      return pageResult<BrowserBenchResult>(page, '__bench', TIMEOUT_MS);
     },
     { env: icd ? { VK_ICD_FILENAMES: icd } : undefined },
   );

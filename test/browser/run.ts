@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { initGpu, shutdownGpu } from '../../src/gpu/node.js';
 import { faceApiModelDir } from '../../src/io/tfjs-weights-node.js';
 import { withChromium } from '../../tools/chromium.js';
-import { bundleForBrowser, servePage } from '../../tools/page-server.js';
+import { bundleForBrowser, pageResult, servePage } from '../../tools/page-server.js';
 import { checkSuiteGroups, runSuite, type SuiteCase, type SuiteResult } from './suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,13 +122,7 @@ async function runInBrowser(url: string, log: string[]): Promise<SuiteResult> {
     page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
     page.on('crash', () => log.push('[crash] the page crashed'));
     await page.goto(url);
-    await page.waitForFunction(() => window.__result !== undefined || window.__error !== undefined, null, {
-      timeout: TIMEOUT_MS,
-      polling: 100,
-    });
-    const { result, error } = await page.evaluate(() => ({ result: window.__result, error: window.__error }));
-    if (error !== undefined) throw new Error(`in the browser: ${error}`);
-    return result!;
+    return pageResult<SuiteResult>(page, '__result', TIMEOUT_MS);
   });
 }
 
