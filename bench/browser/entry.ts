@@ -28,7 +28,7 @@ declare global {
   }
 }
 
-export const BROWSER_SYSTEMS = ['synface', 'tfjs-webgpu'];
+const BROWSER_SYSTEMS = ['synface', 'tfjs-webgpu'];
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);

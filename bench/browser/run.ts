@@ -20,6 +20,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findVulkanIcd, ICDS } from '../../src/gpu/node.js';
 import { withChromium } from '../../tools/chromium.js';
 import { bundleForBrowser, pageResult, servePage } from '../../tools/page-server.js';
 import { formatTable, type Row } from '../measure.js';
@@ -28,10 +29,6 @@ import type { BrowserBenchResult } from './entry.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** The whole bench: 8 cases x 2 systems x (compile + 1.5 s of sampling); SwiftShader is slow. */
 const TIMEOUT_MS = 20 * 60_000;
-const ICDS: Record<string, string> = {
-  lavapipe: '/usr/share/vulkan/icd.d/lvp_icd.json',
-  swiftshader: '/usr/lib/chromium/vk_swiftshader_icd.json',
-};
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -45,10 +42,10 @@ const json = args.includes('--json');
 const time = option('time') ?? '1500';
 if (!(Number(time) > 0)) throw new Error(`--time ${time}: want milliseconds > 0`);
 const icdName = option('icd');
-const icd = icdName ? (ICDS[icdName] ?? icdName) : undefined;
-if (icd && !existsSync(icd))
+const icd = icdName === undefined ? undefined : findVulkanIcd(icdName);
+if (icdName !== undefined && !(icd && existsSync(icd)))
   throw new Error(
-    `--icd ${icdName}: ${icd} does not exist (known: ${Object.keys(ICDS).join(', ')}, or a path to an ICD .json)`,
+    `--icd ${icdName}: no Vulkan ICD found (${ICDS[icdName]?.join(', ') ?? icdName}; known: ${Object.keys(ICDS).join(', ')}, or a path to an ICD .json)`,
   );
 const query = new URLSearchParams({ time });
 for (const name of ['filter', 'only']) {
@@ -96,4 +93,5 @@ console.error(`browser: ${result.userAgent}\nadapter: ${result.adapter}`);
 if (json)
   for (const r of result.rows)
     console.log(JSON.stringify({ ...r, env: 'chromium', adapter: result.adapter }));
-else console.log(`\n${formatTable(result.rows, ['synface', 'tfjs-webgpu'])}`);
+// the page measured the systems in its order, synface first: the table keeps it
+else console.log(`\n${formatTable(result.rows, [...new Set(result.rows.map((r) => r.system))])}`);

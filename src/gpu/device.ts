@@ -280,13 +280,7 @@ export class Device {
     try {
       if (padded > 0) this.copy(buffer, 0, stage, 0, padded);
       this.flush();
-      const started = performance.now();
-      const woke = await this.sleepThroughWork();
-      await stage.mapAsync(GPUMapMode.READ, 0, size);
-      this.waiting.completed(
-        performance.now() - started,
-        woke === undefined ? undefined : performance.now() - woke,
-      );
+      await this.waitForGpu(() => stage.mapAsync(GPUMapMode.READ, 0, size));
       const out = stage.getMappedRange(0, size).slice(0, bytes);
       stage.unmap();
       await this.throwPendingErrors();
@@ -303,13 +297,7 @@ export class Device {
   /** Waits until all submitted work is done, and throws any GPU error it raised. */
   async sync(): Promise<void> {
     this.flush();
-    const started = performance.now();
-    const woke = await this.sleepThroughWork();
-    await this.gpu.queue.onSubmittedWorkDone();
-    this.waiting.completed(
-      performance.now() - started,
-      woke === undefined ? undefined : performance.now() - woke,
-    );
+    await this.waitForGpu(() => this.gpu.queue.onSubmittedWorkDone());
     await this.profiler?.collect();
     await this.throwPendingErrors();
   }
@@ -337,12 +325,19 @@ export class Device {
     return rows;
   }
 
-  /** Sleeps as the wait predictor says; returns when it woke (performance.now()), or undefined. */
-  private async sleepThroughWork(): Promise<number | undefined> {
+  /**
+   * Waits for `done` (a promise that settles when the submitted work is finished): first sleeps
+   * as the wait predictor says, then tells it how long the whole wait and its part after the
+   * sleep took (wait.ts).
+   */
+  private async waitForGpu(done: () => Promise<unknown>): Promise<void> {
+    const started = performance.now();
     const ms = this.waiting.sleepBefore();
-    if (ms <= 0) return undefined;
-    await sleep(ms);
-    return performance.now();
+    if (ms > 0) await sleep(ms);
+    const woke = performance.now();
+    await done();
+    const end = performance.now();
+    this.waiting.completed(end - started, ms > 0 ? end - woke : undefined);
   }
 
   async throwPendingErrors(): Promise<void> {

@@ -20,10 +20,18 @@ import type { Device } from './device.js';
 import { createDevice, getDevice, hasDevice, setDevice } from './runtime.js';
 import { runStartupTasks, type KeyValueStore } from './startup.js';
 
-const ICDS: Record<string, string[]> = {
+/** The Vulkan drivers known by name, each with the places its ICD manifest may be. */
+export const ICDS: Record<string, string[]> = {
   lavapipe: ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'],
   swiftshader: ['/usr/lib/chromium/vk_swiftshader_icd.json'],
 };
+
+/**
+ * The ICD manifest for a driver name of ICDS (the first of its places that exists) or a path to
+ * an ICD .json (as given); undefined when a known name has none installed or the name is unknown.
+ */
+export const findVulkanIcd = (choice: string): string | undefined =>
+  choice.endsWith('.json') ? choice : ICDS[choice]?.find((f) => existsSync(f));
 
 export interface NodeGpuOptions {
   adapter?: string;
@@ -72,7 +80,7 @@ export async function initGpu(options: NodeGpuOptions = {}): Promise<Device> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const choice = options.adapter ?? process.env.SYNFACE_ADAPTER ?? 'auto';
   if (choice !== 'auto' && choice !== 'gpu') {
-    const icd = choice.endsWith('.json') ? choice : ICDS[choice]?.find((f) => existsSync(f));
+    const icd = findVulkanIcd(choice);
     if (!icd || !existsSync(icd)) {
       throw new Error(
         `SYNFACE_ADAPTER=${choice}: no Vulkan ICD found (${ICDS[choice]?.join(', ') ?? choice}). ` +
