@@ -73,7 +73,10 @@ const adapter = (await gpu.requestAdapter())!;
 const L = adapter.limits;
 const hasTimestamps = adapter.features.has('timestamp-query');
 const device = await adapter.requestDevice({
-  requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+  requiredFeatures: [
+    ...(hasTimestamps ? ['timestamp-query' as const] : []),
+    ...(adapter.features.has('subgroups') ? ['subgroups' as const] : []),
+  ],
   requiredLimits: {
     maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,

@@ -28,6 +28,14 @@
  * value many times. Bigger tiles (8x8) and vec4 loads along each operand's contiguous axis help;
  * unrolling the K loop by hand and 16-lane vectors (LP_NATIVE_VECTOR_WIDTH=512) hurt; workgroup
  * shape matters little. bench/matmul-lab.ts prints the measured table.
+ *
+ * The generated code says why (MESA_SHADER_CACHE_DISABLE=true GALLIVM_DEBUG=asm on the lab,
+ * Mesa 25.0): a storage-buffer load is done lane by lane (exec-mask test, bounds check, scalar
+ * load, insert: about 10 instructions a float) unless its offset is a constant; lavapipe does
+ * not see that an offset built from workgroup_id or the loop counter is the same in every lane.
+ * FMAs cost two instructions per 8 lanes (vmulps + vaddps). So the only lever is loads per
+ * FMA, and the best trick is to load each value of A once per subgroup and hand it to the 8
+ * lanes with subgroupBroadcast (v15-v19, 2-3x the register-blocked versions).
  */
 
 export interface MatmulOptions {
@@ -42,6 +50,8 @@ export interface MatmulVariant {
   workgroups(M: number, N: number, batch: number): [number, number, number];
   supports?(M: number, N: number, K: number): boolean; // absent = all sizes
   config?: RegBlockConfig; // the generator's knobs (register-blocked versions)
+  /** Lanes a subgroup must have at least (the WGSL enables subgroups); absent = no subgroups. */
+  minSubgroupSize?: number;
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -268,9 +278,9 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
 // workgroup of WX owns columns c0 + x + WX j (j < TN), so for each k the WX lanes read WX
 // neighbouring words of B (one vector load when !transB) and store neighbouring words of C;
 // the TM rows of a tile are the same for the whole workgroup, so A is read with uniform vec4
-// loads (along K, or along M when transA) that the driver does once per workgroup and
-// broadcasts. It is a CPU's SIMD matmul (broadcast A, vector B, outer-product FMAs) written as a
-// shader. No bounds checks: M % TM == 0, N % (WX TN) == 0, K % 4 == 0 (and M % 4 with transA).
+// loads (along K, or along M when transA), meant to be done once per workgroup and broadcast.
+// It is a CPU's SIMD matmul (broadcast A, vector B, outer-product FMAs) written as a shader.
+// What lavapipe makes of it (see v11+ below): neither hope holds; every load is lane by lane. No bounds checks: M % TM == 0, N % (WX TN) == 0, K % 4 == 0 (and M % 4 with transA).
 // ---------------------------------------------------------------------------------------------
 export interface LanesConfig {
   TM: number;
@@ -325,6 +335,160 @@ export function lanes(name: string, about: string, c: LanesConfig): MatmulVarian
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// v11+ "broadcast": every load uniform. What lavapipe's generated code showed (GALLIVM_DEBUG=asm,
+// Mesa 25.0): a storage-buffer load whose offset differs between lanes becomes a loop over the 8
+// lanes, each with its own exec-mask branch, bounds-check branch, scalar load and insert (about
+// 10 instructions per float), while a load whose offset is the same for every lane is one
+// bounds-checked scalar load and a broadcast. FMAs are cheap (there are none: ffma becomes
+// vmulps + vaddps), loads are everything. So here a workgroup is one SIMD batch (8 lanes), lane x
+// owns column c0 + x of a TM x 8 tile, and the 8 columns' values of B are read with uniform vec4
+// loads and dealt to the lanes by a chain of selects on the lane index (constant masks once the
+// workgroup is 8 wide); A is read uniformly as in lanes. No bounds checks: M % TM == 0,
+// N % 8 == 0, K % 4 == 0 (and M % 4 with transA).
+// ---------------------------------------------------------------------------------------------
+function broadcastCode(TM: number, o: MatmulOptions): string {
+  const I = range(TM),
+    L = range(8),
+    KK = range(4);
+  if (TM % 4) throw new Error('broadcast: TM must be a multiple of 4');
+  const loadsA = o.transA
+    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
+    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + k / 4u];`);
+  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  // B's 8 columns at k..k+3 as uniform vec4s: along N per k (!transB), along K per column (transB)
+  const loadsB = o.transB
+    ? L.map((l) => `let y${l} = B[b0 + ${l}u * kq + k / 4u];`)
+    : KK.flatMap((kk) => [0, 1].map((h) => `let y${kk}_${h} = B[b0 + (k + ${kk}u) * nq + ${h}u];`));
+  const bEl = (kk: number, l: number) => (o.transB ? `y${l}[${kk}]` : `y${kk}_${l >> 2}[${l & 3}]`);
+  const deal = (kk: number) => [
+    `var z${kk} = ${bEl(kk, 0)};`,
+    ...range(7).map((l) => `z${kk} = select(z${kk}, ${bEl(kk, l + 1)}, is${l + 1});`),
+  ];
+  const step = KK.flatMap((kk) => [
+    ...deal(kk),
+    ...I.map((i) => `acc${i} = fma(${aEl(i, kk)}, z${kk}, acc${i});`),
+  ]);
+  const a0 = o.transA ? `(aOff + r0) / 4u` : `(aOff + r0 * p.K) / 4u`;
+  const b0 = o.transB ? `(bOff + c0 * p.K) / 4u` : `(bOff + c0) / 4u`;
+  return `${header('vec4<f32>', 'vec4<f32>')}
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let r0 = wid.y * ${TM}u;                          // the workgroup's TM rows (uniform)
+  let c0 = wid.x * 8u;                              // its 8 columns (uniform); this lane's: c0 + lid.x
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+  let kq = p.K / 4u; let mq = p.M / 4u; let nq = p.N / 4u;
+  let a0 = ${a0}; let b0 = ${b0};
+${lines(range(7).map((l) => `let is${l + 1} = lid.x == ${l + 1}u;`))}
+${lines(I.map((i) => `var acc${i} = 0.0;`))}
+  for (var k = 0u; k < p.K; k += 4u) {
+${lines([...loadsA, ...loadsB, ...step], '    ')}
+  }
+${lines(I.map((i) => `C[cOff + (r0 + ${i}u) * p.N + c0 + lid.x] = acc${i};`))}
+}`;
+}
+
+/** A broadcast variant (see above). */
+export function broadcast(name: string, about: string, TM: number): MatmulVariant {
+  return {
+    name,
+    about,
+    code: (o) => broadcastCode(TM, o),
+    workgroups: (M, N, batch) => [ceilDiv(N, 8), ceilDiv(M, TM), batch],
+    supports: (M, N, K) => M % TM === 0 && M % 4 === 0 && N % 8 === 0 && K % 4 === 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// v15+ "shared rows": lanes load different rows of A and trade them with subgroupBroadcast.
+// The broadcast family above showed that lavapipe (Mesa 25.0) takes its uniform-load path only
+// for offsets it can prove uniform without analysis (constants); every other load, even one the
+// same for all lanes, is done lane by lane. So 8 lanes reading the same A value pay 8 loads.
+// Here lane x of a subgroup of 8 reads row r0 + 8g + x of A (a vec4 along K), and each of the
+// 8 rows is handed to every lane by subgroupBroadcast (an extract and a splat on a CPU): one
+// load per 8 rows. Lane x owns 4 TN4 columns of B (vec4 loads), so the subgroup covers a
+// TM x 32 TN4 tile of C. Needs the 'subgroups' feature and subgroups of at least 8 lanes.
+// No bounds checks: M % TM == 0 (TM a multiple of 8), N % (32 TN4) == 0, K % 4 == 0.
+// ---------------------------------------------------------------------------------------------
+function sharedRowsCode(TM: number, TN4: number, o: MatmulOptions): string {
+  if (TM % 8) throw new Error('shared rows: TM must be a multiple of 8');
+  const G = range(TM / 8),
+    I = range(TM),
+    J = range(TN4),
+    KK = range(4),
+    L = range(8);
+  // this lane's rows of A: vec4 along K (!transA) or one float per k (transA)
+  const loadsA = o.transA
+    ? G.flatMap((g) =>
+        KK.map((kk) => `let a${g}_${kk} = A[aOff + (k + ${kk}u) * p.M + r0 + ${g * 8}u + lid.x];`),
+      )
+    : G.map((g) => `let a${g} = A4[(aOff + (r0 + ${g * 8}u + lid.x) * p.K + k) / 4u];`);
+  const aMine = (g: number, kk: number) => (o.transA ? `a${g}_${kk}` : `a${g}[${kk}]`);
+  // this lane's 4 TN4 columns of B at k + kk: vec4 along N (!transB); along K per column (transB)
+  const loadsB = o.transB
+    ? J.flatMap((j) => KK.map((q) => `let b${j}_${q} = B4[(bOff + (col + ${j * 4 + q}u) * p.K + k) / 4u];`))
+    : J.flatMap((j) =>
+        KK.map((kk) => `let b${j}_${kk} = B4[(bOff + (k + ${kk}u) * p.N + col + ${j * 4}u) / 4u];`),
+      );
+  const bVec = (j: number, kk: number) =>
+    o.transB ? `vec4f(b${j}_0[${kk}], b${j}_1[${kk}], b${j}_2[${kk}], b${j}_3[${kk}])` : `b${j}_${kk}`;
+  const step = KK.flatMap((kk) => [
+    ...J.map((j) => `let y${j}_${kk} = ${bVec(j, kk)};`),
+    ...G.flatMap((g) =>
+      L.flatMap((l) => {
+        const i = g * 8 + l;
+        return [
+          `let x${i}_${kk} = subgroupBroadcast(${aMine(g, kk)}, ${l}u);`,
+          ...J.map((j) => `acc${i}_${j} = fma(vec4f(x${i}_${kk}), y${j}_${kk}, acc${i}_${j});`),
+        ];
+      }),
+    ),
+  ]);
+  const aBind = o.transA ? 'A' : 'A4';
+  return `enable subgroups;
+struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, strideC: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ${aBind}: array<${o.transA ? 'f32' : 'vec4<f32>'}>;
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let b = wid.z;
+  let r0 = wid.y * ${TM}u;                          // the subgroup's TM rows
+  let col = wid.x * ${32 * TN4}u + lid.x * ${4 * TN4}u;  // this lane's first of ${4 * TN4} columns
+  let aOff = b * p.strideA; let bOff = b * p.strideB; let cOff = b * p.strideC;
+${lines(I.flatMap((i) => J.map((j) => `var acc${i}_${j} = vec4f(0.0);`)))}
+  for (var k = 0u; k < p.K; k += 4u) {
+${lines([...loadsA, ...loadsB, ...step], '    ')}
+  }
+${lines(I.flatMap((i) => J.flatMap((j) => range(4).map((q) => `C[cOff + (r0 + ${i}u) * p.N + col + ${j * 4 + q}u] = acc${i}_${j}[${q}];`))))}
+}`;
+}
+
+/** A shared-rows variant (see above). */
+export function sharedRows(name: string, about: string, TM: number, TN4: number): MatmulVariant {
+  return {
+    name,
+    about,
+    code: (o) => sharedRowsCode(TM, TN4, o),
+    workgroups: (M, N, batch) => [ceilDiv(N, 32 * TN4), ceilDiv(M, TM), batch],
+    supports: (M, N, K) => M % TM === 0 && N % (32 * TN4) === 0 && K % 4 === 0,
+    minSubgroupSize: 8,
+  };
+}
+
+// The shared-rows versions, one run of bench/matmul-lab.ts --time-only with the generator's
+// training stopped (host noisy; v4 ran at a third of its idle figure), GFLOPS at
+// 256 / 512 / 1024 / 1024 NT / 1024 TN:
+//   v4  4.2 4.0 4.2 4.6 5.6      v8  5.4 8.6 7.4 4.8 4.4
+//   v15 11.3 11.7 12.4 12.6 9.9  v16 7.6 9.4 10.2 10.4 10.0  v17 11.1 14.9 14.8 12.6 11.0
+//   v18 8.0 10.4 14.3 11.8 11.6  v19 8.9 12.2 13.4 13.7 13.3
+// and in an earlier run of the same kind: v4 5.0 5.3 7.0 4.5 5.2, v10 3.4 3.8 3.8 3.6 2.9,
+// v11 1.4 2.1 1.5 1.7 1.8, v12 0.9 1.1 1.1 1.0 1.1, v13 0.9 1.3 1.2 1.0 1.2, v14 1.3 1.4 1.5 1.3 1.4.
+// The broadcast family loses 5x: its selects and vec4 loads all run lane by lane.
+//
 // The ladder. Measured on lavapipe (2 cores, 8-wide AVX2 lanes), 1024^3, best of 5 trials:
 // v1 ~2.2, v2 ~1.1, v3 ~11.8, v4 ~14.8 (general sizes), v5 ~7.4, vec4 fast paths v6-v9 ~13-16.5 GFLOPS.
 // Fastest for sizes it supports: v9 (or v8, within noise); for any size: v4.
@@ -380,4 +544,13 @@ export const matmulVariants: MatmulVariant[] = [
     'interleaved columns (lane x owns x + 8j): B and C lane-contiguous, A uniform; slower than v4 here',
     { TM: 8, TN: 4, WX: 8 },
   ),
+  lanes('v11-lanes-16x1', 'lanes with one column and 16 rows per lane', { TM: 16, TN: 1, WX: 8 }),
+  broadcast('v12-bcast-8', 'broadcast: all loads uniform, B dealt to the lanes by selects, 8 rows', 8),
+  broadcast('v13-bcast-16', 'broadcast with 16 rows', 16),
+  broadcast('v14-bcast-32', 'broadcast with 32 rows', 32),
+  sharedRows('v15-rows-8x4', 'shared rows: 8 rows x 4 columns per lane', 8, 1),
+  sharedRows('v16-rows-8x8', 'shared rows: 8 rows x 8 columns per lane', 8, 2),
+  sharedRows('v17-rows-16x4', 'shared rows: 16 rows x 4 columns per lane', 16, 1),
+  sharedRows('v18-rows-16x8', 'shared rows: 16 rows x 8 columns per lane', 16, 2),
+  sharedRows('v19-rows-32x4', 'shared rows: 32 rows x 4 columns per lane', 32, 1),
 ];

@@ -46,6 +46,12 @@ export interface AdapterDescription {
   name: string;
   /** True for CPU implementations (lavapipe, SwiftShader): kernels are tuned differently. */
   isCpu: boolean;
+  /**
+   * The smallest subgroup the adapter may run, 0 when the device has no 'subgroups' feature.
+   * Kernels that trade values between lanes with subgroupBroadcast need a floor (8 lanes for
+   * the matmul's shared-rows versions); lavapipe's subgroups are its 8 AVX2 lanes.
+   */
+  subgroupMinSize: number;
 }
 
 export class KernelError extends Error {

@@ -24,6 +24,9 @@ export function hasDevice(): boolean {
   return current !== null && !current.isDestroyed;
 }
 
+/** Features the engine uses where the adapter has them, and does without elsewhere. */
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+
 const CPU_ADAPTERS = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
 
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
@@ -42,6 +45,9 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
     isCpu:
       CPU_ADAPTERS.test(`${vendor} ${architecture} ${device} ${description}`) ||
       (info as { isFallbackAdapter?: boolean })?.isFallbackAdapter === true,
+    subgroupMinSize: adapter.features.has('subgroups')
+      ? ((info as { subgroupMinSize?: number })?.subgroupMinSize ?? 0)
+      : 0,
   };
 }
 
@@ -67,12 +73,13 @@ export async function createDevice(
     maxComputeWorkgroupSizeZ: l.maxComputeWorkgroupSizeZ,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
   };
-  // timestamp queries feed the per-kernel profiler (device.startProfiling()) where available
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
-    ? ['timestamp-query']
-    : [];
+  // timestamp queries feed the per-kernel profiler (device.startProfiling()) where available;
+  // subgroups let lanes trade values without memory (the matmul's shared-rows versions)
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'synface' });
-  const device = new Device(gpuDevice, describeAdapter(adapter));
+  const description = describeAdapter(adapter);
+  if (!gpuDevice.features.has('subgroups')) description.subgroupMinSize = 0;
+  const device = new Device(gpuDevice, description);
   setDevice(device);
   return device;
 }

@@ -15,7 +15,7 @@ import type { KeyValueStore, StartupTask } from '../gpu/startup.js';
 import { keep } from '../tensor/scope.js';
 import { randn, Generator } from '../tensor/random.js';
 import { matmulVariants } from '../../shaders/matmul.js';
-import { matmulKernel, setMatmulRanking } from './matmul.js';
+import { matmulKernel, runsHere, setMatmulRanking } from './matmul.js';
 
 export interface TuneResult {
   ranking: string[];
@@ -45,7 +45,7 @@ export async function autotuneMatmul(
   device.waiting.mode = 'spin';
   try {
     for (const v of matmulVariants) {
-      if (v.supports && !v.supports(size, size, size)) continue;
+      if (!runsHere(v) || (v.supports && !v.supports(size, size, size))) continue;
       matmulKernel(a, b, {}, v.name).dispose(); // compile and warm up
       await device.sync();
       let best = Infinity;

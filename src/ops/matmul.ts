@@ -36,6 +36,8 @@ export interface MatmulOptions {
  * table `matmulVariants` in shaders/matmul.ts, their WGSL in shaders/generated/matmul/.
  */
 const MEASURED_ORDER = [
+  'v17-rows-16x4',
+  'v15-rows-8x4',
   'v9-reg8x8-vec4-wg4x4',
   'v8-reg8x8-vec4',
   'v7-reg8x4-vec4',
@@ -69,15 +71,24 @@ export function setMatmulRanking(names: readonly string[]): void {
   ranking = [...chosen, ...defaultRanking().filter((v) => !chosen.includes(v))];
 }
 
+/** Whether the device can run `v` (versions built on subgroups need them, and wide enough). */
+export function runsHere(v: MatmulVariant): boolean {
+  return !v.minSubgroupSize || getDevice().adapter.subgroupMinSize >= v.minSubgroupSize;
+}
+
 export function pickVariant(M: number, N: number, K: number, force?: string): MatmulVariant {
   if (force) {
     const v = matmulVariants.find((x) => x.name === force);
     if (!v) throw new Error(`matmul: unknown kernel version '${force}'`);
     if (v.supports && !v.supports(M, N, K))
       throw new Error(`matmul: version '${force}' does not support ${M}x${K} @ ${K}x${N}`);
+    if (!runsHere(v))
+      throw new Error(
+        `matmul: version '${force}' needs subgroups of at least ${v.minSubgroupSize} lanes; this device has ${getDevice().adapter.subgroupMinSize || 'no subgroups'}`,
+      );
     return v;
   }
-  const v = ranking.find((x) => !x.supports || x.supports(M, N, K));
+  const v = ranking.find((x) => runsHere(x) && (!x.supports || x.supports(M, N, K)));
   if (!v) throw new Error(`matmul: no kernel version supports ${M}x${K} @ ${K}x${N}`);
   return v;
 }
