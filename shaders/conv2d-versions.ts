@@ -104,6 +104,51 @@ export const ROWS: ConvVersion<RowsConfig>[] = [
     about: 'v5 with the batch folded into the lanes (16,128,8,8 fwd: 77 ms, 4x4: 88 ms, v6 144)',
     cfg: { TR: 4, TP: 4, TO: 4, WX: 8, NB: true },
   },
+  {
+    name: 'v11-rows-4x8x4-sg',
+    about: 'v6 with shared weights: each subgroup loads the taps once and broadcasts them',
+    cfg: { TR: 4, TP: 8, TO: 4, WX: 8, SG: true },
+  },
+  {
+    name: 'v12-rows-1x8x4-sg',
+    about: 'v8 with shared weights (runtime kh loop, big kernels)',
+    cfg: { TR: 1, TP: 8, TO: 4, WX: 8, SG: true },
+  },
+  {
+    name: 'v13-rows-4x4x4-nb-sg',
+    about: 'v10 with shared weights (batch in the lanes, small images)',
+    cfg: { TR: 4, TP: 4, TO: 4, WX: 8, NB: true, SG: true },
+  },
+  {
+    name: 'v14-rows-1x8x8-sg',
+    about: 'shared weights make weights cheap, so more channels per input load: 1 row x 8 cols x 8',
+    cfg: { TR: 1, TP: 8, TO: 8, WX: 8, SG: true },
+  },
+  {
+    name: 'v15-rows-1x4x16-sg',
+    about: 'shared weights, 1 row x 4 cols x 16 channels',
+    cfg: { TR: 1, TP: 4, TO: 16, WX: 8, SG: true },
+  },
+  {
+    name: 'v16-rows-1x8x16-sg',
+    about: 'shared weights, 1 row x 8 cols x 16 channels (128 accumulators)',
+    cfg: { TR: 1, TP: 8, TO: 16, WX: 8, SG: true },
+  },
+  {
+    name: 'v17-rows-2x8x8-sg',
+    about: 'shared weights, 2 rows x 8 cols x 8 channels (input rows shared by 2 output rows)',
+    cfg: { TR: 2, TP: 8, TO: 8, WX: 8, SG: true },
+  },
+  {
+    name: 'v18-rows-1x8x8-nb-sg',
+    about: 'v14 with the batch in the lanes (small images)',
+    cfg: { TR: 1, TP: 8, TO: 8, WX: 8, NB: true, SG: true },
+  },
+  {
+    name: 'v19-rows-1x4x16-nb-sg',
+    about: 'v15 with the batch in the lanes (4-pixel-wide images)',
+    cfg: { TR: 1, TP: 4, TO: 16, WX: 8, NB: true, SG: true },
+  },
 ];
 
 /** v2+ of the weight gradient; `split`: the (n, oh) reduction is split over slices + a sum pass. */

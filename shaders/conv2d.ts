@@ -447,21 +447,40 @@ export interface RowsConfig {
    * them. The weights stay workgroup-uniform.
    */
   NB?: boolean;
+  /**
+   * Shared weights: every lane of a workgroup needs the same weights, but lavapipe loads them
+   * lane by lane (see shaders/matmul.ts), 8 times over. Here lane x of each subgroup of 8 loads
+   * the x-th vec4 of the channel's taps and subgroupBroadcast hands each to all lanes: one load
+   * per 8 vec4s. Needs subgroups of at least 8 lanes; idle tail lanes compute a clamped tile
+   * and skip the store instead of returning (subgroup operations need every lane).
+   */
+  SG?: boolean;
 }
 
 export const geometryKey = (g: Geometry) => `${g.KH}x${g.KW}s${g.sh},${g.sw}d${g.dh},${g.dw}`;
 
 export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string {
-  const { TR, TP, TO, WX, NB } = c;
+  const { TR, TP, TO, WX, NB, SG } = c;
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4 || TO % 4) throw new Error('forwardRows: TP and TO must be multiples of 4');
-  const tileIndex = NB
-    ? [
-        `let tiles = p.tilesW * p.tilesH; let nt = wid.x * ${WX}u + lid.x;`,
-        `if (nt >= tiles * p.N) { return; }`,
-        `let n = nt / tiles; let t = nt % tiles;`,
-      ]
-    : [`let t = wid.x * ${WX}u + lid.x;`, `if (t >= p.tilesW * p.tilesH) { return; }`, `let n = wid.z;`];
+  const tileIndex = SG
+    ? NB
+      ? [
+          `let tiles = p.tilesW * p.tilesH; let nt0 = wid.x * ${WX}u + lid.x;`,
+          `let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);`,
+          `let n = nt / tiles; let t = nt % tiles;`,
+        ]
+      : [
+          `let t0 = wid.x * ${WX}u + lid.x; let live = t0 < p.tilesW * p.tilesH;`,
+          `let t = min(t0, p.tilesW * p.tilesH - 1u); let n = wid.z;`,
+        ]
+    : NB
+      ? [
+          `let tiles = p.tilesW * p.tilesH; let nt = wid.x * ${WX}u + lid.x;`,
+          `if (nt >= tiles * p.N) { return; }`,
+          `let n = nt / tiles; let t = nt % tiles;`,
+        ]
+      : [`let t = wid.x * ${WX}u + lid.x;`, `if (t >= p.tilesW * p.tilesH) { return; }`, `let n = wid.z;`];
   const L = (TP - 1) * sw + (KW - 1) * dw + 1,
     L4 = Math.ceil(L / 4);
   const R = range(TR),
@@ -478,9 +497,26 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
       rows.get(rr)!.push([r, kh]);
     }
   const body: string[] = [];
-  const taps = (kh: string, kw: number, rs: number[]) => [
+  // SG: the vec4s of `taps` taps (Q per tap) from `base`, one per lane, then broadcast:
+  // wt_f = vec4 f = tap f / Q, quarter f % Q
+  const sharedTaps = (taps: number, base: string) => {
+    const T = taps * Q.length;
+    const at = (idx: string) =>
+      Q.length === 1 ? `${idx} * ws` : `(${idx} / ${Q.length}u) * ws + ${idx} % ${Q.length}u`;
+    return [
+      ...range(Math.ceil(T / 8)).map(
+        (m) => `let wl${m} = Wv[${base} + ${at(`min(${m * 8}u + sid, ${T - 1}u)`)}];`,
+      ),
+      ...range(T).map((f) => `let wt_${f} = subgroupBroadcast(wl${f >> 3}, ${f & 7}u);`),
+    ];
+  };
+  const taps = (kh: string, kw: number, rs: number[], tap = 0) => [
     '  {',
-    ...Q.map((q) => `    let w${q} = Wv[wb + (${kh} * ${KW}u + ${kw}u) * ws + ${q}u];`),
+    ...Q.map((q) =>
+      SG
+        ? `    let w${q} = wt_${(tap * KW + kw) * Q.length + q};`
+        : `    let w${q} = Wv[wb + (${kh} * ${KW}u + ${kw}u) * ws + ${q}u];`,
+    ),
     ...rs.flatMap((r) =>
       I.flatMap((i) =>
         J.map(
@@ -494,11 +530,13 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
   if (TR === 1) {
     // one output row: a runtime loop over kh (code size ~ KW, so 7x7 kernels compile quickly)
     body.push(`for (var kh = 0u; kh < ${KH}u; kh++) {`);
+    if (SG) body.push(...sharedTaps(KW, `wb + kh * ${KW}u * ws`).map((l) => `  ${l}`));
     body.push(...range(L4).map((q) => `  let s${q} = X[xb + kh * ${dh}u * wp4 + ${q}u];`));
     for (const kw of range(KW)) body.push(...taps('kh', kw, [0]));
     body.push('}');
   } else {
     // several output rows: fully unrolled over the input rows they share
+    if (SG) body.push(...sharedTaps(KH * KW, 'wb'));
     for (const [rr, uses] of [...rows.entries()].sort((a, b) => a[0] - b[0])) {
       body.push('{');
       body.push(...range(L4).map((q) => `  let s${q} = X[xb + ${rr}u * wp4 + ${q}u];`));
@@ -509,6 +547,7 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
               `${kh}u`,
               kw,
               uses.filter((u) => u[1] === kh).map((u) => u[0]),
+              kh,
             ),
           );
       }
@@ -532,12 +571,12 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
     }
     store.push('}');
   }
-  return `${PARAMS_WGSL}
+  return `${SG ? 'enable subgroups;\n' : ''}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Wv: array<vec4<f32>>;
 ${outputBindings(bias)}
 @compute @workgroup_size(${WX})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
 ${lines(tileIndex)}
   let oh0 = (t / p.tilesW) * ${TR}u; let ow0 = (t % p.tilesW) * ${TP}u;
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u;
@@ -551,7 +590,7 @@ ${lines(body, '    ')}
     xb += plane4;
     wb += ${KH * KW}u * ws;
   }
-${lines(store)}
+${SG ? `  if (live) {\n${lines(store, '    ')}\n  }` : lines(store)}
 }`;
 }
 

@@ -258,8 +258,10 @@ export { conv2dVersions };
 export function conv2dSupports(version: string, g: ConvGeometry): boolean {
   if (version === 'mm') return isPointwise(g);
   if (version === 'im2col') return g.G === 1;
-  // multi-row tiles are fully unrolled over (rows, KH, KW): only for small kernels (compile time)
   const rows = ROWS.find((v) => v.name === version);
+  // shared-weights versions trade values within subgroups of at least 8 lanes
+  if (rows?.cfg.SG && getDevice().adapter.subgroupMinSize < 8) return false;
+  // multi-row tiles are fully unrolled over (rows, KH, KW): only for small kernels (compile time)
   if (rows && rows.cfg.TR > 1) return g.KH * g.KW <= 9;
   return true;
 }
@@ -299,6 +301,14 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   //   4x4 dgrad    v2-regblock 37 / 60   im2col 51 / 76
   // (8x8 dgrad: im2col 80 / 75 against v2's 103 / 87, so it stays; 4x4 wgrad: a tie.) Taken
   // only in the range measured: up to 128 channels, 16..64 output positions.
+  // With subgroups (shared weights, shaders/conv2d.ts RowsConfig.SG), measured 2026-12-03 in
+  // one conv-lab run each (training stopped; ms per op):
+  //   8x8 forward  v19-rows-1x4x16-nb-sg 29.8   v10-rows-nb 69.7   im2col 61.0
+  //   8x8 dgrad    v19 26.1   v2-regblock 116.4   im2col 56.4
+  //   4x4 forward  v19 14.7   im2col 19.1          4x4 dgrad  v19 11.1   v2-regblock 53.8
+  const shared = getDevice().adapter.subgroupMinSize >= 8;
+  const outPerGroup = kind === 'dgrad' ? g.Cg : g.Og;
+  if (shared && smallGenerator(g) && kind !== 'wgrad' && outPerGroup >= 16) return 'v19-rows-1x4x16-nb-sg';
   if (smallGenerator(g)) {
     const P = g.OH * g.OW;
     if (kind === 'forward') return 'v2-regblock';
@@ -309,9 +319,11 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   // empty; im2col + matmul measured 2-5x faster at 4x4 and 2x2 (N=64, 256-512 channels)
   if (g.G === 1 && g.OH * g.OW <= 64 && !isPointwise(g)) return 'im2col';
   if (kind === 'wgrad') return 'v5-rows-splitK-4x4p4';
-  const outPerGroup = kind === 'dgrad' ? g.Cg : g.Og;
   if (outPerGroup < 4) return 'v2-regblock-o1';
   if (g.KH * g.KW === 1) return 'v2-regblock';
+  // shared weights at the ResNet shape (32, 64->64, 28x28, 3x3), two conv-lab runs, ms:
+  // forward v15-rows-1x4x16-sg 136.9 / 158.3 against v6 328.4 / 319.0; dgrad v15 100.7, v6 221.0
+  if (shared && outPerGroup >= 16) return 'v15-rows-1x4x16-sg';
   return g.KH * g.KW <= 9 ? 'v6-rows-4x8x4' : 'v8-rows-1x8x4';
 }
 
