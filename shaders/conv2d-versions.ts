@@ -173,6 +173,21 @@ export const WGRAD: ConvVersion<WgradConfig & { split: boolean }>[] = [
     about: 'split-K, TO=4 x TC=4, 4 columns per step',
     cfg: { TO: 4, TC: 4, TP: 4, WX: 8, split: true },
   },
+  {
+    name: 'v6-rows-splitK-4x4p4-sg',
+    about: 'v5 with shared input: the 8 lanes take 8 out-channel tiles of one input tile',
+    cfg: { TO: 4, TC: 4, TP: 4, WX: 8, split: true, SG: true },
+  },
+  {
+    name: 'v7-rows-splitK-2x4p4-sg',
+    about: 'shared input, TO=2 (16 out-channels fill the 8 lanes)',
+    cfg: { TO: 2, TC: 4, TP: 4, WX: 8, split: true, SG: true },
+  },
+  {
+    name: 'v8-rows-splitK-1x8p4-sg',
+    about: 'shared input, TO=1 x TC=8 (more input per broadcast, one dy run per lane)',
+    cfg: { TO: 1, TC: 8, TP: 4, WX: 8, split: true, SG: true },
+  },
 ];
 
 /** The routes through other kernels that each pass may also take (see the header). */

@@ -609,10 +609,18 @@ export interface WgradConfig {
   TC: number;
   TP: number;
   WX: number;
+  /**
+   * Shared input: the lanes of a subgroup take 8 consecutive out-channel tiles of one
+   * (group, in-channel tile), so they all need the same x segments; lane x loads the x-th of
+   * them and subgroupBroadcast hands each to every lane (one load per 8 instead of 8).
+   * Grid: x = oTiles / 8, y = S, z = G * cTiles; WX must be 8. Needs subgroups of 8+ lanes.
+   */
+  SG?: boolean;
 }
 
 export function wgradRows(c: WgradConfig, geo: Geometry): string {
-  const { TO, TC, TP, WX } = c;
+  const { TO, TC, TP, WX, SG } = c;
+  if (SG && WX !== 8) throw new Error('wgradRows: shared input needs WX = 8 (one subgroup)');
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4) throw new Error('wgradRows: TP must be a multiple of 4');
   const L = (TP - 1) * sw + (KW - 1) * dw + 1,
@@ -626,10 +634,26 @@ export function wgradRows(c: WgradConfig, geo: Geometry): string {
   const inner: string[] = [
     ...J.flatMap((j) => range(TP / 4).map((q) => `let d${j}_${q} = DY[dr${j} + q0 + ${q}u];`)),
   ];
+  if (SG) {
+    // the step's TC * KH * L4 x segments: flat f = (cc * KH + kh) * L4 + q, one per lane
+    const F = TC * KH * L4;
+    for (const m of range(Math.ceil(F / 8))) {
+      inner.push(
+        `let f${m} = min(${m * 8}u + sid, ${F - 1}u);`,
+        `let fc${m} = g * p.Cg + min(c0 + f${m} / ${KH * L4}u, p.Cg - 1u);`,
+        `let xl${m} = X[((n * p.C + fc${m}) * p.Hp + oh * ${sh}u + ((f${m} / ${L4}u) % ${KH}u) * ${dh}u) * wp4 + xq + f${m} % ${L4}u];`,
+      );
+    }
+    inner.push(...range(F).map((f) => `let xs${f} = subgroupBroadcast(xl${f >> 3}, ${f & 7}u);`));
+  }
   for (const cc of Cc)
     for (const kh of KHs) {
       inner.push('{');
-      inner.push(...range(L4).map((q) => `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`));
+      inner.push(
+        ...range(L4).map((q) =>
+          SG ? `  let s${q} = xs${(cc * KH + kh) * L4 + q};` : `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`,
+        ),
+      );
       for (const kw of KWs)
         for (const j of J)
           for (const i of I) {
@@ -643,22 +667,31 @@ export function wgradRows(c: WgradConfig, geo: Geometry): string {
   const store: string[] = [];
   for (const j of J)
     for (const cc of Cc) {
-      store.push(`if (ol0 + ${j}u < p.Og && c0 + ${cc}u < p.Cg) {`);
+      store.push(`if (${SG ? 'live && ' : ''}ol0 + ${j}u < p.Og && c0 + ${cc}u < p.Cg) {`);
       store.push(`  let ob = outBase + ((g * p.Og + ol0 + ${j}u) * p.Cg + c0 + ${cc}u) * ${KH * KW}u;`);
       for (const kh of KHs)
         for (const kw of KWs) store.push(`  Out[ob + ${kh * KW + kw}u] = ${acc(j, cc, kh, kw)};`);
       store.push('}');
     }
-  return `${PARAMS_WGSL}
+  const tile = SG
+    ? [
+        `let ot = wid.x * 8u + lid.x; let live = ot < p.oTiles;`,
+        `let ol0 = min(ot, p.oTiles - 1u) * ${TO}u;`,
+        `let g = wid.z / p.cTiles; let c0 = (wid.z % p.cTiles) * ${TC}u;`,
+      ]
+    : [
+        `let t = wid.x * ${WX}u + lid.x;`,
+        `if (t >= p.G * p.oTiles * p.cTiles) { return; }`,
+        `let c0 = (t % p.cTiles) * ${TC}u; let rest = t / p.cTiles;`,
+        `let ol0 = (rest % p.oTiles) * ${TO}u; let g = rest / p.oTiles;`,
+      ];
+  return `${SG ? 'enable subgroups;\n' : ''}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> DY: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 @compute @workgroup_size(${WX})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let t = wid.x * ${WX}u + lid.x;
-  if (t >= p.G * p.oTiles * p.cTiles) { return; }
-  let c0 = (t % p.cTiles) * ${TC}u; let rest = t / p.cTiles;
-  let ol0 = (rest % p.oTiles) * ${TO}u; let g = rest / p.oTiles;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
+${lines(tile)}
   let s = wid.y;
   let outBase = s * p.O * p.Cg * ${KH * KW}u;
   let rowBegin = s * p.rowsPerSplit;

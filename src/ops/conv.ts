@@ -43,6 +43,7 @@ import {
   forwardKernelCode,
   REG,
   ROWS,
+  WGRAD,
   wgradConfig,
   type ConvPass,
 } from '../../shaders/conv2d-versions.js';
@@ -259,8 +260,9 @@ export function conv2dSupports(version: string, g: ConvGeometry): boolean {
   if (version === 'mm') return isPointwise(g);
   if (version === 'im2col') return g.G === 1;
   const rows = ROWS.find((v) => v.name === version);
-  // shared-weights versions trade values within subgroups of at least 8 lanes
-  if (rows?.cfg.SG && getDevice().adapter.subgroupMinSize < 8) return false;
+  // shared-weights (and shared-input) versions trade values within subgroups of 8+ lanes
+  const shared = rows?.cfg.SG || WGRAD.find((v) => v.name === version)?.cfg.SG;
+  if (shared && getDevice().adapter.subgroupMinSize < 8) return false;
   // multi-row tiles are fully unrolled over (rows, KH, KW): only for small kernels (compile time)
   if (rows && rows.cfg.TR > 1) return g.KH * g.KW <= 9;
   return true;
@@ -308,7 +310,9 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   //   4x4 forward  v19 14.7   im2col 19.1          4x4 dgrad  v19 11.1   v2-regblock 53.8
   const shared = getDevice().adapter.subgroupMinSize >= 8;
   const outPerGroup = kind === 'dgrad' ? g.Cg : g.Og;
+  //   8x8 wgrad    v7-rows-splitK-2x4p4-sg 35.4   v5-rows-splitK 63.8   im2col 52.0
   if (shared && smallGenerator(g) && kind !== 'wgrad' && outPerGroup >= 16) return 'v19-rows-1x4x16-nb-sg';
+  if (shared && smallGenerator(g) && kind === 'wgrad') return 'v7-rows-splitK-2x4p4-sg';
   if (smallGenerator(g)) {
     const P = g.OH * g.OW;
     if (kind === 'forward') return 'v2-regblock';
@@ -318,7 +322,9 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   // small images (ResNet's late stages): the direct kernels' spatial tiles would be mostly
   // empty; im2col + matmul measured 2-5x faster at 4x4 and 2x2 (N=64, 256-512 channels)
   if (g.G === 1 && g.OH * g.OW <= 64 && !isPointwise(g)) return 'im2col';
-  if (kind === 'wgrad') return 'v5-rows-splitK-4x4p4';
+  // shared input (one conv-lab run, ms): ResNet shape v7-rows-splitK-2x4p4-sg 154 against v5 316;
+  // 16, 64->64, 16x16: 18.4 against 46.5
+  if (kind === 'wgrad') return shared ? 'v7-rows-splitK-2x4p4-sg' : 'v5-rows-splitK-4x4p4';
   if (outPerGroup < 4) return 'v2-regblock-o1';
   if (g.KH * g.KW === 1) return 'v2-regblock';
   // shared weights at the ResNet shape (32, 64->64, 28x28, 3x3), two conv-lab runs, ms:
@@ -649,7 +655,7 @@ export function conv2dWeightGradKernel(
     () => conv2dVersionCode('wgrad', v, geoOf(g)),
     { ...geoParams(g), Hp, Wp, OWp, oTiles, cTiles, rowsPerSplit, S: S2 },
     [xp, dyp, part],
-    [ceilDiv(g.G * oTiles * cTiles, cfg.WX), S2, 1],
+    cfg.SG ? [ceilDiv(oTiles, 8), S2, g.G * cTiles] : [ceilDiv(g.G * oTiles * cTiles, cfg.WX), S2, 1],
   );
   if (S2 > 1) {
     run('conv:splitsum', splitReduce, { S: S2, total: wSize }, [part, out], flat(wSize));
