@@ -6,11 +6,16 @@
  * the very threads that execute the kernels: measured here, 8 matmuls of 1024^3 took 1.9-2.4 s
  * when awaited at once and 1.2 s when the thread first slept through most of the work.
  *
- * So before awaiting, sleep (setTimeout: no polling) for most of the expected wait. The
- * expectation is the previous wait: how long it took from the call to completion (the GPU's
- * lag behind the code that queues its work), scaled down when fewer dispatches are pending now
- * than then. Sleeping 80% of it keeps a wrong guess cheap. A loop that reads its loss every N
- * steps has a steady lag, where this is accurate.
+ * So before awaiting, sleep (setTimeout: no polling) for most of the expected wait. Each past
+ * wait gives an expectation: how long it took from the call to completion (the GPU's lag
+ * behind the code that queues its work), scaled down when fewer dispatches are pending now
+ * than then. The guess is the median of the last three waits' expectations, and the thread
+ * sleeps 80% of it, which keeps a wrong guess cheap. A loop that reads its loss every N steps
+ * has a steady lag, where this is accurate. The median ignores one wait that stalled for
+ * reasons of its own: a process stopped for minutes (Ctrl-Z, a suspended laptop, a benchmark
+ * pausing the trainer) measured minutes of "lag", and with the last wait alone as the guess
+ * the next wait slept most of that away with the GPU idle (seen here: a training step that
+ * took 4 minutes after a pause).
  *
  * An over-long guess (heavy work, then light work of as many dispatches) shows itself: the
  * work was done before the sleep ended, so the await after it returns at once. Such a wait
@@ -32,10 +37,13 @@ const MIN_MS_PER_DISPATCH = 0.5;
 /** An await after a sleep that returns within this found the work already done. */
 export const FOUND_DONE_MS = 1;
 
+/** How many past waits the guess looks at (their median). */
+const HISTORY = 3;
+
 export class WaitPredictor {
   mode: WaitMode;
-  private lastLagMs = 0;
-  private lastPending = 0;
+  /** The last waits, oldest first: lag from call to completion, and dispatches waited for. */
+  private history: { lagMs: number; pending: number }[] = [];
   private pending = 0;
 
   constructor(mode: WaitMode = 'predict') {
@@ -49,11 +57,15 @@ export class WaitPredictor {
 
   /** How long to sleep before awaiting completion (ms; 0 = await at once). */
   sleepBefore(): number {
-    if (this.mode === 'spin' || this.pending === 0 || this.lastPending === 0) return 0;
+    const last = this.history.at(-1);
+    if (this.mode === 'spin' || this.pending === 0 || !last) return 0;
     // Streams of tiny dispatches run slower while the thread sleeps (see above): sleep only
     // when the work waited for last time was made of heavy dispatches.
-    if (this.lastLagMs / this.lastPending < MIN_MS_PER_DISPATCH) return 0;
-    const ms = 0.8 * this.lastLagMs * Math.min(1, this.pending / this.lastPending);
+    if (last.lagMs / last.pending < MIN_MS_PER_DISPATCH) return 0;
+    const guesses = this.history
+      .map((h) => h.lagMs * Math.min(1, this.pending / h.pending))
+      .sort((a, b) => a - b);
+    const ms = 0.8 * guesses[(guesses.length - 1) >> 1]; // the median (the lower of two)
     // Short waits are cheaper spun than slept: a timer wakes late (a millisecond or more) and
     // hundreds of tiny dispatches measured 85 us each with sleeps against 62 us spinning.
     return ms >= MIN_SLEEP_MS ? ms : 0;
@@ -66,8 +78,8 @@ export class WaitPredictor {
   completed(waitedMs: number, afterSleepMs?: number): void {
     if (this.pending === 0) return;
     const overslept = afterSleepMs !== undefined && afterSleepMs < FOUND_DONE_MS;
-    this.lastLagMs = overslept ? 0 : waitedMs;
-    this.lastPending = overslept ? 0 : this.pending;
+    if (overslept) this.history = [];
+    else this.history = [...this.history, { lagMs: waitedMs, pending: this.pending }].slice(-HISTORY);
     this.pending = 0;
   }
 }
