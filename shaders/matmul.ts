@@ -421,9 +421,9 @@ function sharedRowsCode(TM: number, TN4: number, o: MatmulOptions): string {
   // this lane's rows of A: vec4 along K (!transA) or one float per k (transA)
   const loadsA = o.transA
     ? G.flatMap((g) =>
-        KK.map((kk) => `let a${g}_${kk} = A[aOff + (k + ${kk}u) * p.M + r0 + ${g * 8}u + lid.x];`),
+        KK.map((kk) => `let a${g}_${kk} = A[aOff + (k + ${kk}u) * p.M + r0 + ${g * 8}u + sid];`),
       )
-    : G.map((g) => `let a${g} = A4[(aOff + (r0 + ${g * 8}u + lid.x) * p.K + k) / 4u];`);
+    : G.map((g) => `let a${g} = A4[(aOff + (r0 + ${g * 8}u + sid) * p.K + k) / 4u];`);
   const aMine = (g: number, kk: number) => (o.transA ? `a${g}_${kk}` : `a${g}[${kk}]`);
   // this lane's 4 TN4 columns of B at k + kk: vec4 along N (!transB); along K per column (transB)
   const loadsB = o.transB
@@ -454,7 +454,11 @@ struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, 
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(subgroup_invocation_id) sid: u32, // the lane whose A rows the others receive
+) {
   let b = wid.z;
   let r0 = wid.y * ${TM}u;                          // the subgroup's TM rows
   let col = wid.x * ${32 * TN4}u + lid.x * ${4 * TN4}u;  // this lane's first of ${4 * TN4} columns

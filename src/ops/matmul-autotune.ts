@@ -1,7 +1,7 @@
 /**
  * Picks the fastest matmul kernel version for the adapter at hand.
  *
- * Each version of the lab (shaders/matmul.ts) that supports the probe size runs one warm-up
+ * Each contender (TUNED_VERSIONS in matmul.ts) that supports the probe size runs one warm-up
  * and `reps` timed products, each waited for on its own; its best time counts (the least
  * disturbed by whatever else the machine does). The versions are then ranked by time, and every later matmul
  * uses the first version in the ranking that supports its shape. On lavapipe the register-
@@ -15,7 +15,7 @@ import type { KeyValueStore, StartupTask } from '../gpu/startup.js';
 import { keep } from '../tensor/scope.js';
 import { randn, Generator } from '../tensor/random.js';
 import { matmulVariants } from '../../shaders/matmul.js';
-import { matmulKernel, runsHere, setMatmulRanking } from './matmul.js';
+import { matmulKernel, runsHere, setMatmulRanking, TUNED_VERSIONS } from './matmul.js';
 
 export interface TuneResult {
   ranking: string[];
@@ -45,7 +45,8 @@ export async function autotuneMatmul(
   device.waiting.mode = 'spin';
   try {
     for (const v of matmulVariants) {
-      if (!runsHere(v) || (v.supports && !v.supports(size, size, size))) continue;
+      if (!TUNED_VERSIONS.includes(v.name) || !runsHere(v)) continue;
+      if (v.supports && !v.supports(size, size, size)) continue;
       matmulKernel(a, b, {}, v.name).dispose(); // compile and warm up
       await device.sync();
       let best = Infinity;

@@ -12,7 +12,11 @@ struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, 
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(subgroup_invocation_id) sid: u32, // the lane whose A rows the others receive
+) {
   let b = wid.z;
   let r0 = wid.y * 16u;                          // the subgroup's TM rows
   let col = wid.x * 32u + lid.x * 4u;  // this lane's first of 4 columns
@@ -34,14 +38,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var acc14_0 = vec4f(0.0);
   var acc15_0 = vec4f(0.0);
   for (var k = 0u; k < p.K; k += 4u) {
-    let a0_0 = A[aOff + (k + 0u) * p.M + r0 + 0u + lid.x];
-    let a0_1 = A[aOff + (k + 1u) * p.M + r0 + 0u + lid.x];
-    let a0_2 = A[aOff + (k + 2u) * p.M + r0 + 0u + lid.x];
-    let a0_3 = A[aOff + (k + 3u) * p.M + r0 + 0u + lid.x];
-    let a1_0 = A[aOff + (k + 0u) * p.M + r0 + 8u + lid.x];
-    let a1_1 = A[aOff + (k + 1u) * p.M + r0 + 8u + lid.x];
-    let a1_2 = A[aOff + (k + 2u) * p.M + r0 + 8u + lid.x];
-    let a1_3 = A[aOff + (k + 3u) * p.M + r0 + 8u + lid.x];
+    let a0_0 = A[aOff + (k + 0u) * p.M + r0 + 0u + sid];
+    let a0_1 = A[aOff + (k + 1u) * p.M + r0 + 0u + sid];
+    let a0_2 = A[aOff + (k + 2u) * p.M + r0 + 0u + sid];
+    let a0_3 = A[aOff + (k + 3u) * p.M + r0 + 0u + sid];
+    let a1_0 = A[aOff + (k + 0u) * p.M + r0 + 8u + sid];
+    let a1_1 = A[aOff + (k + 1u) * p.M + r0 + 8u + sid];
+    let a1_2 = A[aOff + (k + 2u) * p.M + r0 + 8u + sid];
+    let a1_3 = A[aOff + (k + 3u) * p.M + r0 + 8u + sid];
     let b0_0 = B4[(bOff + (col + 0u) * p.K + k) / 4u];
     let b0_1 = B4[(bOff + (col + 1u) * p.K + k) / 4u];
     let b0_2 = B4[(bOff + (col + 2u) * p.K + k) / 4u];
