@@ -308,11 +308,14 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   //   8x8 forward  v19-rows-1x4x16-nb-sg 29.8   v10-rows-nb 69.7   im2col 61.0
   //   8x8 dgrad    v19 26.1   v2-regblock 116.4   im2col 56.4
   //   4x4 forward  v19 14.7   im2col 19.1          4x4 dgrad  v19 11.1   v2-regblock 53.8
+  //   8x8 wgrad    v7-rows-splitK-2x4p4-sg 35.4   v5-rows-splitK 63.8   im2col 52.0
   const shared = getDevice().adapter.subgroupMinSize >= 8;
   const outPerGroup = kind === 'dgrad' ? g.Cg : g.Og;
-  //   8x8 wgrad    v7-rows-splitK-2x4p4-sg 35.4   v5-rows-splitK 63.8   im2col 52.0
+  // the shared-input wgrad gives each lane 2 out-channels (16 fill a subgroup: depthwise would
+  // leave 7 of 8 lanes idle) and puts G * input tiles on the grid's z (at most 65535)
+  const sharedWgrad = shared && g.Og >= 16 && g.G * g.Cg <= 65535;
   if (shared && smallGenerator(g) && kind !== 'wgrad' && outPerGroup >= 16) return 'v19-rows-1x4x16-nb-sg';
-  if (shared && smallGenerator(g) && kind === 'wgrad') return 'v7-rows-splitK-2x4p4-sg';
+  if (sharedWgrad && smallGenerator(g) && kind === 'wgrad') return 'v7-rows-splitK-2x4p4-sg';
   if (smallGenerator(g)) {
     const P = g.OH * g.OW;
     if (kind === 'forward') return 'v2-regblock';
@@ -324,7 +327,7 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   if (g.G === 1 && g.OH * g.OW <= 64 && !isPointwise(g)) return 'im2col';
   // shared input (one conv-lab run, ms): ResNet shape v7-rows-splitK-2x4p4-sg 154 against v5 316;
   // 16, 64->64, 16x16: 18.4 against 46.5
-  if (kind === 'wgrad') return shared ? 'v7-rows-splitK-2x4p4-sg' : 'v5-rows-splitK-4x4p4';
+  if (kind === 'wgrad') return sharedWgrad ? 'v7-rows-splitK-2x4p4-sg' : 'v5-rows-splitK-4x4p4';
   if (outPerGroup < 4) return 'v2-regblock-o1';
   if (g.KH * g.KW === 1) return 'v2-regblock';
   // shared weights at the ResNet shape (32, 64->64, 28x28, 3x3), two conv-lab runs, ms:
