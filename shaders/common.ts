@@ -46,3 +46,44 @@ export function offsetCode(
   }
   return lines.join('\n  ');
 }
+
+/**
+ * Subgroup kernels (lavapipe runs a subgroup as its 8 SIMD lanes): lane `sid` loads one of 8
+ * values the whole subgroup needs and subgroupBroadcast hands each to every lane, so each value
+ * is loaded once instead of once per lane. They need subgroups of at least this many lanes.
+ */
+export const SUBGROUP_LANES = 8;
+/** The module's first line for a subgroup kernel (empty for the others). */
+export const enableSubgroups = (on: boolean | undefined) => (on ? 'enable subgroups;\n' : '');
+/** The entry point parameter for a subgroup kernel (to append after the others). */
+export const subgroupParam = (on: boolean | undefined) =>
+  on ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
+
+/**
+ * `let <name> = <index>;` for a lane's tile, and what a lane past `count` does: without
+ * subgroups it returns; with them (every lane must reach the subgroup operations) it takes the
+ * last tile instead and `live` says whether to store.
+ */
+export function laneTile(name: string, index: string, count: string, shared: boolean | undefined): string[] {
+  return shared
+    ? [`let ${name}0 = ${index}; let live = ${name}0 < ${count}; let ${name} = min(${name}0, ${count} - 1u);`]
+    : [`let ${name} = ${index};`, `if (${name} >= ${count}) { return; }`];
+}
+
+/**
+ * WGSL that gives every lane `count` values loaded once per subgroup: lane sid loads value
+ * m * 8 + sid (clamped to the last) as `load(i)`, i the name of that index, and
+ * `<prefix><f>` = value f, broadcast from lane f % 8 of load f / 8.
+ */
+export function shareAcrossLanes(prefix: string, count: number, load: (i: string) => string): string[] {
+  const L = SUBGROUP_LANES;
+  const loads = Array.from({ length: Math.ceil(count / L) }, (_, m) => [
+    `let ${prefix}i${m} = min(${m * L}u + sid, ${count - 1}u);`,
+    `let ${prefix}l${m} = ${load(`${prefix}i${m}`)};`,
+  ]).flat();
+  const values = Array.from(
+    { length: count },
+    (_, f) => `let ${prefix}${f} = subgroupBroadcast(${prefix}l${Math.floor(f / L)}, ${f % L}u);`,
+  );
+  return [...loads, ...values];
+}

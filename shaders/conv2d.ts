@@ -62,6 +62,8 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent = '  ') => xs.map((x) => indent + x).join('\n');
 
 /** The uniform block shared by every conv kernel (fields unused by a kernel are zero). */
+import { enableSubgroups, laneTile, shareAcrossLanes, SUBGROUP_LANES, subgroupParam } from './common.js';
+
 export const PARAMS_WGSL = /* wgsl */ `
 struct Params {
   N: u32, C: u32, H: u32, W: u32,
@@ -463,24 +465,14 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
   const { TR, TP, TO, WX, NB, SG } = c;
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4 || TO % 4) throw new Error('forwardRows: TP and TO must be multiples of 4');
-  const tileIndex = SG
-    ? NB
-      ? [
-          `let tiles = p.tilesW * p.tilesH; let nt0 = wid.x * ${WX}u + lid.x;`,
-          `let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);`,
-          `let n = nt / tiles; let t = nt % tiles;`,
-        ]
-      : [
-          `let t0 = wid.x * ${WX}u + lid.x; let live = t0 < p.tilesW * p.tilesH;`,
-          `let t = min(t0, p.tilesW * p.tilesH - 1u); let n = wid.z;`,
-        ]
-    : NB
-      ? [
-          `let tiles = p.tilesW * p.tilesH; let nt = wid.x * ${WX}u + lid.x;`,
-          `if (nt >= tiles * p.N) { return; }`,
-          `let n = nt / tiles; let t = nt % tiles;`,
-        ]
-      : [`let t = wid.x * ${WX}u + lid.x;`, `if (t >= p.tilesW * p.tilesH) { return; }`, `let n = wid.z;`];
+  const lane = `wid.x * ${WX}u + lid.x`;
+  const tileIndex = NB
+    ? [
+        `let tiles = p.tilesW * p.tilesH;`,
+        ...laneTile('nt', lane, 'tiles * p.N', SG),
+        `let n = nt / tiles; let t = nt % tiles;`,
+      ]
+    : [...laneTile('t', lane, 'p.tilesW * p.tilesH', SG), `let n = wid.z;`];
   const L = (TP - 1) * sw + (KW - 1) * dw + 1,
     L4 = Math.ceil(L / 4);
   const R = range(TR),
@@ -497,19 +489,14 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
       rows.get(rr)!.push([r, kh]);
     }
   const body: string[] = [];
-  // SG: the vec4s of `taps` taps (Q per tap) from `base`, one per lane, then broadcast:
+  // SG: the vec4s of `taps` taps (Q per tap) from `base`, loaded once per subgroup:
   // wt_f = vec4 f = tap f / Q, quarter f % Q
-  const sharedTaps = (taps: number, base: string) => {
-    const T = taps * Q.length;
-    const at = (idx: string) =>
-      Q.length === 1 ? `${idx} * ws` : `(${idx} / ${Q.length}u) * ws + ${idx} % ${Q.length}u`;
-    return [
-      ...range(Math.ceil(T / 8)).map(
-        (m) => `let wl${m} = Wv[${base} + ${at(`min(${m * 8}u + sid, ${T - 1}u)`)}];`,
-      ),
-      ...range(T).map((f) => `let wt_${f} = subgroupBroadcast(wl${f >> 3}, ${f & 7}u);`),
-    ];
-  };
+  const sharedTaps = (taps: number, base: string) =>
+    shareAcrossLanes('wt_', taps * Q.length, (f) =>
+      Q.length === 1
+        ? `Wv[${base} + ${f} * ws]`
+        : `Wv[${base} + (${f} / ${Q.length}u) * ws + ${f} % ${Q.length}u]`,
+    );
   const taps = (kh: string, kw: number, rs: number[], tap = 0) => [
     '  {',
     ...Q.map((q) =>
@@ -571,12 +558,12 @@ export function forwardRows(c: RowsConfig, geo: Geometry, bias: boolean): string
     }
     store.push('}');
   }
-  return `${SG ? 'enable subgroups;\n' : ''}${PARAMS_WGSL}
+  return `${enableSubgroups(SG)}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Wv: array<vec4<f32>>;
 ${outputBindings(bias)}
 @compute @workgroup_size(${WX})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${subgroupParam(SG)}) {
 ${lines(tileIndex)}
   let oh0 = (t / p.tilesW) * ${TR}u; let ow0 = (t % p.tilesW) * ${TP}u;
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * ${TO}u;
@@ -620,7 +607,7 @@ export interface WgradConfig {
 
 export function wgradRows(c: WgradConfig, geo: Geometry): string {
   const { TO, TC, TP, WX, SG } = c;
-  if (SG && WX !== 8) throw new Error('wgradRows: shared input needs WX = 8 (one subgroup)');
+  if (SG && WX !== SUBGROUP_LANES) throw new Error('wgradRows: shared input needs WX = 8 (one subgroup)');
   const { KH, KW, sh, sw, dh, dw } = geo;
   if (TP % 4) throw new Error('wgradRows: TP must be a multiple of 4');
   const L = (TP - 1) * sw + (KW - 1) * dw + 1,
@@ -635,23 +622,25 @@ export function wgradRows(c: WgradConfig, geo: Geometry): string {
     ...J.flatMap((j) => range(TP / 4).map((q) => `let d${j}_${q} = DY[dr${j} + q0 + ${q}u];`)),
   ];
   if (SG) {
-    // the step's TC * KH * L4 x segments: flat f = (cc * KH + kh) * L4 + q, one per lane
-    const F = TC * KH * L4;
-    for (const m of range(Math.ceil(F / 8))) {
-      inner.push(
-        `let f${m} = min(${m * 8}u + sid, ${F - 1}u);`,
-        `let fc${m} = g * p.Cg + min(c0 + f${m} / ${KH * L4}u, p.Cg - 1u);`,
-        `let xl${m} = X[((n * p.C + fc${m}) * p.Hp + oh * ${sh}u + ((f${m} / ${L4}u) % ${KH}u) * ${dh}u) * wp4 + xq + f${m} % ${L4}u];`,
-      );
-    }
-    inner.push(...range(F).map((f) => `let xs${f} = subgroupBroadcast(xl${f >> 3}, ${f & 7}u);`));
+    // the step's TC * KH * L4 x segments, loaded once per subgroup: xs_f = (cc * KH + kh) * L4 + q
+    const channel = (f: string) => `g * p.Cg + min(c0 + ${f} / ${KH * L4}u, p.Cg - 1u)`;
+    const row = (f: string) => `oh * ${sh}u + ((${f} / ${L4}u) % ${KH}u) * ${dh}u`;
+    inner.push(
+      ...shareAcrossLanes(
+        'xs_',
+        TC * KH * L4,
+        (f) => `X[((n * p.C + ${channel(f)}) * p.Hp + ${row(f)}) * wp4 + xq + ${f} % ${L4}u]`,
+      ),
+    );
   }
   for (const cc of Cc)
     for (const kh of KHs) {
       inner.push('{');
       inner.push(
         ...range(L4).map((q) =>
-          SG ? `  let s${q} = xs${(cc * KH + kh) * L4 + q};` : `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`,
+          SG
+            ? `  let s${q} = xs_${(cc * KH + kh) * L4 + q};`
+            : `  let s${q} = X[xr${cc}_${kh} + xq + ${q}u];`,
         ),
       );
       for (const kw of KWs)
@@ -675,22 +664,21 @@ export function wgradRows(c: WgradConfig, geo: Geometry): string {
     }
   const tile = SG
     ? [
-        `let ot = wid.x * 8u + lid.x; let live = ot < p.oTiles;`,
-        `let ol0 = min(ot, p.oTiles - 1u) * ${TO}u;`,
+        ...laneTile('ot', `wid.x * ${WX}u + lid.x`, 'p.oTiles', SG),
+        `let ol0 = ot * ${TO}u;`,
         `let g = wid.z / p.cTiles; let c0 = (wid.z % p.cTiles) * ${TC}u;`,
       ]
     : [
-        `let t = wid.x * ${WX}u + lid.x;`,
-        `if (t >= p.G * p.oTiles * p.cTiles) { return; }`,
+        ...laneTile('t', `wid.x * ${WX}u + lid.x`, 'p.G * p.oTiles * p.cTiles', SG),
         `let c0 = (t % p.cTiles) * ${TC}u; let rest = t / p.cTiles;`,
         `let ol0 = (rest % p.oTiles) * ${TO}u; let g = rest / p.oTiles;`,
       ];
-  return `${SG ? 'enable subgroups;\n' : ''}${PARAMS_WGSL}
+  return `${enableSubgroups(SG)}${PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> DY: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 @compute @workgroup_size(${WX})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${subgroupParam(SG)}) {
 ${lines(tile)}
   let s = wid.y;
   let outBase = s * p.O * p.Cg * ${KH * KW}u;

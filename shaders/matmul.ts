@@ -38,6 +38,8 @@
  * lanes with subgroupBroadcast (v15-v19, 2-3x the register-blocked versions).
  */
 
+import { enableSubgroups, SUBGROUP_LANES } from './common.js';
+
 export interface MatmulOptions {
   transA: boolean;
   transB: boolean;
@@ -84,6 +86,24 @@ const kStepB = (o: MatmulOptions) => (o.transB ? '1u' : 'p.N');
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent = '  ') => xs.map((x) => indent + x).join('\n');
+
+/**
+ * The workgroup's TM rows of A at k..k+3 as vec4 loads (along K per row, or along M per k when
+ * transA; A bound as vec4s from a0), and the WGSL name of element (row i, k + kk).
+ */
+function rowsOfA(
+  TM: number,
+  o: MatmulOptions,
+  kVec = 'k / 4u', // the vec4 index of k along a row (!transA)
+): { loads: string[]; at: (i: number, kk: number) => string } {
+  const loads = o.transA
+    ? range(4).flatMap((kk) =>
+        range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`),
+      )
+    : range(TM).map((i) => `let x${i} = A[a0 + ${i}u * kq + ${kVec}];`);
+  const at = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  return { loads, at };
+}
 
 // ---------------------------------------------------------------------------------------------
 // v1: naive. One invocation per output element, scalar loads, K loop.
@@ -227,10 +247,7 @@ function regBlockVec4(c: RegBlockConfig, o: MatmulOptions): string {
   // Per K step of 4 we load: A as vec4 along K (!transA, one per row) or along M (transA, TM/4
   // per k); B as vec4 along N (!transB, TN/4 per k) or along K (transB, one per column).
   // aEl(i, kk) / bEl(kk, j) name the scalar op(A)[r0+i, k+kk] / op(B)[k+kk, c0+j].
-  const loadsA = o.transA
-    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
-    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + kq4];`);
-  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  const { loads: loadsA, at: aEl } = rowsOfA(TM, o, 'kq4');
   const loadsB = o.transB
     ? J.map((j) => `let y${j} = B[b0 + ${j}u * kq + kq4];`)
     : KK.flatMap((kk) => range(TN / 4).map((q) => `let y${kk}_${q} = B[b0 + (k + ${kk}u) * nq + ${q}u];`));
@@ -280,7 +297,8 @@ export function regBlocked(name: string, about: string, c: RegBlockConfig): Matm
 // the TM rows of a tile are the same for the whole workgroup, so A is read with uniform vec4
 // loads (along K, or along M when transA), meant to be done once per workgroup and broadcast.
 // It is a CPU's SIMD matmul (broadcast A, vector B, outer-product FMAs) written as a shader.
-// What lavapipe makes of it (see v11+ below): neither hope holds; every load is lane by lane. No bounds checks: M % TM == 0, N % (WX TN) == 0, K % 4 == 0 (and M % 4 with transA).
+// What lavapipe makes of it (see v12+ below): neither hope holds; every load is lane by lane.
+// No bounds checks: M % TM == 0, N % (WX TN) == 0, K % 4 == 0 (and M % 4 with transA).
 // ---------------------------------------------------------------------------------------------
 export interface LanesConfig {
   TM: number;
@@ -294,11 +312,8 @@ function lanesCode(c: LanesConfig, o: MatmulOptions): string {
     J = range(TN),
     KK = range(4);
   if (TM % 4) throw new Error('lanes: TM must be a multiple of 4');
-  // A[r0 + i, k + kk] as uniform vec4s: along K per row (!transA), along M per k (transA)
-  const loadsA = o.transA
-    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
-    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + k / 4u];`);
-  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  // A[r0 + i, k + kk] as uniform vec4s (rowsOfA)
+  const { loads: loadsA, at: aEl } = rowsOfA(TM, o);
   const bIdx = (kk: number, j: number) =>
     o.transB ? `b0 + ${j * WX}u * p.K + k + ${kk}u` : `b0 + (k + ${kk}u) * p.N + ${j * WX}u`;
   const step = KK.flatMap((kk) => [
@@ -336,7 +351,7 @@ export function lanes(name: string, about: string, c: LanesConfig): MatmulVarian
 }
 
 // ---------------------------------------------------------------------------------------------
-// v11+ "broadcast": every load uniform. What lavapipe's generated code showed (GALLIVM_DEBUG=asm,
+// v12+ "broadcast": every load uniform. What lavapipe's generated code showed (GALLIVM_DEBUG=asm,
 // Mesa 25.0): a storage-buffer load whose offset differs between lanes becomes a loop over the 8
 // lanes, each with its own exec-mask branch, bounds-check branch, scalar load and insert (about
 // 10 instructions per float), while a load whose offset is the same for every lane is one
@@ -352,10 +367,7 @@ function broadcastCode(TM: number, o: MatmulOptions): string {
     L = range(8),
     KK = range(4);
   if (TM % 4) throw new Error('broadcast: TM must be a multiple of 4');
-  const loadsA = o.transA
-    ? KK.flatMap((kk) => range(TM / 4).map((q) => `let x${kk}_${q} = A[a0 + (k + ${kk}u) * mq + ${q}u];`))
-    : I.map((i) => `let x${i} = A[a0 + ${i}u * kq + k / 4u];`);
-  const aEl = (i: number, kk: number) => (o.transA ? `x${kk}_${i >> 2}[${i & 3}]` : `x${i}[${kk}]`);
+  const { loads: loadsA, at: aEl } = rowsOfA(TM, o);
   // B's 8 columns at k..k+3 as uniform vec4s: along N per k (!transB), along K per column (transB)
   const loadsB = o.transB
     ? L.map((l) => `let y${l} = B[b0 + ${l}u * kq + k / 4u];`)
@@ -423,13 +435,13 @@ function sharedRowsCode(TM: number, TN4: number, o: MatmulOptions): string {
     ? G.flatMap((g) =>
         KK.map((kk) => `let a${g}_${kk} = A[aOff + (k + ${kk}u) * p.M + r0 + ${g * 8}u + sid];`),
       )
-    : G.map((g) => `let a${g} = A4[(aOff + (r0 + ${g * 8}u + sid) * p.K + k) / 4u];`);
+    : G.map((g) => `let a${g} = A[(aOff + (r0 + ${g * 8}u + sid) * p.K + k) / 4u];`);
   const aMine = (g: number, kk: number) => (o.transA ? `a${g}_${kk}` : `a${g}[${kk}]`);
   // this lane's 4 TN4 columns of B at k + kk: vec4 along N (!transB); along K per column (transB)
   const loadsB = o.transB
-    ? J.flatMap((j) => KK.map((q) => `let b${j}_${q} = B4[(bOff + (col + ${j * 4 + q}u) * p.K + k) / 4u];`))
+    ? J.flatMap((j) => KK.map((q) => `let b${j}_${q} = B[(bOff + (col + ${j * 4 + q}u) * p.K + k) / 4u];`))
     : J.flatMap((j) =>
-        KK.map((kk) => `let b${j}_${kk} = B4[(bOff + (k + ${kk}u) * p.N + col + ${j * 4}u) / 4u];`),
+        KK.map((kk) => `let b${j}_${kk} = B[(bOff + (k + ${kk}u) * p.N + col + ${j * 4}u) / 4u];`),
       );
   const bVec = (j: number, kk: number) =>
     o.transB ? `vec4f(b${j}_0[${kk}], b${j}_1[${kk}], b${j}_2[${kk}], b${j}_3[${kk}])` : `b${j}_${kk}`;
@@ -445,14 +457,7 @@ function sharedRowsCode(TM: number, TN4: number, o: MatmulOptions): string {
       }),
     ),
   ]);
-  const aBind = o.transA ? 'A' : 'A4';
-  return `enable subgroups;
-struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, strideC: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> ${aBind}: array<${o.transA ? 'f32' : 'vec4<f32>'}>;
-@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-
+  return `${enableSubgroups(true)}${header(o.transA ? 'f32' : 'vec4<f32>', 'vec4<f32>')}
 @compute @workgroup_size(8)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
@@ -479,7 +484,7 @@ export function sharedRows(name: string, about: string, TM: number, TN4: number)
     code: (o) => sharedRowsCode(TM, TN4, o),
     workgroups: (M, N, batch) => [ceilDiv(N, 32 * TN4), ceilDiv(M, TM), batch],
     supports: (M, N, K) => M % TM === 0 && N % (32 * TN4) === 0 && K % 4 === 0,
-    minSubgroupSize: 8,
+    minSubgroupSize: SUBGROUP_LANES,
   };
 }
 

@@ -24,6 +24,11 @@ export function hasDevice(): boolean {
   return current !== null && !current.isDestroyed;
 }
 
+/** Whether the device runs subgroups of at least `lanes` lanes (kernels that trade values need it). */
+export function hasSubgroups(lanes: number): boolean {
+  return getDevice().adapter.subgroupMinSize >= lanes;
+}
+
 /** Features the engine uses where the adapter has them, and does without elsewhere. */
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
 
@@ -77,9 +82,7 @@ export async function createDevice(
   // subgroups let lanes trade values without memory (the matmul's shared-rows versions)
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'synface' });
-  const description = describeAdapter(adapter);
-  if (!gpuDevice.features.has('subgroups')) description.subgroupMinSize = 0;
-  const device = new Device(gpuDevice, description);
+  const device = new Device(gpuDevice, describeAdapter(adapter));
   setDevice(device);
   return device;
 }

@@ -20,7 +20,7 @@
  * no padding (groups 1) are matmuls and go through src/ops/matmul.ts.
  */
 import { record } from '../autograd/tape.js';
-import { getDevice } from '../gpu/runtime.js';
+import { getDevice, hasSubgroups } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { nd, type NdArray } from '../tensor/ndarray.js';
@@ -48,7 +48,7 @@ import {
   type ConvPass,
 } from '../../shaders/conv2d-versions.js';
 import { requireF32 } from '../tensor/kernel.js';
-import { flatGrid } from '../../shaders/common.js';
+import { flatGrid, SUBGROUP_LANES } from '../../shaders/common.js';
 import { matmulKernel } from './matmul.js';
 import { conv2dIm2col, conv2dInputGradIm2col, conv2dWeightGradIm2col } from './conv-im2col.js';
 import { sum } from './reduce.js';
@@ -262,7 +262,7 @@ export function conv2dSupports(version: string, g: ConvGeometry): boolean {
   const rows = ROWS.find((v) => v.name === version);
   // shared-weights (and shared-input) versions trade values within subgroups of 8+ lanes
   const shared = rows?.cfg.SG || WGRAD.find((v) => v.name === version)?.cfg.SG;
-  if (shared && getDevice().adapter.subgroupMinSize < 8) return false;
+  if (shared && !hasSubgroups(SUBGROUP_LANES)) return false;
   // multi-row tiles are fully unrolled over (rows, KH, KW): only for small kernels (compile time)
   if (rows && rows.cfg.TR > 1) return g.KH * g.KW <= 9;
   return true;
@@ -309,7 +309,7 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   //   8x8 dgrad    v19 26.1   v2-regblock 116.4   im2col 56.4
   //   4x4 forward  v19 14.7   im2col 19.1          4x4 dgrad  v19 11.1   v2-regblock 53.8
   //   8x8 wgrad    v7-rows-splitK-2x4p4-sg 35.4   v5-rows-splitK 63.8   im2col 52.0
-  const shared = getDevice().adapter.subgroupMinSize >= 8;
+  const shared = hasSubgroups(SUBGROUP_LANES);
   const outPerGroup = kind === 'dgrad' ? g.Cg : g.Og;
   // the shared-input wgrad gives each lane 2 out-channels (16 fill a subgroup: depthwise would
   // leave 7 of 8 lanes idle) and puts G * input tiles on the grid's z (at most 65535)

@@ -14,7 +14,7 @@
  * expressed as matmuls with transpose flags, so no transpose is ever materialized.
  */
 import { record } from '../autograd/tape.js';
-import { getDevice } from '../gpu/runtime.js';
+import { getDevice, hasSubgroups } from '../gpu/runtime.js';
 import { Params } from '../gpu/params.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, nd, type NdArray } from '../tensor/ndarray.js';
@@ -84,7 +84,7 @@ export function setMatmulRanking(names: readonly string[]): void {
 
 /** Whether the device can run `v` (versions built on subgroups need them, and wide enough). */
 export function runsHere(v: MatmulVariant): boolean {
-  return !v.minSubgroupSize || getDevice().adapter.subgroupMinSize >= v.minSubgroupSize;
+  return !v.minSubgroupSize || hasSubgroups(v.minSubgroupSize);
 }
 
 export function pickVariant(M: number, N: number, K: number, force?: string): MatmulVariant {

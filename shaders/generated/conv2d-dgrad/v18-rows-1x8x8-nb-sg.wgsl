@@ -26,8 +26,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let tiles = p.tilesW * p.tilesH; let nt0 = wid.x * 8u + lid.x;
-  let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);
+  let tiles = p.tilesW * p.tilesH;
+  let nt0 = wid.x * 8u + lid.x; let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);
   let n = nt / tiles; let t = nt % tiles;
   let oh0 = (t / p.tilesW) * 1u; let ow0 = (t % p.tilesW) * 8u;
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 8u;
@@ -101,13 +101,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var a0_7_7 = 0.0;
   for (var c = 0u; c < p.Cg; c++) {
     for (var kh = 0u; kh < 3u; kh++) {
-      let wl0 = Wv[wb + kh * 3u * ws + (min(0u + sid, 5u) / 2u) * ws + min(0u + sid, 5u) % 2u];
-      let wt_0 = subgroupBroadcast(wl0, 0u);
-      let wt_1 = subgroupBroadcast(wl0, 1u);
-      let wt_2 = subgroupBroadcast(wl0, 2u);
-      let wt_3 = subgroupBroadcast(wl0, 3u);
-      let wt_4 = subgroupBroadcast(wl0, 4u);
-      let wt_5 = subgroupBroadcast(wl0, 5u);
+      let wt_i0 = min(0u + sid, 5u);
+      let wt_l0 = Wv[wb + kh * 3u * ws + (wt_i0 / 2u) * ws + wt_i0 % 2u];
+      let wt_0 = subgroupBroadcast(wt_l0, 0u);
+      let wt_1 = subgroupBroadcast(wt_l0, 1u);
+      let wt_2 = subgroupBroadcast(wt_l0, 2u);
+      let wt_3 = subgroupBroadcast(wt_l0, 3u);
+      let wt_4 = subgroupBroadcast(wt_l0, 4u);
+      let wt_5 = subgroupBroadcast(wt_l0, 5u);
       let s0 = X[xb + kh * 1u * wp4 + 0u];
       let s1 = X[xb + kh * 1u * wp4 + 1u];
       let s2 = X[xb + kh * 1u * wp4 + 2u];

@@ -23,7 +23,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let tiles = p.tilesW * p.tilesH; let nt = wid.x * 8u + lid.x;
+  let tiles = p.tilesW * p.tilesH;
+  let nt = wid.x * 8u + lid.x;
   if (nt >= tiles * p.N) { return; }
   let n = nt / tiles; let t = nt % tiles;
   let oh0 = (t / p.tilesW) * 4u; let ow0 = (t % p.tilesW) * 4u;

@@ -25,8 +25,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let t0 = wid.x * 8u + lid.x; let live = t0 < p.tilesW * p.tilesH;
-  let t = min(t0, p.tilesW * p.tilesH - 1u); let n = wid.z;
+  let t0 = wid.x * 8u + lid.x; let live = t0 < p.tilesW * p.tilesH; let t = min(t0, p.tilesW * p.tilesH - 1u);
+  let n = wid.z;
   let oh0 = (t / p.tilesW) * 1u; let ow0 = (t % p.tilesW) * 8u;
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 4u;
   let wp4 = p.Wp / 4u; let plane4 = p.Hp * wp4;
@@ -67,10 +67,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var a0_7_3 = 0.0;
   for (var c = 0u; c < p.Cg; c++) {
     for (var kh = 0u; kh < 3u; kh++) {
-      let wl0 = Wv[wb + kh * 3u * ws + min(0u + sid, 2u) * ws];
-      let wt_0 = subgroupBroadcast(wl0, 0u);
-      let wt_1 = subgroupBroadcast(wl0, 1u);
-      let wt_2 = subgroupBroadcast(wl0, 2u);
+      let wt_i0 = min(0u + sid, 2u);
+      let wt_l0 = Wv[wb + kh * 3u * ws + wt_i0 * ws];
+      let wt_0 = subgroupBroadcast(wt_l0, 0u);
+      let wt_1 = subgroupBroadcast(wt_l0, 1u);
+      let wt_2 = subgroupBroadcast(wt_l0, 2u);
       let s0 = X[xb + kh * 1u * wp4 + 0u];
       let s1 = X[xb + kh * 1u * wp4 + 1u];
       let s2 = X[xb + kh * 1u * wp4 + 2u];

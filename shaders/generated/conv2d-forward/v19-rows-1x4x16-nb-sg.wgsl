@@ -25,8 +25,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let tiles = p.tilesW * p.tilesH; let nt0 = wid.x * 8u + lid.x;
-  let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);
+  let tiles = p.tilesW * p.tilesH;
+  let nt0 = wid.x * 8u + lid.x; let live = nt0 < tiles * p.N; let nt = min(nt0, tiles * p.N - 1u);
   let n = nt / tiles; let t = nt % tiles;
   let oh0 = (t / p.tilesW) * 1u; let ow0 = (t % p.tilesW) * 4u;
   let g = wid.y / p.oTiles; let ol0 = (wid.y % p.oTiles) * 16u;
@@ -100,20 +100,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var a0_3_15 = 0.0;
   for (var c = 0u; c < p.Cg; c++) {
     for (var kh = 0u; kh < 3u; kh++) {
-      let wl0 = Wv[wb + kh * 3u * ws + (min(0u + sid, 11u) / 4u) * ws + min(0u + sid, 11u) % 4u];
-      let wl1 = Wv[wb + kh * 3u * ws + (min(8u + sid, 11u) / 4u) * ws + min(8u + sid, 11u) % 4u];
-      let wt_0 = subgroupBroadcast(wl0, 0u);
-      let wt_1 = subgroupBroadcast(wl0, 1u);
-      let wt_2 = subgroupBroadcast(wl0, 2u);
-      let wt_3 = subgroupBroadcast(wl0, 3u);
-      let wt_4 = subgroupBroadcast(wl0, 4u);
-      let wt_5 = subgroupBroadcast(wl0, 5u);
-      let wt_6 = subgroupBroadcast(wl0, 6u);
-      let wt_7 = subgroupBroadcast(wl0, 7u);
-      let wt_8 = subgroupBroadcast(wl1, 0u);
-      let wt_9 = subgroupBroadcast(wl1, 1u);
-      let wt_10 = subgroupBroadcast(wl1, 2u);
-      let wt_11 = subgroupBroadcast(wl1, 3u);
+      let wt_i0 = min(0u + sid, 11u);
+      let wt_l0 = Wv[wb + kh * 3u * ws + (wt_i0 / 4u) * ws + wt_i0 % 4u];
+      let wt_i1 = min(8u + sid, 11u);
+      let wt_l1 = Wv[wb + kh * 3u * ws + (wt_i1 / 4u) * ws + wt_i1 % 4u];
+      let wt_0 = subgroupBroadcast(wt_l0, 0u);
+      let wt_1 = subgroupBroadcast(wt_l0, 1u);
+      let wt_2 = subgroupBroadcast(wt_l0, 2u);
+      let wt_3 = subgroupBroadcast(wt_l0, 3u);
+      let wt_4 = subgroupBroadcast(wt_l0, 4u);
+      let wt_5 = subgroupBroadcast(wt_l0, 5u);
+      let wt_6 = subgroupBroadcast(wt_l0, 6u);
+      let wt_7 = subgroupBroadcast(wt_l0, 7u);
+      let wt_8 = subgroupBroadcast(wt_l1, 0u);
+      let wt_9 = subgroupBroadcast(wt_l1, 1u);
+      let wt_10 = subgroupBroadcast(wt_l1, 2u);
+      let wt_11 = subgroupBroadcast(wt_l1, 3u);
       let s0 = X[xb + kh * 1u * wp4 + 0u];
       let s1 = X[xb + kh * 1u * wp4 + 1u];
       {

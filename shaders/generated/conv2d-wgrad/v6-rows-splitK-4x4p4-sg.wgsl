@@ -26,8 +26,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let ot = wid.x * 8u + lid.x; let live = ot < p.oTiles;
-  let ol0 = min(ot, p.oTiles - 1u) * 4u;
+  let ot0 = wid.x * 8u + lid.x; let live = ot0 < p.oTiles; let ot = min(ot0, p.oTiles - 1u);
+  let ol0 = ot * 4u;
   let g = wid.z / p.cTiles; let c0 = (wid.z % p.cTiles) * 2u;
   let s = wid.y;
   let outBase = s * p.O * p.Cg * 9u;
@@ -130,27 +130,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let d1_0 = DY[dr1 + q0 + 0u];
       let d2_0 = DY[dr2 + q0 + 0u];
       let d3_0 = DY[dr3 + q0 + 0u];
-      let f0 = min(0u + sid, 11u);
-      let fc0 = g * p.Cg + min(c0 + f0 / 6u, p.Cg - 1u);
-      let xl0 = X[((n * p.C + fc0) * p.Hp + oh * 1u + ((f0 / 2u) % 3u) * 1u) * wp4 + xq + f0 % 2u];
-      let f1 = min(8u + sid, 11u);
-      let fc1 = g * p.Cg + min(c0 + f1 / 6u, p.Cg - 1u);
-      let xl1 = X[((n * p.C + fc1) * p.Hp + oh * 1u + ((f1 / 2u) % 3u) * 1u) * wp4 + xq + f1 % 2u];
-      let xs0 = subgroupBroadcast(xl0, 0u);
-      let xs1 = subgroupBroadcast(xl0, 1u);
-      let xs2 = subgroupBroadcast(xl0, 2u);
-      let xs3 = subgroupBroadcast(xl0, 3u);
-      let xs4 = subgroupBroadcast(xl0, 4u);
-      let xs5 = subgroupBroadcast(xl0, 5u);
-      let xs6 = subgroupBroadcast(xl0, 6u);
-      let xs7 = subgroupBroadcast(xl0, 7u);
-      let xs8 = subgroupBroadcast(xl1, 0u);
-      let xs9 = subgroupBroadcast(xl1, 1u);
-      let xs10 = subgroupBroadcast(xl1, 2u);
-      let xs11 = subgroupBroadcast(xl1, 3u);
+      let xs_i0 = min(0u + sid, 11u);
+      let xs_l0 = X[((n * p.C + g * p.Cg + min(c0 + xs_i0 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i0 / 2u) % 3u) * 1u) * wp4 + xq + xs_i0 % 2u];
+      let xs_i1 = min(8u + sid, 11u);
+      let xs_l1 = X[((n * p.C + g * p.Cg + min(c0 + xs_i1 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i1 / 2u) % 3u) * 1u) * wp4 + xq + xs_i1 % 2u];
+      let xs_0 = subgroupBroadcast(xs_l0, 0u);
+      let xs_1 = subgroupBroadcast(xs_l0, 1u);
+      let xs_2 = subgroupBroadcast(xs_l0, 2u);
+      let xs_3 = subgroupBroadcast(xs_l0, 3u);
+      let xs_4 = subgroupBroadcast(xs_l0, 4u);
+      let xs_5 = subgroupBroadcast(xs_l0, 5u);
+      let xs_6 = subgroupBroadcast(xs_l0, 6u);
+      let xs_7 = subgroupBroadcast(xs_l0, 7u);
+      let xs_8 = subgroupBroadcast(xs_l1, 0u);
+      let xs_9 = subgroupBroadcast(xs_l1, 1u);
+      let xs_10 = subgroupBroadcast(xs_l1, 2u);
+      let xs_11 = subgroupBroadcast(xs_l1, 3u);
       {
-        let s0 = xs0;
-        let s1 = xs1;
+        let s0 = xs_0;
+        let s1 = xs_1;
         a0_0_0_0 = fma(d0_0[0], s0[0], a0_0_0_0);
         a0_0_0_0 = fma(d0_0[1], s0[1], a0_0_0_0);
         a0_0_0_0 = fma(d0_0[2], s0[2], a0_0_0_0);
@@ -201,8 +199,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a3_0_0_2 = fma(d3_0[3], s1[1], a3_0_0_2);
       }
       {
-        let s0 = xs2;
-        let s1 = xs3;
+        let s0 = xs_2;
+        let s1 = xs_3;
         a0_0_1_0 = fma(d0_0[0], s0[0], a0_0_1_0);
         a0_0_1_0 = fma(d0_0[1], s0[1], a0_0_1_0);
         a0_0_1_0 = fma(d0_0[2], s0[2], a0_0_1_0);
@@ -253,8 +251,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a3_0_1_2 = fma(d3_0[3], s1[1], a3_0_1_2);
       }
       {
-        let s0 = xs4;
-        let s1 = xs5;
+        let s0 = xs_4;
+        let s1 = xs_5;
         a0_0_2_0 = fma(d0_0[0], s0[0], a0_0_2_0);
         a0_0_2_0 = fma(d0_0[1], s0[1], a0_0_2_0);
         a0_0_2_0 = fma(d0_0[2], s0[2], a0_0_2_0);
@@ -305,8 +303,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a3_0_2_2 = fma(d3_0[3], s1[1], a3_0_2_2);
       }
       {
-        let s0 = xs6;
-        let s1 = xs7;
+        let s0 = xs_6;
+        let s1 = xs_7;
         a0_1_0_0 = fma(d0_0[0], s0[0], a0_1_0_0);
         a0_1_0_0 = fma(d0_0[1], s0[1], a0_1_0_0);
         a0_1_0_0 = fma(d0_0[2], s0[2], a0_1_0_0);
@@ -357,8 +355,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a3_1_0_2 = fma(d3_0[3], s1[1], a3_1_0_2);
       }
       {
-        let s0 = xs8;
-        let s1 = xs9;
+        let s0 = xs_8;
+        let s1 = xs_9;
         a0_1_1_0 = fma(d0_0[0], s0[0], a0_1_1_0);
         a0_1_1_0 = fma(d0_0[1], s0[1], a0_1_1_0);
         a0_1_1_0 = fma(d0_0[2], s0[2], a0_1_1_0);
@@ -409,8 +407,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a3_1_1_2 = fma(d3_0[3], s1[1], a3_1_1_2);
       }
       {
-        let s0 = xs10;
-        let s1 = xs11;
+        let s0 = xs_10;
+        let s1 = xs_11;
         a0_1_2_0 = fma(d0_0[0], s0[0], a0_1_2_0);
         a0_1_2_0 = fma(d0_0[1], s0[1], a0_1_2_0);
         a0_1_2_0 = fma(d0_0[2], s0[2], a0_1_2_0);

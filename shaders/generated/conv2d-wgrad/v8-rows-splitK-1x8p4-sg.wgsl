@@ -25,8 +25,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let ot = wid.x * 8u + lid.x; let live = ot < p.oTiles;
-  let ol0 = min(ot, p.oTiles - 1u) * 1u;
+  let ot0 = wid.x * 8u + lid.x; let live = ot0 < p.oTiles; let ot = min(ot0, p.oTiles - 1u);
+  let ol0 = ot * 1u;
   let g = wid.z / p.cTiles; let c0 = (wid.z % p.cTiles) * 8u;
   let s = wid.y;
   let outBase = s * p.O * p.Cg * 9u;
@@ -144,75 +144,69 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var q0 = 0u; q0 < owp4; q0 += 1u) {
       let xq = (q0 * 4u * 1u) / 4u;
       let d0_0 = DY[dr0 + q0 + 0u];
-      let f0 = min(0u + sid, 47u);
-      let fc0 = g * p.Cg + min(c0 + f0 / 6u, p.Cg - 1u);
-      let xl0 = X[((n * p.C + fc0) * p.Hp + oh * 1u + ((f0 / 2u) % 3u) * 1u) * wp4 + xq + f0 % 2u];
-      let f1 = min(8u + sid, 47u);
-      let fc1 = g * p.Cg + min(c0 + f1 / 6u, p.Cg - 1u);
-      let xl1 = X[((n * p.C + fc1) * p.Hp + oh * 1u + ((f1 / 2u) % 3u) * 1u) * wp4 + xq + f1 % 2u];
-      let f2 = min(16u + sid, 47u);
-      let fc2 = g * p.Cg + min(c0 + f2 / 6u, p.Cg - 1u);
-      let xl2 = X[((n * p.C + fc2) * p.Hp + oh * 1u + ((f2 / 2u) % 3u) * 1u) * wp4 + xq + f2 % 2u];
-      let f3 = min(24u + sid, 47u);
-      let fc3 = g * p.Cg + min(c0 + f3 / 6u, p.Cg - 1u);
-      let xl3 = X[((n * p.C + fc3) * p.Hp + oh * 1u + ((f3 / 2u) % 3u) * 1u) * wp4 + xq + f3 % 2u];
-      let f4 = min(32u + sid, 47u);
-      let fc4 = g * p.Cg + min(c0 + f4 / 6u, p.Cg - 1u);
-      let xl4 = X[((n * p.C + fc4) * p.Hp + oh * 1u + ((f4 / 2u) % 3u) * 1u) * wp4 + xq + f4 % 2u];
-      let f5 = min(40u + sid, 47u);
-      let fc5 = g * p.Cg + min(c0 + f5 / 6u, p.Cg - 1u);
-      let xl5 = X[((n * p.C + fc5) * p.Hp + oh * 1u + ((f5 / 2u) % 3u) * 1u) * wp4 + xq + f5 % 2u];
-      let xs0 = subgroupBroadcast(xl0, 0u);
-      let xs1 = subgroupBroadcast(xl0, 1u);
-      let xs2 = subgroupBroadcast(xl0, 2u);
-      let xs3 = subgroupBroadcast(xl0, 3u);
-      let xs4 = subgroupBroadcast(xl0, 4u);
-      let xs5 = subgroupBroadcast(xl0, 5u);
-      let xs6 = subgroupBroadcast(xl0, 6u);
-      let xs7 = subgroupBroadcast(xl0, 7u);
-      let xs8 = subgroupBroadcast(xl1, 0u);
-      let xs9 = subgroupBroadcast(xl1, 1u);
-      let xs10 = subgroupBroadcast(xl1, 2u);
-      let xs11 = subgroupBroadcast(xl1, 3u);
-      let xs12 = subgroupBroadcast(xl1, 4u);
-      let xs13 = subgroupBroadcast(xl1, 5u);
-      let xs14 = subgroupBroadcast(xl1, 6u);
-      let xs15 = subgroupBroadcast(xl1, 7u);
-      let xs16 = subgroupBroadcast(xl2, 0u);
-      let xs17 = subgroupBroadcast(xl2, 1u);
-      let xs18 = subgroupBroadcast(xl2, 2u);
-      let xs19 = subgroupBroadcast(xl2, 3u);
-      let xs20 = subgroupBroadcast(xl2, 4u);
-      let xs21 = subgroupBroadcast(xl2, 5u);
-      let xs22 = subgroupBroadcast(xl2, 6u);
-      let xs23 = subgroupBroadcast(xl2, 7u);
-      let xs24 = subgroupBroadcast(xl3, 0u);
-      let xs25 = subgroupBroadcast(xl3, 1u);
-      let xs26 = subgroupBroadcast(xl3, 2u);
-      let xs27 = subgroupBroadcast(xl3, 3u);
-      let xs28 = subgroupBroadcast(xl3, 4u);
-      let xs29 = subgroupBroadcast(xl3, 5u);
-      let xs30 = subgroupBroadcast(xl3, 6u);
-      let xs31 = subgroupBroadcast(xl3, 7u);
-      let xs32 = subgroupBroadcast(xl4, 0u);
-      let xs33 = subgroupBroadcast(xl4, 1u);
-      let xs34 = subgroupBroadcast(xl4, 2u);
-      let xs35 = subgroupBroadcast(xl4, 3u);
-      let xs36 = subgroupBroadcast(xl4, 4u);
-      let xs37 = subgroupBroadcast(xl4, 5u);
-      let xs38 = subgroupBroadcast(xl4, 6u);
-      let xs39 = subgroupBroadcast(xl4, 7u);
-      let xs40 = subgroupBroadcast(xl5, 0u);
-      let xs41 = subgroupBroadcast(xl5, 1u);
-      let xs42 = subgroupBroadcast(xl5, 2u);
-      let xs43 = subgroupBroadcast(xl5, 3u);
-      let xs44 = subgroupBroadcast(xl5, 4u);
-      let xs45 = subgroupBroadcast(xl5, 5u);
-      let xs46 = subgroupBroadcast(xl5, 6u);
-      let xs47 = subgroupBroadcast(xl5, 7u);
+      let xs_i0 = min(0u + sid, 47u);
+      let xs_l0 = X[((n * p.C + g * p.Cg + min(c0 + xs_i0 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i0 / 2u) % 3u) * 1u) * wp4 + xq + xs_i0 % 2u];
+      let xs_i1 = min(8u + sid, 47u);
+      let xs_l1 = X[((n * p.C + g * p.Cg + min(c0 + xs_i1 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i1 / 2u) % 3u) * 1u) * wp4 + xq + xs_i1 % 2u];
+      let xs_i2 = min(16u + sid, 47u);
+      let xs_l2 = X[((n * p.C + g * p.Cg + min(c0 + xs_i2 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i2 / 2u) % 3u) * 1u) * wp4 + xq + xs_i2 % 2u];
+      let xs_i3 = min(24u + sid, 47u);
+      let xs_l3 = X[((n * p.C + g * p.Cg + min(c0 + xs_i3 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i3 / 2u) % 3u) * 1u) * wp4 + xq + xs_i3 % 2u];
+      let xs_i4 = min(32u + sid, 47u);
+      let xs_l4 = X[((n * p.C + g * p.Cg + min(c0 + xs_i4 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i4 / 2u) % 3u) * 1u) * wp4 + xq + xs_i4 % 2u];
+      let xs_i5 = min(40u + sid, 47u);
+      let xs_l5 = X[((n * p.C + g * p.Cg + min(c0 + xs_i5 / 6u, p.Cg - 1u)) * p.Hp + oh * 1u + ((xs_i5 / 2u) % 3u) * 1u) * wp4 + xq + xs_i5 % 2u];
+      let xs_0 = subgroupBroadcast(xs_l0, 0u);
+      let xs_1 = subgroupBroadcast(xs_l0, 1u);
+      let xs_2 = subgroupBroadcast(xs_l0, 2u);
+      let xs_3 = subgroupBroadcast(xs_l0, 3u);
+      let xs_4 = subgroupBroadcast(xs_l0, 4u);
+      let xs_5 = subgroupBroadcast(xs_l0, 5u);
+      let xs_6 = subgroupBroadcast(xs_l0, 6u);
+      let xs_7 = subgroupBroadcast(xs_l0, 7u);
+      let xs_8 = subgroupBroadcast(xs_l1, 0u);
+      let xs_9 = subgroupBroadcast(xs_l1, 1u);
+      let xs_10 = subgroupBroadcast(xs_l1, 2u);
+      let xs_11 = subgroupBroadcast(xs_l1, 3u);
+      let xs_12 = subgroupBroadcast(xs_l1, 4u);
+      let xs_13 = subgroupBroadcast(xs_l1, 5u);
+      let xs_14 = subgroupBroadcast(xs_l1, 6u);
+      let xs_15 = subgroupBroadcast(xs_l1, 7u);
+      let xs_16 = subgroupBroadcast(xs_l2, 0u);
+      let xs_17 = subgroupBroadcast(xs_l2, 1u);
+      let xs_18 = subgroupBroadcast(xs_l2, 2u);
+      let xs_19 = subgroupBroadcast(xs_l2, 3u);
+      let xs_20 = subgroupBroadcast(xs_l2, 4u);
+      let xs_21 = subgroupBroadcast(xs_l2, 5u);
+      let xs_22 = subgroupBroadcast(xs_l2, 6u);
+      let xs_23 = subgroupBroadcast(xs_l2, 7u);
+      let xs_24 = subgroupBroadcast(xs_l3, 0u);
+      let xs_25 = subgroupBroadcast(xs_l3, 1u);
+      let xs_26 = subgroupBroadcast(xs_l3, 2u);
+      let xs_27 = subgroupBroadcast(xs_l3, 3u);
+      let xs_28 = subgroupBroadcast(xs_l3, 4u);
+      let xs_29 = subgroupBroadcast(xs_l3, 5u);
+      let xs_30 = subgroupBroadcast(xs_l3, 6u);
+      let xs_31 = subgroupBroadcast(xs_l3, 7u);
+      let xs_32 = subgroupBroadcast(xs_l4, 0u);
+      let xs_33 = subgroupBroadcast(xs_l4, 1u);
+      let xs_34 = subgroupBroadcast(xs_l4, 2u);
+      let xs_35 = subgroupBroadcast(xs_l4, 3u);
+      let xs_36 = subgroupBroadcast(xs_l4, 4u);
+      let xs_37 = subgroupBroadcast(xs_l4, 5u);
+      let xs_38 = subgroupBroadcast(xs_l4, 6u);
+      let xs_39 = subgroupBroadcast(xs_l4, 7u);
+      let xs_40 = subgroupBroadcast(xs_l5, 0u);
+      let xs_41 = subgroupBroadcast(xs_l5, 1u);
+      let xs_42 = subgroupBroadcast(xs_l5, 2u);
+      let xs_43 = subgroupBroadcast(xs_l5, 3u);
+      let xs_44 = subgroupBroadcast(xs_l5, 4u);
+      let xs_45 = subgroupBroadcast(xs_l5, 5u);
+      let xs_46 = subgroupBroadcast(xs_l5, 6u);
+      let xs_47 = subgroupBroadcast(xs_l5, 7u);
       {
-        let s0 = xs0;
-        let s1 = xs1;
+        let s0 = xs_0;
+        let s1 = xs_1;
         a0_0_0_0 = fma(d0_0[0], s0[0], a0_0_0_0);
         a0_0_0_0 = fma(d0_0[1], s0[1], a0_0_0_0);
         a0_0_0_0 = fma(d0_0[2], s0[2], a0_0_0_0);
@@ -227,8 +221,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_0_0_2 = fma(d0_0[3], s1[1], a0_0_0_2);
       }
       {
-        let s0 = xs2;
-        let s1 = xs3;
+        let s0 = xs_2;
+        let s1 = xs_3;
         a0_0_1_0 = fma(d0_0[0], s0[0], a0_0_1_0);
         a0_0_1_0 = fma(d0_0[1], s0[1], a0_0_1_0);
         a0_0_1_0 = fma(d0_0[2], s0[2], a0_0_1_0);
@@ -243,8 +237,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_0_1_2 = fma(d0_0[3], s1[1], a0_0_1_2);
       }
       {
-        let s0 = xs4;
-        let s1 = xs5;
+        let s0 = xs_4;
+        let s1 = xs_5;
         a0_0_2_0 = fma(d0_0[0], s0[0], a0_0_2_0);
         a0_0_2_0 = fma(d0_0[1], s0[1], a0_0_2_0);
         a0_0_2_0 = fma(d0_0[2], s0[2], a0_0_2_0);
@@ -259,8 +253,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_0_2_2 = fma(d0_0[3], s1[1], a0_0_2_2);
       }
       {
-        let s0 = xs6;
-        let s1 = xs7;
+        let s0 = xs_6;
+        let s1 = xs_7;
         a0_1_0_0 = fma(d0_0[0], s0[0], a0_1_0_0);
         a0_1_0_0 = fma(d0_0[1], s0[1], a0_1_0_0);
         a0_1_0_0 = fma(d0_0[2], s0[2], a0_1_0_0);
@@ -275,8 +269,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_1_0_2 = fma(d0_0[3], s1[1], a0_1_0_2);
       }
       {
-        let s0 = xs8;
-        let s1 = xs9;
+        let s0 = xs_8;
+        let s1 = xs_9;
         a0_1_1_0 = fma(d0_0[0], s0[0], a0_1_1_0);
         a0_1_1_0 = fma(d0_0[1], s0[1], a0_1_1_0);
         a0_1_1_0 = fma(d0_0[2], s0[2], a0_1_1_0);
@@ -291,8 +285,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_1_1_2 = fma(d0_0[3], s1[1], a0_1_1_2);
       }
       {
-        let s0 = xs10;
-        let s1 = xs11;
+        let s0 = xs_10;
+        let s1 = xs_11;
         a0_1_2_0 = fma(d0_0[0], s0[0], a0_1_2_0);
         a0_1_2_0 = fma(d0_0[1], s0[1], a0_1_2_0);
         a0_1_2_0 = fma(d0_0[2], s0[2], a0_1_2_0);
@@ -307,8 +301,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_1_2_2 = fma(d0_0[3], s1[1], a0_1_2_2);
       }
       {
-        let s0 = xs12;
-        let s1 = xs13;
+        let s0 = xs_12;
+        let s1 = xs_13;
         a0_2_0_0 = fma(d0_0[0], s0[0], a0_2_0_0);
         a0_2_0_0 = fma(d0_0[1], s0[1], a0_2_0_0);
         a0_2_0_0 = fma(d0_0[2], s0[2], a0_2_0_0);
@@ -323,8 +317,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_2_0_2 = fma(d0_0[3], s1[1], a0_2_0_2);
       }
       {
-        let s0 = xs14;
-        let s1 = xs15;
+        let s0 = xs_14;
+        let s1 = xs_15;
         a0_2_1_0 = fma(d0_0[0], s0[0], a0_2_1_0);
         a0_2_1_0 = fma(d0_0[1], s0[1], a0_2_1_0);
         a0_2_1_0 = fma(d0_0[2], s0[2], a0_2_1_0);
@@ -339,8 +333,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_2_1_2 = fma(d0_0[3], s1[1], a0_2_1_2);
       }
       {
-        let s0 = xs16;
-        let s1 = xs17;
+        let s0 = xs_16;
+        let s1 = xs_17;
         a0_2_2_0 = fma(d0_0[0], s0[0], a0_2_2_0);
         a0_2_2_0 = fma(d0_0[1], s0[1], a0_2_2_0);
         a0_2_2_0 = fma(d0_0[2], s0[2], a0_2_2_0);
@@ -355,8 +349,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_2_2_2 = fma(d0_0[3], s1[1], a0_2_2_2);
       }
       {
-        let s0 = xs18;
-        let s1 = xs19;
+        let s0 = xs_18;
+        let s1 = xs_19;
         a0_3_0_0 = fma(d0_0[0], s0[0], a0_3_0_0);
         a0_3_0_0 = fma(d0_0[1], s0[1], a0_3_0_0);
         a0_3_0_0 = fma(d0_0[2], s0[2], a0_3_0_0);
@@ -371,8 +365,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_3_0_2 = fma(d0_0[3], s1[1], a0_3_0_2);
       }
       {
-        let s0 = xs20;
-        let s1 = xs21;
+        let s0 = xs_20;
+        let s1 = xs_21;
         a0_3_1_0 = fma(d0_0[0], s0[0], a0_3_1_0);
         a0_3_1_0 = fma(d0_0[1], s0[1], a0_3_1_0);
         a0_3_1_0 = fma(d0_0[2], s0[2], a0_3_1_0);
@@ -387,8 +381,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_3_1_2 = fma(d0_0[3], s1[1], a0_3_1_2);
       }
       {
-        let s0 = xs22;
-        let s1 = xs23;
+        let s0 = xs_22;
+        let s1 = xs_23;
         a0_3_2_0 = fma(d0_0[0], s0[0], a0_3_2_0);
         a0_3_2_0 = fma(d0_0[1], s0[1], a0_3_2_0);
         a0_3_2_0 = fma(d0_0[2], s0[2], a0_3_2_0);
@@ -403,8 +397,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_3_2_2 = fma(d0_0[3], s1[1], a0_3_2_2);
       }
       {
-        let s0 = xs24;
-        let s1 = xs25;
+        let s0 = xs_24;
+        let s1 = xs_25;
         a0_4_0_0 = fma(d0_0[0], s0[0], a0_4_0_0);
         a0_4_0_0 = fma(d0_0[1], s0[1], a0_4_0_0);
         a0_4_0_0 = fma(d0_0[2], s0[2], a0_4_0_0);
@@ -419,8 +413,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_4_0_2 = fma(d0_0[3], s1[1], a0_4_0_2);
       }
       {
-        let s0 = xs26;
-        let s1 = xs27;
+        let s0 = xs_26;
+        let s1 = xs_27;
         a0_4_1_0 = fma(d0_0[0], s0[0], a0_4_1_0);
         a0_4_1_0 = fma(d0_0[1], s0[1], a0_4_1_0);
         a0_4_1_0 = fma(d0_0[2], s0[2], a0_4_1_0);
@@ -435,8 +429,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_4_1_2 = fma(d0_0[3], s1[1], a0_4_1_2);
       }
       {
-        let s0 = xs28;
-        let s1 = xs29;
+        let s0 = xs_28;
+        let s1 = xs_29;
         a0_4_2_0 = fma(d0_0[0], s0[0], a0_4_2_0);
         a0_4_2_0 = fma(d0_0[1], s0[1], a0_4_2_0);
         a0_4_2_0 = fma(d0_0[2], s0[2], a0_4_2_0);
@@ -451,8 +445,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_4_2_2 = fma(d0_0[3], s1[1], a0_4_2_2);
       }
       {
-        let s0 = xs30;
-        let s1 = xs31;
+        let s0 = xs_30;
+        let s1 = xs_31;
         a0_5_0_0 = fma(d0_0[0], s0[0], a0_5_0_0);
         a0_5_0_0 = fma(d0_0[1], s0[1], a0_5_0_0);
         a0_5_0_0 = fma(d0_0[2], s0[2], a0_5_0_0);
@@ -467,8 +461,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_5_0_2 = fma(d0_0[3], s1[1], a0_5_0_2);
       }
       {
-        let s0 = xs32;
-        let s1 = xs33;
+        let s0 = xs_32;
+        let s1 = xs_33;
         a0_5_1_0 = fma(d0_0[0], s0[0], a0_5_1_0);
         a0_5_1_0 = fma(d0_0[1], s0[1], a0_5_1_0);
         a0_5_1_0 = fma(d0_0[2], s0[2], a0_5_1_0);
@@ -483,8 +477,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_5_1_2 = fma(d0_0[3], s1[1], a0_5_1_2);
       }
       {
-        let s0 = xs34;
-        let s1 = xs35;
+        let s0 = xs_34;
+        let s1 = xs_35;
         a0_5_2_0 = fma(d0_0[0], s0[0], a0_5_2_0);
         a0_5_2_0 = fma(d0_0[1], s0[1], a0_5_2_0);
         a0_5_2_0 = fma(d0_0[2], s0[2], a0_5_2_0);
@@ -499,8 +493,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_5_2_2 = fma(d0_0[3], s1[1], a0_5_2_2);
       }
       {
-        let s0 = xs36;
-        let s1 = xs37;
+        let s0 = xs_36;
+        let s1 = xs_37;
         a0_6_0_0 = fma(d0_0[0], s0[0], a0_6_0_0);
         a0_6_0_0 = fma(d0_0[1], s0[1], a0_6_0_0);
         a0_6_0_0 = fma(d0_0[2], s0[2], a0_6_0_0);
@@ -515,8 +509,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_6_0_2 = fma(d0_0[3], s1[1], a0_6_0_2);
       }
       {
-        let s0 = xs38;
-        let s1 = xs39;
+        let s0 = xs_38;
+        let s1 = xs_39;
         a0_6_1_0 = fma(d0_0[0], s0[0], a0_6_1_0);
         a0_6_1_0 = fma(d0_0[1], s0[1], a0_6_1_0);
         a0_6_1_0 = fma(d0_0[2], s0[2], a0_6_1_0);
@@ -531,8 +525,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_6_1_2 = fma(d0_0[3], s1[1], a0_6_1_2);
       }
       {
-        let s0 = xs40;
-        let s1 = xs41;
+        let s0 = xs_40;
+        let s1 = xs_41;
         a0_6_2_0 = fma(d0_0[0], s0[0], a0_6_2_0);
         a0_6_2_0 = fma(d0_0[1], s0[1], a0_6_2_0);
         a0_6_2_0 = fma(d0_0[2], s0[2], a0_6_2_0);
@@ -547,8 +541,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_6_2_2 = fma(d0_0[3], s1[1], a0_6_2_2);
       }
       {
-        let s0 = xs42;
-        let s1 = xs43;
+        let s0 = xs_42;
+        let s1 = xs_43;
         a0_7_0_0 = fma(d0_0[0], s0[0], a0_7_0_0);
         a0_7_0_0 = fma(d0_0[1], s0[1], a0_7_0_0);
         a0_7_0_0 = fma(d0_0[2], s0[2], a0_7_0_0);
@@ -563,8 +557,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_7_0_2 = fma(d0_0[3], s1[1], a0_7_0_2);
       }
       {
-        let s0 = xs44;
-        let s1 = xs45;
+        let s0 = xs_44;
+        let s1 = xs_45;
         a0_7_1_0 = fma(d0_0[0], s0[0], a0_7_1_0);
         a0_7_1_0 = fma(d0_0[1], s0[1], a0_7_1_0);
         a0_7_1_0 = fma(d0_0[2], s0[2], a0_7_1_0);
@@ -579,8 +573,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a0_7_1_2 = fma(d0_0[3], s1[1], a0_7_1_2);
       }
       {
-        let s0 = xs46;
-        let s1 = xs47;
+        let s0 = xs_46;
+        let s1 = xs_47;
         a0_7_2_0 = fma(d0_0[0], s0[0], a0_7_2_0);
         a0_7_2_0 = fma(d0_0[1], s0[1], a0_7_2_0);
         a0_7_2_0 = fma(d0_0[2], s0[2], a0_7_2_0);
