@@ -60,6 +60,8 @@ describe('evaluateGenerator', () => {
       'same_identity_verified',
       'different_identity_rejected',
       'real_same_verified',
+      'real_different_rejected',
+      'requested_different_rejected',
       'usable_fraction',
     ] as const;
     for (const k of fractions) {
@@ -74,6 +76,8 @@ describe('evaluateGenerator', () => {
     for (const k of cosines) expect(Math.abs(s[k]), k).toBeLessThanOrEqual(1);
     // 3 x 3 images: 3 x 3 same pairs, 36 - 9 = 27 different pairs; 2 real same pairs
     expect([s.same_pairs, s.different_pairs, s.real_same_pairs, s.images]).toEqual([9, 27, 2, 9]);
+    expect(s.real_different_pairs).toBe(2);
+    expect(s.identity_spread).toBe(1);
     expect(s.fd_sample).toBe(4); // 8 held-out images: halves of 4, the generated cut to 4
     expect(s.real_images).toBe(8);
     for (const k of ['fd', 'fd_real_floor'] as const) expect(s[k], k).toBeGreaterThanOrEqual(-1e-9);

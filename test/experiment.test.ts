@@ -36,6 +36,7 @@ beforeAll(async () => {
     out: join(w.root, 'experiment'),
     ids: 4,
     perId: 2,
+    identitySpread: 1.2,
     realPeople: 3,
     steps: 2,
     batch: 4,
@@ -88,7 +89,8 @@ describe('synface experiment', () => {
     expect(m.report.val_accuracy).toBe(by['syn-im-dm'].val_accuracy);
     const dataset = JSON.parse(readFileSync(join(options.out, 'data', 'syn-im', 'manifest.json'), 'utf8'));
     expect(m.settings.generator_sha256).toBe(dataset.generator.sha256);
-    expect(m.reproduce).toMatch(/^synface experiment .*--steps 2 /);
+    expect([m.settings.identitySpread, dataset.settings.identitySpread]).toEqual([1.2, 1.2]);
+    expect(m.reproduce).toMatch(/^synface experiment .*--identity-spread 1.2 .*--steps 2 /);
     expect(readFileSync(join(w.root, 'weights', 'results.md'), 'utf8')).toBe(md);
   }, 600_000);
 

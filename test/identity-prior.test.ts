@@ -10,6 +10,7 @@ import {
   fitIdentityPrior,
   peopleNearestDistances,
   sampleIdentities,
+  widenPrior,
 } from '../src/models/generator/identity-prior.js';
 
 const DIM = 6;
@@ -89,6 +90,22 @@ describe('identity prior', () => {
       )
       .sort((a, b) => a - b);
     brute.forEach((v, i) => expect(d[i]).toBeCloseTo(v, 5));
+  });
+
+  it("widenPrior scales every draw's offset from the mean by the spread, same stream", () => {
+    const x = sampleIdentities(prior, 50, new Generator(3), 0);
+    const wide = widenPrior(prior, 1.5);
+    const y = sampleIdentities(wide, 50, new Generator(3), 0);
+    for (let i = 0; i < 50; i++)
+      for (let j = 0; j < DIM; j++) {
+        const m = prior.mean[j];
+        expect(y[i * DIM + j] - m).toBeCloseTo(1.5 * (x[i * DIM + j] - m), 5);
+      }
+    // the people (what rejection measures against) and the fitted prior itself are unchanged
+    expect(wide.people).toBe(prior.people);
+    expect(sampleIdentities(prior, 50, new Generator(3), 0)).toEqual(x);
+    for (const bad of [0, -1, NaN, Infinity])
+      expect(() => widenPrior(prior, bad)).toThrow(/widenPrior: spread .* is not a positive number/);
   });
 
   it('names an impossible distance and a prior of one person', () => {

@@ -12,6 +12,7 @@ import { evaluateGenerator, type GeneratorEvalSummary } from '../src/eval/evalua
 import { shippedGeneratorPath, shippedRecognizerPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { LFW_FACTORS } from './train-generator.js';
+import { PRIOR_OPTIONS, priorChoice } from './generate.js';
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'generator weights (default: the shipped weights/generator.safetensors)' },
@@ -36,6 +37,7 @@ const SPEC: Record<string, OptionSpec> = {
     help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
     min: 0,
   },
+  'identity-spread': PRIOR_OPTIONS['identity-spread'],
   batch: { type: 'number', help: 'images per forward pass', default: 16, int: true, min: 1 },
   'kid-subsets': {
     type: 'number',
@@ -67,7 +69,7 @@ export async function evalGeneratorCommand(args: string[]): Promise<number> {
     seed: Number(o.seed),
     batch: Number(o.batch),
     kidSubsets: Number(o['kid-subsets']),
-    minDistance: o['min-distance'] === undefined ? undefined : Number(o['min-distance']),
+    ...priorChoice(o),
     say,
   });
   if (o.json) console.log(JSON.stringify(s));
@@ -89,7 +91,16 @@ export function formatSummary(s: GeneratorEvalSummary): string {
       pct(s.same_identity_verified),
       `${s.same_pairs} pairs, distance < 0.6; real val pairs ${pct(s.real_same_verified)}`,
     ),
-    row('different identity rejected', pct(s.different_identity_rejected), `${s.different_pairs} pairs`),
+    row(
+      'different identity rejected',
+      pct(s.different_identity_rejected),
+      `${s.different_pairs} pairs; requested descriptors ${pct(s.requested_different_rejected)} (spread ${s.identity_spread}), real val pairs ${pct(s.real_different_rejected)}`,
+    ),
+    row(
+      'dlib distance same / different',
+      `${f(s.same_distance_mean)} / ${f(s.different_distance_mean)}`,
+      `requested identities ${f(s.requested_different_distance_mean)} apart`,
+    ),
     row(
       'recognizer same cosine',
       f(s.recognizer_same_cosine),

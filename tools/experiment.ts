@@ -18,6 +18,7 @@ import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, ProgressBar, trainingConsole } from './progress.js';
 import { LFW_FACTORS } from './train-generator.js';
+import { PRIOR_OPTIONS } from './generate.js';
 import { DEFAULT_SPLIT, REAL_DATA_OPTIONS } from './train-recognizer.js';
 
 const SPEC: Record<string, OptionSpec> = {
@@ -35,6 +36,7 @@ const SPEC: Record<string, OptionSpec> = {
   out: { type: 'string', help: 'the experiment folder', default: 'runs/experiment' },
   ids: { type: 'number', help: 'synthetic identities N', default: 500, int: true, min: 2 },
   'per-id': { type: 'number', help: 'images per synthetic identity K', default: 20, int: true, min: 2 },
+  'identity-spread': PRIOR_OPTIONS['identity-spread'],
   'real-people': {
     type: 'number',
     help: 'M, the real people of real-quarter and of the domain mixup',
@@ -103,6 +105,7 @@ export async function experimentCommand(args: string[]): Promise<number> {
       out: String(o.out),
       ids: Number(o.ids),
       perId: Number(o['per-id']),
+      identitySpread: Number(o['identity-spread']),
       realPeople: Number(o['real-people']),
       steps: Number(o.steps),
       batch: o.batch === undefined ? undefined : Number(o.batch),

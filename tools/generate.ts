@@ -30,7 +30,21 @@ export const PRIOR_OPTIONS: Record<string, OptionSpec> = {
     help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
     min: 0,
   },
+  'identity-spread': {
+    type: 'number',
+    help: "scale of the identity prior's spread (1: as fitted to the training people; above 1: people further apart)",
+    default: 1,
+    min: 0.01,
+  },
 };
+
+/** PRIOR_OPTIONS' values for openGenerator. */
+export function priorChoice(o: Record<string, unknown>): { minDistance?: number; identitySpread: number } {
+  return {
+    minDistance: o['min-distance'] === undefined ? undefined : Number(o['min-distance']),
+    identitySpread: Number(o['identity-spread']),
+  };
+}
 
 const SPEC: Record<string, OptionSpec> = {
   weights: { type: 'string', help: 'generator weights (default: the shipped weights/generator.safetensors)' },
@@ -106,7 +120,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     light: listOrSample('light', String(o.light)),
     rows: Number(grid[1]),
     columns: Number(grid[2]),
-    minDistance: o['min-distance'] === undefined ? undefined : Number(o['min-distance']),
+    ...priorChoice(o),
   });
   console.log(`generate: wrote ${r.out} (${r.image.width}x${r.image.height})`);
   return 0;

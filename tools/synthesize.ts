@@ -28,7 +28,7 @@ import { parseShard } from '../src/eval/synthetic-plan.js';
 import { shippedGeneratorPath } from '../src/io/package-files.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { formatDuration, ProgressBar } from './progress.js';
-import { PRIOR_OPTIONS } from './generate.js';
+import { PRIOR_OPTIONS, priorChoice } from './generate.js';
 
 const SPEC: Record<string, OptionSpec> = {
   generator: {
@@ -94,7 +94,7 @@ export async function synthesizeCommand(args: string[]): Promise<number> {
     seed: Number(o.seed),
     batch: Number(o.batch),
     shard,
-    minDistance: o['min-distance'] === undefined ? undefined : Number(o['min-distance']),
+    ...priorChoice(o),
     onProgress: (done, total, perSecond) => {
       bar ??= new ProgressBar(total);
       bar.update(done, { 'img/s': perSecond.toFixed(2) }, (total - done) / perSecond);

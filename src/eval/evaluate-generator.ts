@@ -2,7 +2,8 @@
  * `synface eval-generator`'s work (Node: reads the weights, the factors file, the split, the
  * recognizer and the images): the face generator judged on synthetic identities it never saw.
  *
- *   identities  `ids` new ones from the identity prior of the training people (identity-prior.ts),
+ *   identities  `ids` new ones from the identity prior of the training people (identity-prior.ts,
+ *               its spread scaled by `identitySpread`, default 1),
  *               none closer to a training person's mean descriptor than `minDistanceQuantile`
  *               of the real people are to their nearest other person (0.25: as the training
  *               run's grid); each shown `perId` times, expression, pose and lighting drawn per
@@ -11,8 +12,10 @@
  *               network as the factors file, same crops): generator-samples.ts
  *   consistency dlib on every pair (generator-metrics.ts); the shipped recognizer's mean cosine
  *               over the same-identity pairs next to its mean over the real same-person pairs
- *               of the split's val-pairs.txt (and dlib's share of those real pairs verified,
- *               from the factors file's descriptors)
+ *               of the split's val-pairs.txt; dlib's share of those real pairs verified and
+ *               of its different-person pairs rejected (the factors file's descriptors), and
+ *               of the requested identity descriptors' pairs rejected: the floors to read
+ *               the synthetic figures against
  *   control     requested vs measured yaw, pitch (degrees), expression code (the factors file's
  *               PCA; both sides centred on the identity's mean over its usable images, the
  *               measured side as analyze centres a person), lighting code: correlation (pooled
@@ -36,6 +39,7 @@ import {
   fitIdentityPrior,
   nearestPersonDistance,
   peopleNearestDistances,
+  widenPrior,
 } from '../models/generator/identity-prior.js';
 import { embedRows } from './embed.js';
 import { euclideanDistance } from './verification.js';
@@ -80,6 +84,8 @@ export interface EvalGeneratorOptions {
   minDistanceQuantile?: number;
   /** The rejection distance itself (overrides the quantile; tests with 2 training people). */
   minDistance?: number;
+  /** Scale of the identity prior's spread (default 1: as fitted; identity-prior.ts widenPrior). */
+  identitySpread?: number;
   /** KID subsets (default 100). */
   kidSubsets?: number;
   cache?: CacheOptions;
@@ -95,6 +101,14 @@ export interface GeneratorEvalSummary extends Omit<Realism, 'generated' | 'real'
   same_distance_mean: number;
   different_distance_mean: number;
   real_same_verified: number;
+  /** dlib's share of the split's real different-person pairs rejected (the floor of different_identity_rejected). */
+  real_different_rejected: number;
+  real_different_pairs: number;
+  /** The same figures for the requested identity descriptors themselves (before rendering). */
+  requested_different_rejected: number;
+  requested_different_distance_mean: number;
+  /** The identity prior's spread (identity-prior.ts widenPrior; 1: as fitted). */
+  identity_spread: number;
   recognizer_same_cosine: number;
   recognizer_different_cosine: number;
   recognizer_real_same_cosine: number;
@@ -135,16 +149,40 @@ export interface GeneratorEvalSummary extends Omit<Realism, 'generated' | 'real'
 
 const NOVELTY_QS = [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1];
 
-/** The real same-person pairs of val-pairs.txt: the recognizer's mean cosine and dlib's share verified. */
-async function realSamePairs(
+/**
+ * The real pairs of val-pairs.txt, the floor of the consistency figures: the recognizer's mean
+ * cosine over the same-person pairs, and dlib's share of the same-person pairs verified and of
+ * the different-person pairs rejected (from the factors file's descriptors, measured on the
+ * same 64 px crops the generator renders).
+ */
+async function realPairs(
   o: EvalGeneratorOptions,
   table: ReturnType<typeof decodeFactors>,
   recognizer: ReturnType<typeof loadRecognizer>,
-): Promise<{ cosine: number; dlibVerified: number; pairs: number }> {
+): Promise<{
+  cosine: number;
+  dlibVerified: number;
+  pairs: number;
+  dlibRejected: number;
+  differentPairs: number;
+}> {
   const { pairs, path: pairsPath } = readValPairs(o.split, 'eval-generator');
   const same = pairs.filter((p) => p.same);
-  if (!same.length) throw new Error(`eval-generator: ${pairsPath} has no same-person pairs`);
+  const different = pairs.filter((p) => !p.same);
+  if (!same.length || !different.length)
+    throw new Error(
+      `eval-generator: ${pairsPath} has ${same.length} same-person and ${different.length} different-person pairs; both kinds are needed`,
+    );
   const tableRow = new Map(table.images.map(([name, index], i) => [`${name}/${index}`, i]));
+  const descriptorOf = (r: { name: string; index: number }) => {
+    const i = tableRow.get(`${r.name}/${r.index}`);
+    if (i === undefined)
+      throw new Error(
+        `eval-generator: ${o.factors} has no row for ${r.name} ${r.index} (named in ${pairsPath})`,
+      );
+    return table.columns.descriptor.subarray(i * 128, (i + 1) * 128);
+  };
+  const dlibDistance = (p: (typeof pairs)[number]) => euclideanDistance(descriptorOf(p.a), descriptorOf(p.b));
   const cached = cachedLfw(o.data, o.people, FACE_PREPROCESS, o.cache);
   const rows: number[] = [];
   const pos = new Map<number, number>();
@@ -162,22 +200,12 @@ async function realSamePairs(
     batch: 64,
     model: o.recognizer,
   });
-  let verified = 0;
-  for (const p of same) {
-    const [ra, rb] = [p.a, p.b].map((r) => {
-      const i = tableRow.get(`${r.name}/${r.index}`);
-      if (i === undefined)
-        throw new Error(
-          `eval-generator: ${o.factors} has no row for ${r.name} ${r.index} (named in ${pairsPath})`,
-        );
-      return table.columns.descriptor.subarray(i * 128, (i + 1) * 128);
-    });
-    if (euclideanDistance(ra, rb) < DLIB_THRESHOLD) verified++;
-  }
   return {
     cosine: meanPairCosine(data, dim, ends),
-    dlibVerified: verified / same.length,
+    dlibVerified: same.filter((p) => dlibDistance(p) < DLIB_THRESHOLD).length / same.length,
     pairs: same.length,
+    dlibRejected: different.filter((p) => !(dlibDistance(p) < DLIB_THRESHOLD)).length / different.length,
+    differentPairs: different.length,
   };
 }
 
@@ -278,7 +306,8 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
       );
 
     // ---- identities and requests
-    const prior = fitIdentityPrior(ref.train.descriptor, ref.person, 128);
+    const spread = o.identitySpread ?? 1;
+    const prior = widenPrior(fitIdentityPrior(ref.train.descriptor, ref.person, 128), spread);
     const nearest = peopleNearestDistances(prior);
     const minDistance = o.minDistance ?? quantiles(nearest, [o.minDistanceQuantile ?? 0.25])[0];
     const req = syntheticRequests(ref.train, prior, {
@@ -306,6 +335,11 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
 
     // ---- identity consistency
     const ic = identityConsistency(m.descriptor, 128, req.identityOf);
+    const requested = identityConsistency(
+      req.identities,
+      128,
+      Array.from({ length: o.ids }, (_, id) => id),
+    );
     const cache: ImageCache = {
       count: req.count,
       C: 3,
@@ -325,7 +359,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
     const diffPairs = rows
       .filter((i) => i + o.perId < req.count)
       .map((i) => [i, i + o.perId] as [number, number]);
-    const real = await realSamePairs(o, table, recognizer);
+    const real = await realPairs(o, table, recognizer);
 
     // ---- realism and novelty
     const re = realism(m.descriptor, ref.heldOut.descriptor, 128, { seed: o.seed, kidSubsets: o.kidSubsets });
@@ -351,6 +385,11 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
       same_distance_mean: ic.sameDistanceMean,
       different_distance_mean: ic.differentDistanceMean,
       real_same_verified: real.dlibVerified,
+      real_different_rejected: real.dlibRejected,
+      real_different_pairs: real.differentPairs,
+      requested_different_rejected: requested.differentRejected,
+      requested_different_distance_mean: requested.differentDistanceMean,
+      identity_spread: spread,
       recognizer_same_cosine: meanPairCosine(emb.data, emb.dim, samePairs),
       recognizer_different_cosine: meanPairCosine(emb.data, emb.dim, diffPairs),
       recognizer_real_same_cosine: real.cosine,

@@ -23,6 +23,8 @@ export interface GenerateOptions extends GenerateRequest {
   out: string;
   /** The identity prior's rejection distance (default: the 25th percentile of the training people's nearest-other distances). */
   minDistance?: number;
+  /** Scale of the identity prior's spread (default 1). */
+  identitySpread?: number;
 }
 
 /** Image `offset` of u8 CHW RGB pixels (R x R) as RGBA. */
@@ -42,7 +44,7 @@ export type { GeneratorSetup } from './generator-setup.js';
  * (errors name the command and the file). The caller disposes `G`.
  */
 export function openGenerator(
-  o: { weights: string; factors: string; split: string; minDistance?: number },
+  o: { weights: string; factors: string; split: string; minDistance?: number; identitySpread?: number },
   command: string,
 ): GeneratorSetup {
   for (const [what, path] of [
@@ -65,6 +67,7 @@ export function openGenerator(
       factorsSource: o.factors,
       heldOut,
       minDistance: o.minDistance,
+      identitySpread: o.identitySpread,
     },
     command,
   );

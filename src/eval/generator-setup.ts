@@ -11,6 +11,7 @@ import type { GeneratorConfig } from '../models/generator/config.js';
 import {
   fitIdentityPrior,
   peopleNearestDistances,
+  widenPrior,
   type IdentityPrior,
 } from '../models/generator/identity-prior.js';
 import { decodeFactors } from '../face/factors-file.js';
@@ -21,8 +22,10 @@ export interface GeneratorSetup {
   G: FaceGenerator;
   config: GeneratorConfig;
   ref: GeneratorReference;
+  /** The identity prior, widened by identitySpread. */
   prior: IdentityPrior;
   minDistance: number;
+  identitySpread: number;
   /** The weights file's info (its run: step, kimg, command ...). */
   info: Record<string, unknown>;
 }
@@ -38,6 +41,8 @@ export interface GeneratorBytes {
   heldOut: ReadonlySet<string>;
   /** The identity prior's rejection distance (default: the 25th percentile of the training people's nearest-other distances). */
   minDistance?: number;
+  /** Scale of the identity prior's spread (default 1: as fitted; identity-prior.ts widenPrior). */
+  identitySpread?: number;
 }
 
 /**
@@ -61,9 +66,10 @@ export function openGeneratorFromBytes(o: GeneratorBytes, command: string): Gene
       throw new Error(
         `${command}: ${o.weightsSource} takes ${config.expDim} expression components, ${o.factorsSource} has ${k}: the weights were trained on another factors file`,
       );
-    const prior = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
-    const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(prior), [0.25])[0];
-    return { G, config, ref, prior, minDistance, info };
+    const identitySpread = o.identitySpread ?? 1;
+    const fitted = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
+    const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(fitted), [0.25])[0];
+    return { G, config, ref, prior: widenPrior(fitted, identitySpread), minDistance, identitySpread, info };
   } catch (e) {
     G.dispose();
     throw e;

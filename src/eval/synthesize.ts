@@ -50,6 +50,8 @@ export interface SynthesizeOptions {
   batch: number;
   shard?: Shard;
   minDistance?: number;
+  /** Scale of the identity prior's spread (default 1: as fitted to the training people). */
+  identitySpread?: number;
   log?: (line: string) => void;
   /** Images of this shard done (rendered or found complete), of total; images rendered per second. */
   onProgress?: (done: number, total: number, perSecond: number) => void;
@@ -80,6 +82,7 @@ export interface SynthesisManifest {
     mixup: boolean;
     phiGrid: string;
     minDistance: number;
+    identitySpread: number;
     batch: number;
     blockIdentities: number;
     png: string;
@@ -154,7 +157,7 @@ export async function synthesizeDataset(o: SynthesizeOptions): Promise<Synthesiz
     throw new RangeError(
       `synthesize: identity mixup needs 2 or more identities (a partner other than itself), got ${o.ids}`,
     );
-  const { G, config, ref, prior, minDistance } = openGenerator(o, 'synthesize');
+  const { G, config, ref, prior, minDistance, identitySpread } = openGenerator(o, 'synthesize');
   try {
     const block = blockSize(o.batch, o.perId);
     const manifest: SynthesisManifest = {
@@ -168,6 +171,7 @@ export async function synthesizeDataset(o: SynthesizeOptions): Promise<Synthesiz
         mixup: o.mixup,
         phiGrid: o.mixup ? `k / ${PHI_STEPS}, k = 0 .. ${PHI_STEPS}` : 'none',
         minDistance,
+        identitySpread,
         batch: o.batch,
         blockIdentities: block,
         png: `${config.resolution}x${config.resolution} 8-bit RGB`,

@@ -42,6 +42,8 @@ export interface ExperimentOptions {
   /** Synthetic identities N and images per identity K. */
   ids: number;
   perId: number;
+  /** Scale of the identity prior's spread for the synthetic people (1: as fitted; identity-prior.ts widenPrior). */
+  identitySpread: number;
   /** M: the real people of real-quarter and of syn-im-dm's domain mixup. */
   realPeople: number;
   /** Every arm's budget: optimizer steps at `batch`. */
@@ -138,6 +140,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       perId: o.perId,
       mixup,
       seed: o.seed,
+      identitySpread: o.identitySpread,
       batch: o.synthBatch,
       log: o.log,
       onProgress: o.onSynthProgress,
@@ -194,7 +197,7 @@ function resultsTable(o: ExperimentOptions, results: ArmResult[]): string {
     '',
     `Every arm: the \`${o.preset}\` preset, ${o.steps} steps at batch ${results[0]?.report.batch} ` +
       `(${(o.steps * (results[0]?.report.batch ?? 0)).toLocaleString('en')} images seen); synthetic data ${o.ids} identities x ${o.perId} images ` +
-      `from ${o.generator}; M = ${o.realPeople} real people; validation on the held-out people of ${o.split}.`,
+      `from ${o.generator} (identity spread ${o.identitySpread}); M = ${o.realPeople} real people; validation on the held-out people of ${o.split}.`,
     '',
     '| arm | data | images | classes | accuracy (%) +- std | AUC | TAR @ FAR 1e-3 (%) |',
     '|---|---|---|---|---|---|---|',
@@ -220,6 +223,7 @@ function writeResults(o: ExperimentOptions, results: ArmResult[]): string[] {
       batch: results[0]?.report.batch,
       ids: o.ids,
       perId: o.perId,
+      identitySpread: o.identitySpread,
       realPeople: o.realPeople,
       seed: o.seed,
       generator: o.generator,
@@ -268,6 +272,7 @@ export function shipArms(o: ExperimentOptions, results: ArmResult[], dir: string
     preset: o.preset,
     ids: o.ids,
     perId: o.perId,
+    identitySpread: o.identitySpread,
     realPeople: o.realPeople,
     steps: o.steps,
     batch: results[0]?.report.batch,
@@ -277,7 +282,7 @@ export function shipArms(o: ExperimentOptions, results: ArmResult[], dir: string
   };
   const reproduce =
     `synface experiment --generator ${o.generator} --ids ${o.ids} --per-id ${o.perId} ` +
-    `--real-people ${o.realPeople} --steps ${o.steps} --seed ${o.seed} --preset ${o.preset}` +
+    `--identity-spread ${o.identitySpread} --real-people ${o.realPeople} --steps ${o.steps} --seed ${o.seed} --preset ${o.preset}` +
     (o.batch === undefined ? '' : ` --batch ${o.batch}`);
   const arms = results.flatMap(({ arm, report }) => {
     const weights = join(dir, `${arm}.safetensors`);

@@ -9,6 +9,7 @@ export { GENERATOR_FORMAT, serializeGenerator, loadGenerator } from './weights.j
 export {
   fitIdentityPrior,
   sampleIdentities,
+  widenPrior,
   nearestPersonDistance,
   peopleNearestDistances,
   type IdentityPrior,
