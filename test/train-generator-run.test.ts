@@ -205,6 +205,35 @@ describe('trainGenerator identity loss', () => {
   });
 });
 
+describe('trainGenerator descriptor loss', () => {
+  it("reads the last fakes with dlib's network on every dlibEvery-th step only, and refuses bad settings", async () => {
+    const lines: string[] = [];
+    const settings = { dlibWeight: 0.5, dlibEvery: 2, dlibImages: 2 };
+    const r = await trainGenerator(options('d', { settings, log: (l) => lines.push(l) }));
+    expect(r.status).toBe('finished');
+    expect(lines.join('\n')).toMatch(/descriptor loss read by dlib's face_recognition_model at 150 px/);
+    const train = readFileSync(join(root, 'd', 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((rec) => rec.type === 'train');
+    // records are logged after the step: steps 0 and 2 (records 1 and 3) had the loss
+    expect(train.map((rec) => rec.step)).toEqual([1, 2, 3, 4]);
+    expect(train.map((rec) => 'dlib' in rec)).toEqual([true, false, true, false]);
+    // a squared distance between two descriptors (dlib's lie within ~1.5 of each other): positive, bounded
+    for (const rec of train.filter((x) => 'dlib' in x)) {
+      expect(rec.dlib).toBeGreaterThan(0);
+      expect(rec.dlib).toBeLessThan(10);
+    }
+    await expect(
+      trainGenerator(options('d1', { settings: { dlibWeight: 1, dlibImages: 5 } })),
+    ).rejects.toThrow(/dlibImages 5 is not a whole number in 1 .. the batch 4/);
+    await expect(
+      trainGenerator(options('d2', { settings: { dlibWeight: 1, dlibEvery: 0 } })),
+    ).rejects.toThrow(/dlibEvery 0 is not a whole number of steps >= 1/);
+  });
+});
+
 describe('trainGenerator exportHalf', () => {
   it('exports the networks in F16, and a fresh folder continues the run from that file', async () => {
     const exported = join(root, 'export-half', 'latest.safetensors');

@@ -122,6 +122,23 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'the recognizer that judges identities (for --identity-weight; trained on 64x64 crops)',
     default: 'weights/recognizer-small.safetensors',
   },
+  'dlib-weight': {
+    type: 'number',
+    help: "weight of the descriptor loss read by dlib's own network (default 0: off)",
+    min: 0,
+  },
+  'dlib-every': {
+    type: 'number',
+    help: 'the dlib loss every N steps, scaled by N (default 4)',
+    int: true,
+    min: 1,
+  },
+  'dlib-images': {
+    type: 'number',
+    help: 'fakes dlib reads per use: the last N of the batch, new people first (default 8)',
+    int: true,
+    min: 1,
+  },
   'diff-augment': {
     type: 'string',
     help: 'on | off: DiffAugment (color, translation, cutout) on all images D sees (default off)',
@@ -172,6 +189,9 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     factorWeight: n('factor-weight'),
     identityWeight: n('identity-weight'),
     identityMargin: n('identity-margin'),
+    dlibWeight: n('dlib-weight'),
+    dlibEvery: n('dlib-every'),
+    dlibImages: n('dlib-images'),
     diffAugment: onOff(o['diff-augment'], '--diff-augment'),
     lrG: n('lr'),
     lrD: n('lr'),

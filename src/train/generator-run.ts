@@ -49,7 +49,8 @@ import type { IdentityCritic } from './identity-critic.js';
 import { freezeStudent, normConversion, predictFactorsIn } from '../models/factor-student.js';
 import { frechetSetup, generatorFrechet } from '../eval/generator-metrics.js';
 import { factorRowsOf, generatorReference } from '../eval/generator-samples.js';
-import { DlibDescriptor, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
+import { DlibDescriptor, DLIB_INPUT_SIZE, DLIB_WEIGHTS_NAME } from '../models/face-api/dlib-descriptor.js';
+import { affine, resizeBilinear } from '../ops/index.js';
 import { loadTfjsWeights } from '../io/tfjs-weights-node.js';
 import type { FaceGenerator } from '../models/generator/generator.js';
 import { serializeGenerator } from '../models/generator/weights.js';
@@ -61,6 +62,7 @@ import {
   GeneratorTrainer,
   type FactorPredictor,
   type GeneratorTrainConfig,
+  type DescriptorTeacher,
   type GeneratorTrainingData,
 } from './generator-trainer.js';
 import { RunFolder } from './run-folder.js';
@@ -131,6 +133,9 @@ export type GeneratorSettings = Partial<
     | 'factorWeight'
     | 'identityWeight'
     | 'identityMargin'
+    | 'dlibWeight'
+    | 'dlibEvery'
+    | 'dlibImages'
     | 'diffAugment'
   >
 >;
@@ -220,6 +225,22 @@ function loadIdentityCritic(path: string | undefined, R: number, log: (line: str
   log(`train-generator: identity loss read by the recognizer ${path} (sha256 ${sha})`);
   const critic: IdentityCritic = { embed: (x) => backbone.forward(x) };
   return { critic, dispose: () => backbone.dispose() };
+}
+
+/**
+ * dlib's descriptor network as the generator's descriptor teacher (dlibWeight): a fake in
+ * [-1, 1] is read exactly as analyze reads a real crop (bilinear to 150 px, [0, 255]), so the
+ * loss compares it with the descriptors of the factors file. dlib's weights are buffers: no
+ * weight gradient is made, only the images'.
+ */
+function loadDescriptorTeacher(log: (line: string) => void) {
+  const dlib = new DlibDescriptor(loadTfjsWeights(DLIB_WEIGHTS_NAME));
+  log(`train-generator: descriptor loss read by dlib's ${DLIB_WEIGHTS_NAME} at ${DLIB_INPUT_SIZE} px`);
+  const teacher: DescriptorTeacher = {
+    describe: (x) =>
+      dlib.forward(affine(resizeBilinear(x, [DLIB_INPUT_SIZE, DLIB_INPUT_SIZE]), 127.5, 127.5)),
+  };
+  return { teacher, dispose: () => dlib.dispose() };
 }
 
 /**
@@ -335,7 +356,13 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
     const student = config.factorWeight > 0 ? loadStudentCritic(o.student, model, log) : undefined;
     const idCritic =
       config.identityWeight > 0 ? loadIdentityCritic(o.identityCritic, model.resolution, log) : undefined;
-    const data = { ...realData, factorPredictor: student?.predictor, identityCritic: idCritic?.critic };
+    const teacher = config.dlibWeight > 0 ? loadDescriptorTeacher(log) : undefined;
+    const data = {
+      ...realData,
+      factorPredictor: student?.predictor,
+      identityCritic: idCritic?.critic,
+      descriptorTeacher: teacher?.teacher,
+    };
     const trainer = new GeneratorTrainer(config, data);
     try {
       log(
@@ -427,6 +454,7 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       trainer.dispose();
       student?.dispose();
       idCritic?.dispose();
+      teacher?.dispose();
     }
   } finally {
     folder.close();

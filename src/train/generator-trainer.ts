@@ -22,8 +22,13 @@
  *            id     = identity-critic.ts: a frozen recognizer sees each fake with a real
  *                     identity as that person (1 - cos) and each new person as nobody else in
  *                     the batch (cosines above a margin)
+ *            dlib   = every dlibEvery steps (lazy, as R1), on the last dlibImages fakes (the
+ *                     new people, then recombinations): mean over them of
+ *                     |T(fake) - d_asked|^2, T the descriptor teacher (dlib's network itself
+ *                     at 150 px, as analyze reads the real images), d_asked the raw descriptor
+ *                     the fake was given; scaled by dlibEvery
  *            Adam on G with loss_g + reconWeight * recon + factorWeight * factor
- *                               + identityWeight * id
+ *                               + identityWeight * id + dlibWeight * dlib
  *   (with diffAugment, every D(x, .) above is D(DiffAugment(x), .), fresh draws per call)
  *   EMA      G_ema = G + beta (G_ema - G), beta = 0.5^(B / halfLife), the half-life ramped
  *            up as StyleGAN2-ADA: min(emaHalfLifeImages, emaRampup * images seen)
@@ -59,6 +64,7 @@ import {
   mul,
   reshape,
   scale,
+  slice,
   square,
   sub,
   sum,
@@ -129,6 +135,18 @@ export interface GeneratorTrainConfig {
    */
   identityMargin: number;
   /**
+   * Weight of the descriptor teacher's loss (GeneratorTrainingData.descriptorTeacher: dlib's
+   * network): the squared distance between the descriptor the teacher reads from a fake and the
+   * one it was asked for. The factor student's identity head is a weak copy of dlib (per
+   * dimension r 0.49 on held-out faces; its error on real faces is about the f_id the fakes
+   * already reach), so past some point only the teacher itself tells G more (0: off).
+   */
+  dlibWeight: number;
+  /** The teacher's loss every N steps (it costs ~0.5 s per image here), scaled by N. */
+  dlibEvery: number;
+  /** Fakes the teacher reads per use: the last N of the batch (the new people first). */
+  dlibImages: number;
+  /**
    * DiffAugment (color, translation, cutout; ops/diff-augment.ts) on every image D sees, real
    * and fake, in both steps (R1 differentiates through it): D cannot memorise a small set.
    */
@@ -157,6 +175,9 @@ export const CHANGEABLE_SETTINGS: ReadonlySet<string> = new Set<keyof GeneratorT
   'factorWeight',
   'identityWeight',
   'identityMargin',
+  'dlibWeight',
+  'dlibEvery',
+  'dlibImages',
   'diffAugment',
 ]);
 
@@ -178,6 +199,9 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     factorWeight: 0,
     identityWeight: 0,
     identityMargin: 0.15,
+    dlibWeight: 0,
+    dlibEvery: 4,
+    dlibImages: 8,
     diffAugment: false,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
@@ -196,6 +220,14 @@ export interface GeneratorTrainingData {
   factorPredictor?: FactorPredictor;
   /** Embeds images for the identity loss (needed when identityWeight > 0). */
   identityCritic?: IdentityCritic;
+  /** Reads raw identity descriptors from images (needed when dlibWeight > 0). */
+  descriptorTeacher?: DescriptorTeacher;
+}
+
+/** A frozen network that reads identity descriptors, in the factors file's raw units. */
+export interface DescriptorTeacher {
+  /** images (B, 3, R, R) in [-1, 1] -> descriptors (B, descriptorDim); differentiable in images. */
+  describe(images: Tensor): Tensor;
 }
 
 /** A frozen network that reads an image's factors (the factor student, or a teacher). */
@@ -274,6 +306,14 @@ export class GeneratorTrainer {
     if (config.factorWeight > 0 && !data.factorPredictor)
       throw new Error(
         `GeneratorTrainer: factorWeight ${config.factorWeight} needs the data's factorPredictor`,
+      );
+    if (config.dlibWeight > 0 && !data.descriptorTeacher)
+      throw new Error(`GeneratorTrainer: dlibWeight ${config.dlibWeight} needs the data's descriptorTeacher`);
+    if (!(Number.isInteger(config.dlibEvery) && config.dlibEvery >= 1))
+      throw new Error(`GeneratorTrainer: dlibEvery ${config.dlibEvery} is not a whole number of steps >= 1`);
+    if (!(Number.isInteger(config.dlibImages) && config.dlibImages >= 1 && config.dlibImages <= config.batch))
+      throw new Error(
+        `GeneratorTrainer: dlibImages ${config.dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
       );
     if (!(Math.abs(config.identityMargin) < 1))
       throw new Error(`GeneratorTrainer: identityMargin ${config.identityMargin} is not a cosine in (-1, 1)`);
@@ -356,6 +396,7 @@ export class GeneratorTrainer {
       lighting: standardize(factors, model.norm, lender()).lighting,
     };
     const lazyR1 = this.step % this.config.r1Every === 0;
+    const lazyDlib = this.step % this.config.dlibEvery === 0;
 
     const out = scope(() => {
       const reals = tensor(pixels, [B, 3, R, R]);
@@ -429,6 +470,11 @@ export class GeneratorTrainer {
         identity = identityLoss(critic.embed(gen), realEmb, B - nNew, this.config.identityMargin);
         totalG = add(totalG, scale(add(identity.pos, identity.neg), this.config.identityWeight));
       }
+      let dlib: Tensor | null = null;
+      if (this.config.dlibWeight > 0 && lazyDlib) {
+        dlib = this.teacherError(gen, descriptor);
+        totalG = add(totalG, scale(dlib, this.config.dlibWeight * this.config.dlibEvery));
+      }
       backward(totalG);
       setRequiresGrad(this.D, true);
       this.optimizer.lr = this.config.lrG;
@@ -439,6 +485,7 @@ export class GeneratorTrainer {
       if (recon) losses.recon = recon;
       Object.assign(losses, groups);
       if (identity) Object.assign(losses, { id_pos: identity.pos, id_neg: identity.neg });
+      if (dlib) losses.dlib = dlib;
       losses.r1 = reshape(copy(this.nets.lastR1), []);
       return losses;
     });
@@ -484,6 +531,23 @@ export class GeneratorTrainer {
       start += d;
     }
     return out;
+  }
+
+  /**
+   * The descriptor teacher's loss on the last dlibImages fakes: mean over them of the squared
+   * distance between the descriptor it reads and the raw descriptor asked for
+   * (`asked`: B x descriptorDim, standardized as G's input; raw = asked * std + mean).
+   */
+  private teacherError(fakes: Tensor, asked: Float32Array): Tensor {
+    const { batch: B, model } = this.config;
+    const D = model.descriptorDim,
+      { mean, std } = model.norm.descriptor;
+    const k = this.config.dlibImages;
+    const raw = new Float32Array(k * D);
+    for (let n = 0; n < k; n++)
+      for (let j = 0; j < D; j++) raw[n * D + j] = asked[(B - k + n) * D + j] * std[j] + mean[j];
+    const read = this.data.descriptorTeacher!.describe(slice(fakes, [[B - k, B]])); // (k, D)
+    return scale(sum(square(sub(read, tensor(raw, [k, D])))), 1 / k);
   }
 
   status(): Record<string, number> {
