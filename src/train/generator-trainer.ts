@@ -284,6 +284,13 @@ export class GeneratorTrainer {
   /** DiffAugment's draws. */
   readonly augmentGen: Generator;
   step = 0;
+  /**
+   * The teacher's last loss, reported every step once it has run (the runner reads the losses
+   * of every logEvery-th step only, which with logEvery 10 and dlibEvery 4 would never be a
+   * teacher step). Not checkpointed: after a resume it appears at the first teacher step.
+   */
+  private readonly lastDlib = zeros([1]);
+  private dlibSeen = false;
   constructor(
     readonly config: GeneratorTrainConfig,
     readonly data: GeneratorTrainingData,
@@ -474,6 +481,8 @@ export class GeneratorTrainer {
       if (this.config.dlibWeight > 0 && lazyDlib) {
         dlib = this.teacherError(gen, descriptor);
         totalG = add(totalG, scale(dlib, this.config.dlibWeight * this.config.dlibEvery));
+        noGrad(() => assign(this.lastDlib, reshape(dlib!, [1])));
+        this.dlibSeen = true;
       }
       backward(totalG);
       setRequiresGrad(this.D, true);
@@ -485,7 +494,7 @@ export class GeneratorTrainer {
       if (recon) losses.recon = recon;
       Object.assign(losses, groups);
       if (identity) Object.assign(losses, { id_pos: identity.pos, id_neg: identity.neg });
-      if (dlib) losses.dlib = dlib;
+      if (this.dlibSeen) losses.dlib = reshape(copy(this.lastDlib), []);
       losses.r1 = reshape(copy(this.nets.lastR1), []);
       return losses;
     });
@@ -594,6 +603,7 @@ export class GeneratorTrainer {
   }
 
   dispose(): void {
+    this.lastDlib.dispose();
     this.nets.dispose();
     this.optimizer.dispose();
   }
