@@ -59,6 +59,15 @@ const options = (out: string, extra: Partial<TrainGeneratorOptions> = {}): Train
   ...extra,
 });
 
+/** The records of one type ('train', 'val', ...) of a run's log.jsonl. */
+const records = (out: string, type: string) =>
+  readFileSync(join(root, out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.type === type);
+const trainRecords = (out: string) => records(out, 'train');
+
 const modelTensors = (path: string) => parseCheckpoint(readFileSync(path), path).model;
 
 describe('trainGenerator', () => {
@@ -98,12 +107,7 @@ describe('trainGenerator', () => {
     expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const k of ['loss_d', 'loss_g', 'recon', 'r1', 'kimg', 'images_per_s'])
       expect(Number.isFinite(train[3][k])).toBe(true);
-    const val = (dir: string) =>
-      readFileSync(join(root, dir, 'log.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-        .filter((r) => r.type === 'val');
+    const val = (dir: string) => records(dir, 'val');
     expect(val('a').every((r) => r.fd === undefined)).toBe(true);
     expect(val('b').map((r) => r.step)).toEqual([2, 4]);
     for (const r of val('b')) expect(r.fd).toBeGreaterThan(0);
@@ -159,11 +163,7 @@ describe('trainGenerator', () => {
     lines.length = 0;
     await trainGenerator(options('s', { resume: true, student: studentFile, log: run.log }));
     expect(lines.join('\n')).not.toMatch(/settings changed/);
-    const train = readFileSync(join(root, 's', 'log.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.type === 'train');
+    const train = trainRecords('s');
     expect(train.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const r of train)
       for (const k of ['f_id', 'f_exp', 'f_pose', 'f_light']) expect(r[k]).toBeGreaterThan(0);
@@ -190,11 +190,7 @@ describe('trainGenerator identity loss', () => {
     const r = await trainGenerator(options('i', { settings, identityCritic: critic, steps: 2, log }));
     expect(r.status).toBe('finished');
     expect(lines.join('\n')).toMatch(/identity loss read by the recognizer .*critic.safetensors/);
-    const train = readFileSync(join(root, 'i', 'log.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.type === 'train');
+    const train = trainRecords('i');
     expect(train.length).toBe(2);
     // batch 4 with a quarter new people: 3 fakes pulled to their reals, 1 pushed from the others
     for (const rec of train) {
@@ -212,11 +208,7 @@ describe('trainGenerator descriptor loss', () => {
     const r = await trainGenerator(options('d', { settings, log: (l) => lines.push(l) }));
     expect(r.status).toBe('finished');
     expect(lines.join('\n')).toMatch(/descriptor loss read by dlib's face_recognition_model at 150 px/);
-    const train = readFileSync(join(root, 'd', 'log.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((rec) => rec.type === 'train');
+    const train = trainRecords('d');
     // records are logged after the step: steps 0 and 2 (records 1 and 3) ran the teacher; the
     // others report its last value (a run logging every 10th step would otherwise never show it)
     expect(train.map((rec) => rec.step)).toEqual([1, 2, 3, 4]);
@@ -274,11 +266,7 @@ describe('trainGenerator exportHalf', () => {
     expect(fresh.join('\n')).toMatch(/continuing the run exported in/);
     expect(cont.status).toBe('finished');
     expect(cont.step).toBe(4);
-    const train = readFileSync(join(root, 'h2', 'log.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.type === 'train');
+    const train = trainRecords('h2');
     expect(train.map((r) => r.step)).toEqual([3, 4]);
     for (const r of train) for (const k of ['loss_d', 'loss_g']) expect(Number.isFinite(r[k])).toBe(true);
   });
