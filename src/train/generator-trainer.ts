@@ -201,7 +201,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     identityMargin: 0.15,
     dlibWeight: 0,
     dlibEvery: 4,
-    dlibImages: 8,
+    dlibImages: Math.min(8, batch),
     diffAugment: false,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
@@ -316,11 +316,15 @@ export class GeneratorTrainer {
       );
     if (config.dlibWeight > 0 && !data.descriptorTeacher)
       throw new Error(`GeneratorTrainer: dlibWeight ${config.dlibWeight} needs the data's descriptorTeacher`);
-    if (!(Number.isInteger(config.dlibEvery) && config.dlibEvery >= 1))
+    if (config.dlibWeight > 0 && !(Number.isInteger(config.dlibEvery) && config.dlibEvery >= 1))
       throw new Error(`GeneratorTrainer: dlibEvery ${config.dlibEvery} is not a whole number of steps >= 1`);
-    if (!(Number.isInteger(config.dlibImages) && config.dlibImages >= 1 && config.dlibImages <= config.batch))
+    const { dlibImages } = config;
+    if (
+      config.dlibWeight > 0 &&
+      !(Number.isInteger(dlibImages) && dlibImages >= 1 && dlibImages <= config.batch)
+    )
       throw new Error(
-        `GeneratorTrainer: dlibImages ${config.dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
+        `GeneratorTrainer: dlibImages ${dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
       );
     if (!(Math.abs(config.identityMargin) < 1))
       throw new Error(`GeneratorTrainer: identityMargin ${config.identityMargin} is not a cosine in (-1, 1)`);
