@@ -1,7 +1,7 @@
 /**
  * `synface experiment` (src/train/experiment.ts) at toy scale: an untrained tiny64 generator
  * (test/generator-fixture.ts) makes 4 identities x 2 images, with and without identity mixup;
- * the five arms train 2 steps each on the embedded sample (its split: 24 training people, 200
+ * the five arms and syn-dm train 2 steps each on the embedded sample (its split: 24 training people, 200
  * held-out pairs) with M = 3 real people. Checked: every arm's run and report, the datasets
  * (mixed or not), equal budgets, the results table's rows and differences computed from the
  * reports, the chart, a second call that trains nothing again, shipping, bad arms refused.
@@ -49,7 +49,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('synface experiment', () => {
-  it('runs the five arms with equal budgets and writes the table, the chart and the shipped weights', async () => {
+  it('runs the five arms and syn-dm with equal budgets and writes the table, the chart and the shipped weights', async () => {
     const r = await runExperiment(options);
     expect(r.status).toBe('finished');
     expect(r.results.map((a) => a.arm)).toEqual([...ARMS]);
@@ -62,7 +62,9 @@ describe('synface experiment', () => {
     // the data of each arm: the sample's training people with >= 2 images, 3 of them, 4 synthetic identities (+ 3 real)
     expect(by['real-quarter'].people).toBe(3);
     expect(by['real-all'].people).toBeGreaterThan(3);
-    expect([by.syn.people, by['syn-im'].people, by['syn-im-dm'].people]).toEqual([4, 4, 7]);
+    expect([by.syn.people, by['syn-im'].people, by['syn-im-dm'].people, by['syn-dm'].people]).toEqual([
+      4, 4, 7, 7,
+    ]);
     const labels = (d: string) => readFileSync(join(options.out, 'data', d, 'labels.jsonl'), 'utf8');
     expect(labels('syn')).not.toMatch(/"mix"/);
     expect(labels('syn-im').match(/"mix"/g)).toHaveLength(8);
@@ -72,6 +74,7 @@ describe('synface experiment', () => {
     const c = compareArms(by['syn-im'], by.syn);
     expect(c.points).toBeCloseTo(100 * (by['syn-im'].val_accuracy! - by.syn.val_accuracy!), 9);
     expect(md).toContain(`- syn-im - syn: ${c.points >= 0 ? '+' : ''}${c.points.toFixed(2)} points`);
+    expect(md).toMatch(/^- syn-dm - real-quarter: [+-][\d.]+ points/m);
     const json = JSON.parse(readFileSync(join(options.out, 'results.json'), 'utf8'));
     expect(json.arms['syn-im-dm'].val_accuracy).toBe(by['syn-im-dm'].val_accuracy);
     expect(readFileSync(join(options.out, 'results.png')).subarray(1, 4).toString()).toBe('PNG');
@@ -83,21 +86,23 @@ describe('synface experiment', () => {
     expect(statSync(join(options.out, 'syn', 'recognizer.safetensors')).mtimeMs).toBe(before);
 
     const shipped = shipArms(options, r.results, join(w.root, 'weights'));
-    expect(shipped).toHaveLength(13); // 5 x (weights, manifest) and the table, its JSON, the chart
+    expect(shipped).toHaveLength(15); // 6 x (weights, manifest) and the table, its JSON, the chart
     for (const f of shipped) expect(existsSync(f), f).toBe(true);
     const m = JSON.parse(readFileSync(join(w.root, 'weights', 'syn-im-dm.manifest.json'), 'utf8'));
     expect(m.report.val_accuracy).toBe(by['syn-im-dm'].val_accuracy);
     const dataset = JSON.parse(readFileSync(join(options.out, 'data', 'syn-im', 'manifest.json'), 'utf8'));
     expect(m.settings.generator_sha256).toBe(dataset.generator.sha256);
     expect([m.settings.identitySpread, dataset.settings.identitySpread]).toEqual([1.2, 1.2]);
-    expect(m.reproduce).toMatch(/^synface experiment .*--identity-spread 1.2 .*--steps 2 /);
+    expect(m.reproduce).toMatch(
+      /^synface experiment .*--identity-spread 1.2 .*--steps 2 .* --arms syn-im-dm$/,
+    );
     expect(readFileSync(join(w.root, 'weights', 'results.md'), 'utf8')).toBe(md);
   }, 600_000);
 
   it('refuses an unknown arm by name', async () => {
     await expect(
-      runCommand(experimentCommand, ['--arms', 'syn,syn-dm', '--out', join(w.root, 'never')]),
-    ).rejects.toThrow(/--arms syn-dm: not one of real-all, real-quarter, syn, syn-im, syn-im-dm/);
+      runCommand(experimentCommand, ['--arms', 'syn,syn-xy', '--out', join(w.root, 'never')]),
+    ).rejects.toThrow(/--arms syn-xy: not one of real-all, real-quarter, syn, syn-im, syn-im-dm, syn-dm/);
     expect(existsSync(join(w.root, 'never'))).toBe(false);
   });
 });

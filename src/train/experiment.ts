@@ -7,6 +7,9 @@
  *   syn            N synthetic identities x K images                    Syn
  *   syn-im         the same, every image identity-mixed                 Syn + IM
  *   syn-im-dm      syn-im's data with domain mixup against the M people Syn + IM + DM(M)
+ *   syn-dm         syn's data with domain mixup against the M people    (not in the paper: tells
+ *                                                                       the two mixups apart;
+ *                                                                       run when asked for)
  *
  * Every arm is a recognizer run of the same preset (train-recognizer, its own folder under
  * `out`, resumable) with the same budget: the same steps at the same batch, i.e. the same
@@ -27,7 +30,9 @@ import { writePng } from '../plot/png-node.js';
 import { trainRecognizer, type RecognizerReport } from './recognizer-run.js';
 import type { Progress } from './runner.js';
 
-export const ARMS = ['real-all', 'real-quarter', 'syn', 'syn-im', 'syn-im-dm'] as const;
+/** The paper's five arms (the default), then the diagnostic ones. */
+export const PAPER_ARMS = ['real-all', 'real-quarter', 'syn', 'syn-im', 'syn-im-dm'] as const;
+export const ARMS = [...PAPER_ARMS, 'syn-dm'] as const;
 export type Arm = (typeof ARMS)[number];
 
 export interface ExperimentOptions {
@@ -79,6 +84,7 @@ const ROWS: Record<Arm, string> = {
   syn: 'Syn',
   'syn-im': 'Syn + IM',
   'syn-im-dm': 'Syn + IM + DM (M people)',
+  'syn-dm': 'Syn + DM (M people)',
 };
 
 /** The pairs the paper's claims compare: [better, than]. */
@@ -87,6 +93,8 @@ const CLAIMS: [Arm, Arm][] = [
   ['syn-im-dm', 'real-quarter'],
   ['syn-im-dm', 'syn-im'],
   ['real-all', 'real-quarter'],
+  ['syn-dm', 'syn'],
+  ['syn-dm', 'real-quarter'],
 ];
 
 const datasetDir = (o: ExperimentOptions, mixup: boolean) => join(o.out, 'data', mixup ? 'syn-im' : 'syn');
@@ -104,9 +112,10 @@ function armData(o: ExperimentOptions, arm: Arm) {
     case 'syn-im':
       return { layout: 'synthetic' as const, data: datasetDir(o, arm === 'syn-im'), people: '', ...val };
     case 'syn-im-dm':
+    case 'syn-dm':
       return {
         layout: 'synthetic' as const,
-        data: datasetDir(o, true),
+        data: datasetDir(o, arm === 'syn-im-dm'),
         people: '',
         ...val,
         real: { data: o.data, people: o.people, split: o.split, count: o.realPeople },
@@ -124,7 +133,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 
   // ---- the synthetic datasets the arms need (resumable: complete identities are skipped)
   for (const mixup of [false, true]) {
-    const needed = o.arms.some((a) => (mixup ? a === 'syn-im' || a === 'syn-im-dm' : a === 'syn'));
+    const needed = o.arms.some((a) =>
+      mixup ? a === 'syn-im' || a === 'syn-im-dm' : a === 'syn' || a === 'syn-dm',
+    );
     if (!needed) continue;
     const out = datasetDir(o, mixup);
     if (existsSync(join(out, 'labels.jsonl'))) continue;
@@ -290,7 +301,13 @@ export function shipArms(o: ExperimentOptions, results: ArmResult[], dir: string
     const manifest = join(dir, `${arm}.manifest.json`);
     writeFileAtomic(
       manifest,
-      Buffer.from(JSON.stringify({ arm, row: ROWS[arm], settings, reproduce, report }, null, 2) + '\n'),
+      Buffer.from(
+        JSON.stringify(
+          { arm, row: ROWS[arm], settings, reproduce: `${reproduce} --arms ${arm}`, report },
+          null,
+          2,
+        ) + '\n',
+      ),
     );
     return [weights, manifest];
   });
