@@ -32,11 +32,7 @@ const SPEC: Record<string, OptionSpec> = {
   people: { type: 'string', help: 'people file inside --data', default: 'peopleDevTrain.txt' },
   split: { type: 'string', help: 'folder of val-people.txt and val-pairs.txt', default: 'weights/split' },
   recognizer: { type: 'string', help: 'recognizer weights (default: the shipped one)' },
-  'min-distance': {
-    type: 'number',
-    help: "new identities' least distance to a training person (default: 25th percentile of the people's nearest-other distances)",
-    min: 0,
-  },
+  'min-distance': PRIOR_OPTIONS['min-distance'],
   'identity-spread': PRIOR_OPTIONS['identity-spread'],
   batch: { type: 'number', help: 'images per forward pass', default: 16, int: true, min: 1 },
   'kid-subsets': {

@@ -314,18 +314,19 @@ export class GeneratorTrainer {
       throw new Error(
         `GeneratorTrainer: factorWeight ${config.factorWeight} needs the data's factorPredictor`,
       );
-    if (config.dlibWeight > 0 && !data.descriptorTeacher)
-      throw new Error(`GeneratorTrainer: dlibWeight ${config.dlibWeight} needs the data's descriptorTeacher`);
-    if (config.dlibWeight > 0 && !(Number.isInteger(config.dlibEvery) && config.dlibEvery >= 1))
-      throw new Error(`GeneratorTrainer: dlibEvery ${config.dlibEvery} is not a whole number of steps >= 1`);
-    const { dlibImages } = config;
-    if (
-      config.dlibWeight > 0 &&
-      !(Number.isInteger(dlibImages) && dlibImages >= 1 && dlibImages <= config.batch)
-    )
-      throw new Error(
-        `GeneratorTrainer: dlibImages ${dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
-      );
+    if (config.dlibWeight > 0) {
+      const { dlibEvery, dlibImages } = config;
+      if (!data.descriptorTeacher)
+        throw new Error(
+          `GeneratorTrainer: dlibWeight ${config.dlibWeight} needs the data's descriptorTeacher`,
+        );
+      if (!(Number.isInteger(dlibEvery) && dlibEvery >= 1))
+        throw new Error(`GeneratorTrainer: dlibEvery ${dlibEvery} is not a whole number of steps >= 1`);
+      if (!(Number.isInteger(dlibImages) && dlibImages >= 1 && dlibImages <= config.batch))
+        throw new Error(
+          `GeneratorTrainer: dlibImages ${dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
+        );
+    }
     if (!(Math.abs(config.identityMargin) < 1))
       throw new Error(`GeneratorTrainer: identityMargin ${config.identityMargin} is not a cosine in (-1, 1)`);
     if (config.identityWeight > 0 && !data.identityCritic)
@@ -392,10 +393,11 @@ export class GeneratorTrainer {
     // the last nNew fakes render new people: descriptors from the prior, standardized as G's input
     const nNew = Math.round(B * this.config.newIdentityFraction);
     const descriptor = Float32Array.from(own.descriptor);
+    let drawn: Float32Array | null = null; // the new people's raw descriptors
     if (nNew > 0) {
       const D = model.descriptorDim,
         { mean, std } = model.norm.descriptor;
-      const drawn = sampleIdentities(this.data.identityPrior!, nNew, this.comboGen, 0);
+      drawn = sampleIdentities(this.data.identityPrior!, nNew, this.comboGen, 0);
       for (let n = 0; n < nNew; n++)
         for (let j = 0; j < D; j++)
           descriptor[(B - nNew + n) * D + j] = (drawn[n * D + j] - mean[j]) / std[j];
@@ -483,7 +485,7 @@ export class GeneratorTrainer {
       }
       let dlib: Tensor | null = null;
       if (this.config.dlibWeight > 0 && lazyDlib) {
-        dlib = this.teacherError(gen, descriptor);
+        dlib = this.teacherError(gen, this.askedDescriptors(picked, drawn));
         totalG = add(totalG, scale(dlib, this.config.dlibWeight * this.config.dlibEvery));
         noGrad(() => assign(this.lastDlib, reshape(dlib!, [1])));
         this.dlibSeen = true;
@@ -547,20 +549,30 @@ export class GeneratorTrainer {
   }
 
   /**
+   * The raw descriptors the fakes were asked for (B x descriptorDim): each picked image's own,
+   * the last rows replaced by the new people's draws.
+   */
+  private askedDescriptors(picked: ArrayLike<number>, drawn: Float32Array | null): Float32Array {
+    const D = this.config.model.descriptorDim,
+      source = this.data.factors.descriptor;
+    const raw = new Float32Array(picked.length * D);
+    for (let n = 0; n < picked.length; n++)
+      raw.set(source.subarray(picked[n] * D, (picked[n] + 1) * D), n * D);
+    if (drawn) raw.set(drawn, raw.length - drawn.length);
+    return raw;
+  }
+
+  /**
    * The descriptor teacher's loss on the last dlibImages fakes: mean over them of the squared
-   * distance between the descriptor it reads and the raw descriptor asked for
-   * (`asked`: B x descriptorDim, standardized as G's input; raw = asked * std + mean).
+   * distance between the descriptor it reads and the raw descriptor asked for (`asked`: B x
+   * descriptorDim, askedDescriptors).
    */
   private teacherError(fakes: Tensor, asked: Float32Array): Tensor {
     const { batch: B, model } = this.config;
     const D = model.descriptorDim,
-      { mean, std } = model.norm.descriptor;
-    const k = this.config.dlibImages;
-    const raw = new Float32Array(k * D);
-    for (let n = 0; n < k; n++)
-      for (let j = 0; j < D; j++) raw[n * D + j] = asked[(B - k + n) * D + j] * std[j] + mean[j];
+      k = this.config.dlibImages;
     const read = this.data.descriptorTeacher!.describe(slice(fakes, [[B - k, B]])); // (k, D)
-    return scale(sum(square(sub(read, tensor(raw, [k, D])))), 1 / k);
+    return scale(sum(square(sub(read, tensor(asked.subarray((B - k) * D), [k, D])))), 1 / k);
   }
 
   status(): Record<string, number> {
