@@ -26,6 +26,12 @@ describe('synface train-generator options', () => {
     [['--learning-rate', '0.1'], /unknown option --learning-rate/],
     [['--lr', '-1'], /--lr needs a number >= 0, got '-1'/],
     [['--diff-augment', 'yes'], /--diff-augment is 'yes'; it takes on or off/],
+    [
+      ['--factor-groups', 'yaw=2'],
+      /--factor-groups: unknown group yaw \(groups: descriptor, expression, pose, lighting\)/,
+    ],
+    [['--factor-groups', 'pose'], /--factor-groups 'pose' is not group=weight/],
+    [['--factor-groups', 'pose=-1'], /--factor-groups: the pose weight is -1; it takes a number >= 0/],
   ])('%j is refused', async (args, message) => {
     await expect(run(...args)).rejects.toThrow(message);
     expect(readdirSync(out)).toEqual([]);

@@ -168,6 +168,33 @@ describe('trainGenerator', () => {
     for (const r of train)
       for (const k of ['f_id', 'f_exp', 'f_pose', 'f_light']) expect(r[k]).toBeGreaterThan(0);
   });
+  it('weighs the factor groups by factorGroups: all 0 trains as no factor loss, pose 4 otherwise', async () => {
+    const studentFile = join(root, 'student.safetensors'); // the untrained student of the test above
+    const run = (out: string, settings: TrainGeneratorOptions['settings']) =>
+      trainGenerator(options(out, { steps: 2, settings, student: studentFile, log: () => {} }));
+    const none = { descriptor: 0, expression: 0, pose: 0, lighting: 0 };
+    await run('g-off', {});
+    await run('g-zero', { factorWeight: 1, factorGroups: none });
+    await run('g-pose', {
+      factorWeight: 1,
+      factorGroups: { ...none, descriptor: 1, expression: 1, lighting: 1, pose: 4 },
+    });
+    await run('g-equal', { factorWeight: 1 });
+    const G = (out: string) => {
+      const t = modelTensors(join(root, out, 'checkpoint.safetensors'));
+      return Object.keys(t)
+        .filter((k) => k.startsWith('G.'))
+        .map((k) => Array.from(t[k].data as Float32Array));
+    };
+    // the student's terms were computed (logged) but weighed 0: G took the same steps
+    expect(trainRecords('g-zero')[0].f_pose).toBeGreaterThan(0);
+    expect(G('g-zero')).toEqual(G('g-off'));
+    expect(G('g-pose')).not.toEqual(G('g-equal'));
+    expect(G('g-equal')).not.toEqual(G('g-off'));
+    await expect(run('g-bad', { factorWeight: 1, factorGroups: { ...none, pose: -1 } })).rejects.toThrow(
+      /factorGroups: the pose weight is -1; it takes a number >= 0/,
+    );
+  });
 });
 
 describe('trainGenerator identity loss', () => {

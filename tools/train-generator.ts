@@ -14,6 +14,8 @@
  */
 import { trainGenerator, type GeneratorSettings } from '../src/train/generator-run.js';
 import { GENERATOR_PRESETS } from '../src/models/generator/config.js';
+import { checkGroupWeights } from '../src/train/generator-trainer.js';
+import { EQUAL_GROUPS, type GroupWeights } from '../src/models/factor-student.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 import { interruptOnSigint } from './interrupt.js';
 import { formatDuration, trainingConsole } from './progress.js';
@@ -107,6 +109,10 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'weight of the factor loss read by --student (default 0: off)',
     min: 0,
   },
+  'factor-groups': {
+    type: 'string',
+    help: 'weights of the factor groups inside the factor loss, e.g. pose=4,expression=2 (groups: descriptor, expression, pose, lighting; the unnamed 1)',
+  },
   'identity-weight': {
     type: 'number',
     help: 'weight of the identity loss read by --identity-critic (default 0: off)',
@@ -179,6 +185,20 @@ function onOff(v: unknown, name: string): boolean | undefined {
   throw new Error(`synface train-generator: ${name} is '${String(v)}'; it takes on or off`);
 }
 
+/** 'pose=4,expression=2' -> each group's weight, the unnamed 1 (checked by the trainer). */
+function groupWeights(text: string): GroupWeights {
+  const w: GroupWeights = { ...EQUAL_GROUPS };
+  for (const part of text.split(',')) {
+    const [key, value, more] = part.split('=');
+    const v = Number(value);
+    if (more !== undefined || !value || !Number.isFinite(v))
+      throw new Error(`synface train-generator: --factor-groups '${part}' is not group=weight (e.g. pose=4)`);
+    (w as Record<string, number>)[key.trim()] = v;
+  }
+  checkGroupWeights(w, 'synface train-generator: --factor-groups');
+  return w;
+}
+
 /** The loss settings given on the command line (the rest keep their defaults, or a resumed run's). */
 function settingsOf(o: Record<string, unknown>): GeneratorSettings {
   const n = (k: string) => (o[k] === undefined ? undefined : Number(o[k]));
@@ -187,6 +207,7 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     comboFraction: n('combo-fraction'),
     newIdentityFraction: n('new-identity-fraction'),
     factorWeight: n('factor-weight'),
+    factorGroups: o['factor-groups'] === undefined ? undefined : groupWeights(String(o['factor-groups'])),
     identityWeight: n('identity-weight'),
     identityMargin: n('identity-margin'),
     dlibWeight: n('dlib-weight'),

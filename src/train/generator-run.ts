@@ -131,6 +131,7 @@ export type GeneratorSettings = Partial<
     | 'comboFraction'
     | 'newIdentityFraction'
     | 'factorWeight'
+    | 'factorGroups'
     | 'identityWeight'
     | 'identityMargin'
     | 'dlibWeight'
