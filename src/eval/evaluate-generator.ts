@@ -31,20 +31,14 @@ import { cachedLfw, type CacheOptions } from '../data/lfw-cache.js';
 import { readValPairs, readValPeople } from '../data/split-files.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { loadFaceNets } from '../face/analyze-dataset.js';
-import { decodeFactors } from '../face/factors-file.js';
+import type { FactorsTable } from '../face/factors-file.js';
 import { FACE_PREPROCESS, readsFaceCrops } from '../face/measure-faces.js';
 import { loadRecognizer } from '../models/recognizer-weights.js';
-import { loadGenerator } from '../models/generator/weights.js';
-import {
-  fitIdentityPrior,
-  nearestPersonDistance,
-  peopleNearestDistances,
-  widenPrior,
-} from '../models/generator/identity-prior.js';
+import { nearestPersonDistance } from '../models/generator/identity-prior.js';
 import { embedRows } from './embed.js';
+import { openGeneratorFromBytes } from './generator-setup.js';
 import { euclideanDistance } from './verification.js';
 import {
-  generatorReference,
   measureGenerated,
   renderImages,
   syntheticRequests,
@@ -157,7 +151,7 @@ const NOVELTY_QS = [0, 0.05, 0.25, 0.5, 0.75, 0.95, 1];
  */
 async function realPairs(
   o: EvalGeneratorOptions,
-  table: ReturnType<typeof decodeFactors>,
+  table: FactorsTable,
   recognizer: ReturnType<typeof loadRecognizer>,
 ): Promise<{
   cosine: number;
@@ -280,25 +274,27 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
     );
   if (!existsSync(o.factors))
     throw new Error(`eval-generator: ${o.factors} does not exist (make it with synface analyze)`);
-  const heldOut = readValPeople(o.split, 'eval-generator');
-  const table = decodeFactors(readFileSync(o.factors), o.factors);
-  const ref = generatorReference(table, heldOut, o.factors);
   // the analysis and the recognizer read 64x64 crops of FACE_PREPROCESS; the prior is dlib's space
-  const { generator: G, config } = loadGenerator(readFileSync(o.weights), o.weights, {
-    resolution: FACE_PREPROCESS.out[0],
-    descriptorDim: 128,
-    lightDim: 6,
-  });
-  const recognizer = loadRecognizer(readFileSync(o.recognizer), o.recognizer);
-  const { nets } = loadFaceNets((table.settings.landmarks as 'full' | 'tiny') ?? 'full', {
-    expression: false,
-  });
+  const setup = openGeneratorFromBytes(
+    {
+      weights: readFileSync(o.weights),
+      weightsSource: o.weights,
+      factors: readFileSync(o.factors),
+      factorsSource: o.factors,
+      heldOut: readValPeople(o.split, 'eval-generator'),
+      minDistance: o.minDistance,
+      minDistanceQuantile: o.minDistanceQuantile,
+      identitySpread: o.identitySpread,
+      resolution: FACE_PREPROCESS.out[0],
+    },
+    'eval-generator',
+  );
+  const { G, config, ref, table, nearest, prior, minDistance, identitySpread: spread } = setup;
+  let recognizer: ReturnType<typeof loadRecognizer> | undefined;
+  let nets: ReturnType<typeof loadFaceNets>['nets'] | undefined;
   try {
-    const k = ref.expressionModel.variances.length;
-    if (config.expDim !== k)
-      throw new Error(
-        `eval-generator: ${o.weights} takes ${config.expDim} expression components, ${o.factors} has ${k}: the weights were trained on another factors file`,
-      );
+    recognizer = loadRecognizer(readFileSync(o.recognizer), o.recognizer);
+    nets = loadFaceNets((table.settings.landmarks as 'full' | 'tiny') ?? 'full', { expression: false }).nets;
     const rp = recognizer.file.preprocess;
     if (!readsFaceCrops(rp))
       throw new Error(
@@ -306,10 +302,6 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
       );
 
     // ---- identities and requests
-    const spread = o.identitySpread ?? 1;
-    const prior = widenPrior(fitIdentityPrior(ref.train.descriptor, ref.person, 128), spread);
-    const nearest = peopleNearestDistances(prior);
-    const minDistance = o.minDistance ?? quantiles(nearest, [o.minDistanceQuantile ?? 0.25])[0];
     const req = syntheticRequests(ref.train, prior, {
       ids: o.ids,
       perId: o.perId,
@@ -430,7 +422,7 @@ export async function evaluateGenerator(o: EvalGeneratorOptions): Promise<Genera
     };
   } finally {
     G.dispose();
-    recognizer.backbone.dispose();
-    for (const n of Object.values(nets)) n?.dispose();
+    recognizer?.backbone.dispose();
+    for (const n of Object.values(nets ?? {})) n?.dispose();
   }
 }

@@ -14,7 +14,7 @@ import {
   widenPrior,
   type IdentityPrior,
 } from '../models/generator/identity-prior.js';
-import { decodeFactors } from '../face/factors-file.js';
+import { decodeFactors, type FactorsTable } from '../face/factors-file.js';
 import { generatorReference, type GeneratorReference } from './generator-samples.js';
 import { quantiles } from './generator-metrics.js';
 
@@ -22,6 +22,10 @@ export interface GeneratorSetup {
   G: FaceGenerator;
   config: GeneratorConfig;
   ref: GeneratorReference;
+  /** The factors file as decoded (its settings, every image's row). */
+  table: FactorsTable;
+  /** Each training person's distance to the nearest other (their mean descriptors). */
+  nearest: Float64Array;
   /** The identity prior, widened by identitySpread. */
   prior: IdentityPrior;
   minDistance: number;
@@ -39,8 +43,12 @@ export interface GeneratorBytes {
   factorsSource: string;
   /** The split's validation people: left out of the priors. */
   heldOut: ReadonlySet<string>;
-  /** The identity prior's rejection distance (default: the 25th percentile of the training people's nearest-other distances). */
+  /** The identity prior's rejection distance (default: the minDistanceQuantile of the training people's nearest-other distances). */
   minDistance?: number;
+  /** The quantile of those distances that is the default minDistance (0.25). */
+  minDistanceQuantile?: number;
+  /** The image size the caller needs, when it needs one (a generator of another is refused by name). */
+  resolution?: number;
   /** Scale of the identity prior's spread (default 1: as fitted; identity-prior.ts widenPrior). */
   identitySpread?: number;
 }
@@ -50,7 +58,8 @@ export interface GeneratorBytes {
  * every input checked (errors name the command and the file). The caller disposes `G`.
  */
 export function openGeneratorFromBytes(o: GeneratorBytes, command: string): GeneratorSetup {
-  const ref = generatorReference(decodeFactors(o.factors, o.factorsSource), o.heldOut, o.factorsSource);
+  const table = decodeFactors(o.factors, o.factorsSource);
+  const ref = generatorReference(table, o.heldOut, o.factorsSource);
   // the identity prior is in dlib's space, the lighting code analyze's 6 numbers
   const {
     generator: G,
@@ -59,6 +68,7 @@ export function openGeneratorFromBytes(o: GeneratorBytes, command: string): Gene
   } = loadGenerator(o.weights, o.weightsSource, {
     descriptorDim: 128,
     lightDim: 6,
+    ...(o.resolution === undefined ? {} : { resolution: o.resolution }),
   });
   try {
     const k = ref.expressionModel.variances.length;
@@ -68,8 +78,10 @@ export function openGeneratorFromBytes(o: GeneratorBytes, command: string): Gene
       );
     const identitySpread = o.identitySpread ?? 1;
     const fitted = fitIdentityPrior(ref.train.descriptor, ref.person, config.descriptorDim);
-    const minDistance = o.minDistance ?? quantiles(peopleNearestDistances(fitted), [0.25])[0];
-    return { G, config, ref, prior: widenPrior(fitted, identitySpread), minDistance, identitySpread, info };
+    const nearest = peopleNearestDistances(fitted);
+    const minDistance = o.minDistance ?? quantiles(nearest, [o.minDistanceQuantile ?? 0.25])[0];
+    const prior = widenPrior(fitted, identitySpread);
+    return { G, config, ref, table, nearest, prior, minDistance, identitySpread, info };
   } catch (e) {
     G.dispose();
     throw e;
