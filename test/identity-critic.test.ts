@@ -2,13 +2,14 @@
  * The generator's identity loss (src/train/identity-critic.ts): each term against a float64 CPU
  * reference written from the formula, and the gradient in the fakes' embeddings against finite
  * differences, with all fakes known, none known (all new people) and a mix; bad shapes refused.
+ * The teacher's separation of new people (descriptorSeparation) the same way.
  * Oracle: the formula in the file's header, computed plainly.
  */
 import { describe, expect, it } from 'vitest';
 import { add, scale } from '../src/ops/index.js';
 import { scope } from '../src/tensor/scope.js';
 import { nd, type NdArray } from '../src/tensor/ndarray.js';
-import { identityLoss } from '../src/train/identity-critic.js';
+import { descriptorSeparation, identityLoss } from '../src/train/identity-critic.js';
 import { checkGradient, randomNd, toGpu } from './helpers.js';
 
 /** pos and neg of identityLoss, in float64. */
@@ -86,5 +87,57 @@ describe('identityLoss', () => {
     expect(() => scope(() => identityLoss(toGpu(randomNd([3, 4])), toGpu(randomNd([3, 4])), 4, 0))).toThrow(
       /nKnown 4/,
     );
+  });
+});
+
+/** descriptorSeparation in float64: mean over the new-person pairs of relu(margin^2 - |d_i - d_j|^2). */
+function separationReference(d: NdArray, nKnown: number, margin: number): number {
+  const [k, D] = d.shape;
+  let total = 0,
+    pairs = 0;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++)
+      if (i !== j && (i >= nKnown || j >= nKnown)) {
+        let d2 = 0;
+        for (let c = 0; c < D; c++) d2 += (d.data[i * D + c] - d.data[j * D + c]) ** 2;
+        total += Math.max(0, margin * margin - d2);
+        pairs++;
+      }
+  return pairs ? total / pairs : 0;
+}
+
+describe('descriptorSeparation', () => {
+  // 6 descriptors of 5 values in [-0.3, 0.3]: pairs 0.2 - 1 apart, so margin 0.8 leaves some
+  // pairs past it (no push) and some short of it
+  for (const nKnown of [0, 3, 6]) {
+    it(`${6 - nKnown} new people of 6: the value and its gradient`, async () => {
+      const d = randomNd([6, 5], -0.3, 0.3);
+      const want = separationReference(d, nKnown, 0.8);
+      const got = scope(() => descriptorSeparation(toGpu(d), nKnown, 0.8));
+      expect((await got.toArray())[0]).toBeCloseTo(want, 5);
+      got.dispose();
+      if (nKnown === 6) expect(want).toBe(0);
+      else expect(want).toBeGreaterThan(0);
+      await checkGradient(
+        (x) => descriptorSeparation(x, nKnown, 0.8),
+        (x) => scalar(separationReference(x, nKnown, 0.8)),
+        [d],
+      );
+    });
+  }
+
+  it('pairs already past the margin are left alone', async () => {
+    const d = nd([3, 2]);
+    d.data.set([0, 0, 1, 0, 0, 1]); // 1 and sqrt 2 apart
+    const got = scope(() => descriptorSeparation(toGpu(d), 0, 0.9));
+    expect((await got.toArray())[0]).toBe(0);
+    got.dispose();
+  });
+
+  it('refuses a margin below 0 and nKnown outside 0..k by name', () => {
+    expect(() => scope(() => descriptorSeparation(toGpu(randomNd([3, 4])), 4, 0.5))).toThrow(
+      /descriptorSeparation: descriptors \[3,4\], nKnown 4, margin 0.5/,
+    );
+    expect(() => scope(() => descriptorSeparation(toGpu(randomNd([3, 4])), 1, -1))).toThrow(/margin -1/);
   });
 });

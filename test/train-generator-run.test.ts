@@ -70,6 +70,14 @@ const trainRecords = (out: string) => records(out, 'train');
 
 const modelTensors = (path: string) => parseCheckpoint(readFileSync(path), path).model;
 
+/** The generator's weights (not D's, not the EMA copy) in a run's checkpoint, as plain arrays. */
+const G = (out: string) => {
+  const t = modelTensors(join(root, out, 'checkpoint.safetensors'));
+  return Object.keys(t)
+    .filter((k) => k.startsWith('G.'))
+    .map((k) => Array.from(t[k].data as Float32Array));
+};
+
 describe('trainGenerator', () => {
   it('stops, resumes to the end equal to an uninterrupted run, and continues from an export', async () => {
     const lines: string[] = [];
@@ -180,12 +188,6 @@ describe('trainGenerator', () => {
       factorGroups: { ...none, descriptor: 1, expression: 1, lighting: 1, pose: 4 },
     });
     await run('g-equal', { factorWeight: 1 });
-    const G = (out: string) => {
-      const t = modelTensors(join(root, out, 'checkpoint.safetensors'));
-      return Object.keys(t)
-        .filter((k) => k.startsWith('G.'))
-        .map((k) => Array.from(t[k].data as Float32Array));
-    };
     // the student's terms were computed (logged) but weighed 0: G took the same steps
     expect(trainRecords('g-zero')[0].f_pose).toBeGreaterThan(0);
     expect(G('g-zero')).toEqual(G('g-off'));
@@ -257,6 +259,29 @@ describe('trainGenerator descriptor loss', () => {
     await expect(
       trainGenerator(options('d2', { settings: { dlibWeight: 1, dlibEvery: 0 } })),
     ).rejects.toThrow(/dlibEvery 0 is not a whole number of steps >= 1/);
+    await expect(
+      trainGenerator(options('d3', { settings: { dlibWeight: 1, dlibMargin: -0.5 } })),
+    ).rejects.toThrow(/dlibMargin -0.5 is not a distance in \[0, 2\)/);
+  });
+
+  it('with dlibMargin also pushes the new people it reads apart: reported, and a step of G changed by it', async () => {
+    // 2 of the 4 fakes are new people; margin 1.5 is past any two descriptors of an untrained G
+    const base = {
+      dlibWeight: 0.5,
+      dlibEvery: 1,
+      dlibImages: 4,
+      comboFraction: 0.5,
+      newIdentityFraction: 0.5,
+    };
+    await trainGenerator(options('dm0', { steps: 1, settings: base, log: () => {} }));
+    await trainGenerator(options('dm', { steps: 1, settings: { ...base, dlibMargin: 1.5 }, log: () => {} }));
+    const [plain] = trainRecords('dm0'),
+      [pushed] = trainRecords('dm');
+    expect('dlib_sep' in plain).toBe(false);
+    expect(pushed.dlib_sep).toBeGreaterThan(0);
+    expect(pushed.dlib_sep).toBeLessThan(1.5 ** 2);
+    expect(pushed.dlib).toBe(plain.dlib); // the same fakes, read the same way, before the step
+    expect(G('dm')).not.toEqual(G('dm0'));
   });
 });
 

@@ -145,6 +145,11 @@ const SPEC: Record<string, OptionSpec> = {
     int: true,
     min: 1,
   },
+  'dlib-margin': {
+    type: 'number',
+    help: "with the dlib loss, push the new people it reads apart to this descriptor distance (dlib's same-person threshold: 0.6; default 0: off)",
+    min: 0,
+  },
   'diff-augment': {
     type: 'string',
     help: 'on | off: DiffAugment (color, translation, cutout) on all images D sees (default off)',
@@ -213,6 +218,7 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     dlibWeight: n('dlib-weight'),
     dlibEvery: n('dlib-every'),
     dlibImages: n('dlib-images'),
+    dlibMargin: n('dlib-margin'),
     diffAugment: onOff(o['diff-augment'], '--diff-augment'),
     lrG: n('lr'),
     lrD: n('lr'),

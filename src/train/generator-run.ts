@@ -137,6 +137,7 @@ export type GeneratorSettings = Partial<
     | 'dlibWeight'
     | 'dlibEvery'
     | 'dlibImages'
+    | 'dlibMargin'
     | 'diffAugment'
   >
 >;

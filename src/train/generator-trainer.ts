@@ -27,7 +27,8 @@
  *                     new people, then recombinations): mean over them of
  *                     |T(fake) - d_asked|^2, T the descriptor teacher (dlib's network itself
  *                     at 150 px, as analyze reads the real images), d_asked the raw descriptor
- *                     the fake was given; scaled by dlibEvery
+ *                     the fake was given; scaled by dlibEvery; with dlibMargin, plus
+ *                     identity-critic.ts descriptorSeparation of the new people among them
  *            Adam on G with loss_g + reconWeight * recon + factorWeight * factor
  *                               + identityWeight * id + dlibWeight * dlib
  *   (with diffAugment, every D(x, .) above is D(DiffAugment(x), .), fresh draws per call)
@@ -79,7 +80,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { ImageCache } from '../data/image-cache.js';
 import { restoreCheckpoint, type Checkpoint, type CheckpointParts } from '../io/checkpoint.js';
 import { FaceDiscriminator } from '../models/generator/discriminator.js';
-import { identityLoss, type IdentityCritic, type IdentityLoss } from './identity-critic.js';
+import {
+  descriptorSeparation,
+  identityLoss,
+  type IdentityCritic,
+  type IdentityLoss,
+} from './identity-critic.js';
 import { FaceGenerator } from '../models/generator/generator.js';
 import { standardize, type FactorName, type FactorRows } from '../models/generator/factors.js';
 import { EQUAL_GROUPS, type GroupWeights } from '../models/factor-student.js';
@@ -156,6 +162,12 @@ export interface GeneratorTrainConfig {
   /** Fakes the teacher reads per use: the last N of the batch (the new people first). */
   dlibImages: number;
   /**
+   * With the teacher, also push the new people it reads apart from every other fake it reads,
+   * in its own space: identity-critic.ts descriptorSeparation, relu(margin^2 - distance^2) per
+   * pair, weighed as the teacher's loss (0: off; dlib calls two faces one person below 0.6).
+   */
+  dlibMargin: number;
+  /**
    * DiffAugment (color, translation, cutout; ops/diff-augment.ts) on every image D sees, real
    * and fake, in both steps (R1 differentiates through it): D cannot memorise a small set.
    */
@@ -188,6 +200,7 @@ export const CHANGEABLE_SETTINGS: ReadonlySet<string> = new Set<keyof GeneratorT
   'dlibWeight',
   'dlibEvery',
   'dlibImages',
+  'dlibMargin',
   'diffAugment',
 ]);
 
@@ -232,6 +245,7 @@ export function defaultTrainSettings(resolution: number, batch: number) {
     dlibWeight: 0,
     dlibEvery: 4,
     dlibImages: Math.min(8, batch),
+    dlibMargin: 0,
     diffAugment: false,
     emaHalfLifeImages: 10_000,
     emaRampup: 0.05,
@@ -320,6 +334,7 @@ export class GeneratorTrainer {
    * teacher step). Not checkpointed: after a resume it appears at the first teacher step.
    */
   private readonly lastDlib = zeros([1]);
+  private readonly lastDlibSep = zeros([1]);
   private dlibSeen = false;
   constructor(
     readonly config: GeneratorTrainConfig,
@@ -357,6 +372,8 @@ export class GeneratorTrainer {
         throw new Error(
           `GeneratorTrainer: dlibImages ${dlibImages} is not a whole number in 1 .. the batch ${config.batch}`,
         );
+      if (!(config.dlibMargin >= 0 && config.dlibMargin < 2))
+        throw new Error(`GeneratorTrainer: dlibMargin ${config.dlibMargin} is not a distance in [0, 2)`);
     }
     if (!(Math.abs(config.identityMargin) < 1))
       throw new Error(`GeneratorTrainer: identityMargin ${config.identityMargin} is not a cosine in (-1, 1)`);
@@ -520,8 +537,16 @@ export class GeneratorTrainer {
       }
       let dlib: Tensor | null = null;
       if (this.config.dlibWeight > 0 && lazyDlib) {
-        dlib = this.teacherError(gen, this.askedDescriptors(picked, drawn));
-        totalG = add(totalG, scale(dlib, this.config.dlibWeight * this.config.dlibEvery));
+        const { dlibImages: k, dlibMargin, dlibWeight, dlibEvery } = this.config;
+        const read = this.data.descriptorTeacher!.describe(slice(gen, [[B - k, B]])); // (k, D)
+        dlib = this.teacherError(read, this.askedDescriptors(picked, drawn));
+        let teacher = dlib;
+        if (dlibMargin > 0) {
+          const sep = descriptorSeparation(read, k - Math.min(k, nNew), dlibMargin);
+          teacher = add(dlib, sep);
+          noGrad(() => assign(this.lastDlibSep, reshape(sep, [1])));
+        }
+        totalG = add(totalG, scale(teacher, dlibWeight * dlibEvery));
         noGrad(() => assign(this.lastDlib, reshape(dlib!, [1])));
         this.dlibSeen = true;
       }
@@ -536,6 +561,7 @@ export class GeneratorTrainer {
       Object.assign(losses, groups);
       if (identity) Object.assign(losses, { id_pos: identity.pos, id_neg: identity.neg });
       if (this.dlibSeen) losses.dlib = reshape(copy(this.lastDlib), []);
+      if (this.dlibSeen && this.config.dlibMargin > 0) losses.dlib_sep = reshape(copy(this.lastDlibSep), []);
       losses.r1 = reshape(copy(this.nets.lastR1), []);
       return losses;
     });
@@ -600,14 +626,13 @@ export class GeneratorTrainer {
 
   /**
    * The descriptor teacher's loss on the last dlibImages fakes: mean over them of the squared
-   * distance between the descriptor it reads and the raw descriptor asked for (`asked`: B x
-   * descriptorDim, askedDescriptors).
+   * distance between the descriptor it read (`read`: k x descriptorDim) and the raw descriptor
+   * asked for (`asked`: B x descriptorDim, askedDescriptors).
    */
-  private teacherError(fakes: Tensor, asked: Float32Array): Tensor {
+  private teacherError(read: Tensor, asked: Float32Array): Tensor {
     const { batch: B, model } = this.config;
     const D = model.descriptorDim,
       k = this.config.dlibImages;
-    const read = this.data.descriptorTeacher!.describe(slice(fakes, [[B - k, B]])); // (k, D)
     return scale(sum(square(sub(read, tensor(asked.subarray((B - k) * D), [k, D])))), 1 / k);
   }
 
@@ -656,6 +681,7 @@ export class GeneratorTrainer {
 
   dispose(): void {
     this.lastDlib.dispose();
+    this.lastDlibSep.dispose();
     this.nets.dispose();
     this.optimizer.dispose();
   }
