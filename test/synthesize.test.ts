@@ -14,6 +14,7 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLabels, PHI_STEPS } from '../src/data/synthetic-labels.js';
 import { synthesizeDataset, type SynthesizeOptions } from '../src/eval/synthesize.js';
+import { partnersOf } from '../src/eval/synthetic-plan.js';
 import { synthesizeCommand } from '../tools/synthesize.js';
 import { makeGeneratorWorld, type GeneratorWorld } from './generator-fixture.js';
 
@@ -197,6 +198,24 @@ describe('synthesize', () => {
     ).toBe(false);
   });
 
+  it("an identity's mixup partners are distinct: with 6 identities of 5 images, each one's partners are the 5 others", () => {
+    for (const seed of [0, 7])
+      for (let i = 0; i < 6; i++) {
+        const partners = [...partnersOf({ seed, ids: 6, perId: 5 }, i)];
+        expect(partners.sort()).toEqual([0, 1, 2, 3, 4, 5].filter((p) => p !== i));
+      }
+    // each other identity is the first partner about equally often: 500 draws over 9 others,
+    // ~55.6 each (binomial sd 7.0), all within 3.5 sd
+    const counts = new Array(9).fill(0);
+    for (let seed = 0; seed < 50; seed++)
+      for (let i = 0; i < 10; i++)
+        counts[(partnersOf({ seed, ids: 10, perId: 9 }, i)[0] - i - 1 + 10) % 10]++;
+    for (const c of counts) expect(Math.abs(c - 500 / 9)).toBeLessThan(25);
+    expect(() => partnersOf({ seed: 0, ids: 5, perId: 5 }, 0)).toThrow(
+      /5 distinct partners among the other 4 identities/,
+    );
+  });
+
   it('bad shards, a missing generator, mixup of one identity, a folder of another dataset: errors, nothing written', async () => {
     const fresh = join(w.root, 'fresh');
     for (const s of ['3/3', '0/0', '1', 'a/b', '-1/3'])
@@ -237,7 +256,9 @@ describe('synthesize', () => {
           fresh,
         ]),
       ),
-    ).rejects.toThrow(/mixup needs 2 or more identities/);
+    ).rejects.toThrow(
+      /each of an identity's 2 images its own partner among the other identities, so it needs more than 2 identities, got 1/,
+    );
     expect(existsSync(fresh)).toBe(false);
     // the one-go folder with another seed: refused, untouched
     const before = tree(one);

@@ -153,9 +153,9 @@ export async function synthesizeDataset(o: SynthesizeOptions): Promise<Synthesiz
     throw new RangeError(
       `synthesize: shard ${shard.index}/${shard.count} is not one of 0/${shard.count} .. ${shard.count - 1}/${shard.count}`,
     );
-  if (o.mixup && o.ids < 2)
+  if (o.mixup && o.ids <= o.perId)
     throw new RangeError(
-      `synthesize: identity mixup needs 2 or more identities (a partner other than itself), got ${o.ids}`,
+      `synthesize: identity mixup gives each of an identity's ${o.perId} images its own partner among the other identities, so it needs more than ${o.perId} identities, got ${o.ids}`,
     );
   const { G, config, ref, prior, minDistance, identitySpread } = openGenerator(o, 'synthesize');
   try {

@@ -12,7 +12,8 @@
  *                     the per-pixel noise maps, stream NOISE; with mixup, the partner and phi,
  *                     stream MIX
  * Identity mixup (SynFace's official recipe): every image of identity i gets its own partner p,
- * uniform among the other ids - 1 identities, and phi = k / 20, k uniform in 0 .. 20; its
+ * the perId partners of an identity distinct (drawn without replacement from the other ids - 1
+ * identities, stream MIX at (i, PARTNERS)), and phi = k / 20, k uniform in 0 .. 20; its
  * identity code is phi code(i) + (1 - phi) code(p); the image's other factors are drawn once and
  * shared by both parents (they are inputs beside the identity code).
  *
@@ -38,6 +39,8 @@ import { standardNormals, type FactorRequest } from './generator-samples.js';
 
 /** The streams of deriveSeed. */
 export const STREAM = { IDENTITY: 1, FACTORS: 2, Z: 3, NOISE: 4, MIX: 5 } as const;
+/** Stream MIX's second key for an identity's partners (its images' phis take 0 .. perId - 1). */
+const PARTNERS = 0xffffffff;
 
 /** A 53-bit seed for (stream, a, b) under `seed`: one Philox block, keyed by the seed. */
 export function deriveSeed(seed: number, stream: number, a: number, b: number): number {
@@ -101,11 +104,40 @@ export function identityDescriptor(plan: SynthesisPlan, i: number): Float32Array
   return sampleIdentities(plan.prior, 1, gen, plan.minDistance, 1000);
 }
 
-/** Image (i, j)'s mixup partner and phi. */
-export function mixOf(plan: SynthesisPlan, i: number, j: number): { partner: number; phi: number } {
+/**
+ * Identity i's mixup partners, one per image and all distinct (the official recipe samples them
+ * without replacement): the first perId of a uniform shuffle of the other ids - 1 identities
+ * (Fisher-Yates stopped after perId swaps, the swaps kept in a map, so the cost is perId, not
+ * ids), from stream MIX at (i, PARTNERS). Needs perId <= ids - 1.
+ */
+export function partnersOf(plan: Pick<SynthesisPlan, 'seed' | 'ids' | 'perId'>, i: number): Int32Array {
+  const { ids, perId } = plan;
+  if (perId > ids - 1)
+    throw new RangeError(`partnersOf: ${perId} distinct partners among the other ${ids - 1} identities`);
+  const bits = new Generator(deriveSeed(plan.seed, STREAM.MIX, i, PARTNERS)).bitsCpu(perId);
+  const swapped = new Map<number, number>(); // slot -> the value moved there (else the slot itself)
+  const at = (k: number) => swapped.get(k) ?? k;
+  const out = new Int32Array(perId);
+  for (let t = 0; t < perId; t++) {
+    // slot u uniform in t .. ids - 2 (bits / 2^32 < 1), swapped with slot t
+    const u = t + Math.floor((bits[t] / 2 ** 32) * (ids - 1 - t));
+    const v = at(u);
+    swapped.set(u, at(t));
+    // slots 0 .. ids - 2 stand for the identities other than i, in order
+    out[t] = (i + 1 + v) % ids;
+  }
+  return out;
+}
+
+/** Image (i, j)'s mixup partner (partnersOf) and phi (stream MIX at (i, j)). */
+export function mixOf(
+  plan: Pick<SynthesisPlan, 'seed' | 'ids' | 'perId'>,
+  i: number,
+  j: number,
+  partners = partnersOf(plan, i),
+): { partner: number; phi: number } {
   const bits = new Generator(deriveSeed(plan.seed, STREAM.MIX, i, j)).bitsCpu(2);
-  const partner = (i + 1 + Math.floor((bits[0] / 2 ** 32) * (plan.ids - 1))) % plan.ids;
-  return { partner, phi: phiAt(Math.floor((bits[1] / 2 ** 32) * (PHI_STEPS + 1))) };
+  return { partner: partners[j], phi: phiAt(Math.floor((bits[1] / 2 ** 32) * (PHI_STEPS + 1))) };
 }
 
 export interface BlockRequest {
@@ -141,7 +173,8 @@ export function blockRequest(
   const noise = new Float32Array(count * plan.noiseLength);
   const labels: SyntheticLabel[] = [];
   let n = 0;
-  for (let i = first; i < end; i++)
+  for (let i = first; i < end; i++) {
+    const partners = plan.mixup ? partnersOf(plan, i) : null;
     for (let j = 0; j < perId; j++, n++) {
       descriptor.set(descriptorOf(i), n * dim);
       const f = sampleFactors(plan.train, 1, new Generator(deriveSeed(plan.seed, STREAM.FACTORS, i, j)));
@@ -158,13 +191,14 @@ export function blockRequest(
         identity: i,
       };
       if (plan.mixup) {
-        const m = mixOf(plan, i, j);
+        const m = mixOf(plan, i, j, partners!);
         partner.set(descriptorOf(m.partner), n * dim);
         phi[n] = m.phi;
         label.mix = m;
       }
       labels.push(label);
     }
+  }
   const concat = (parts: Float32Array[]) => {
     const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
     let at = 0;
