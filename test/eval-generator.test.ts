@@ -15,7 +15,7 @@ import { shippedRecognizerPath } from '../src/io/package-files.js';
 import { decodeFactors } from '../src/face/factors-file.js';
 import { loadFaceNets } from '../src/face/analyze-dataset.js';
 import { frechetDistance, gaussianStats } from '../src/eval/frechet.js';
-import { frechetSetup, generatorFrechet } from '../src/eval/generator-metrics.js';
+import { frechetSetup, generatorFrechet, identityConsistency } from '../src/eval/generator-metrics.js';
 import {
   embedDescriptors,
   generatorReference,
@@ -181,6 +181,10 @@ describe('evaluateGenerator', () => {
       const fd = frechetDistance(gaussianStats(m.descriptor, 128), realStats);
       expect(r.fd).toBeGreaterThan(0);
       expect(Math.abs(r.fd - fd)).toBeLessThan(1e-3 * fd);
+      // every pair of the 6 images is two people: the share of the 15 pairs dlib tells apart
+      const apart = identityConsistency(m.descriptor, 128, [0, 1, 2, 3, 4, 5]);
+      expect(apart.differentPairs).toBe(15);
+      expect(r.differentRejected).toBe(apart.differentRejected);
     } finally {
       G.dispose();
       for (const n of Object.values(nets)) n?.dispose();

@@ -118,7 +118,13 @@ describe('trainGenerator', () => {
     const val = (dir: string) => records(dir, 'val');
     expect(val('a').every((r) => r.fd === undefined)).toBe(true);
     expect(val('b').map((r) => r.step)).toEqual([2, 4]);
-    for (const r of val('b')) expect(r.fd).toBeGreaterThan(0);
+    for (const r of val('b')) {
+      expect(r.fd).toBeGreaterThan(0);
+      // 6 pairs of 4 new people: a share in sixths
+      expect(r.different_rejected).toBeGreaterThanOrEqual(0);
+      expect(r.different_rejected).toBeLessThanOrEqual(1);
+      expect(r.different_rejected * 6).toBeCloseTo(Math.round(r.different_rejected * 6), 9);
+    }
     const { generator, info } = loadGenerator(readFileSync(join(root, 'a', 'generator.safetensors')), 'g', {
       resolution: 64,
     });

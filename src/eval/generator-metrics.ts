@@ -260,7 +260,10 @@ export function realism(
  * The training run's FD (cheap: no landmarks, no KID): `requests` (fixed for the run, e.g.
  * syntheticRequests with a fixed seed) rendered by G, their dlib descriptors against
  * `realStats` (gaussianStats of held-out real descriptors, computed once). Compare values of
- * one run only: the FD's bias depends on the number of images.
+ * one run only: the FD's bias depends on the number of images. With one image per identity
+ * (frechetSetup's requests) every pair of images is two people, so the same descriptors also
+ * give `differentRejected`: the share of those pairs dlib tells apart (eval-generator's
+ * different_identity_rejected, one image per person), at no extra rendering.
  */
 export async function generatorFrechet(
   G: FaceGenerator,
@@ -268,13 +271,18 @@ export async function generatorFrechet(
   requests: FactorRequest,
   realStats: GaussianStats,
   options: { batch?: number; noiseSeed?: number } = {},
-): Promise<{ fd: number; images: number; seconds: number }> {
+): Promise<{ fd: number; differentRejected: number; images: number; seconds: number }> {
   const t0 = performance.now();
   const R = G.config.resolution;
   const pixels = await renderImages(G, requests, { batch: options.batch, noiseSeed: options.noiseSeed ?? 0 });
   const d = await embedDescriptors(dlib, pixels, requests.count, R, options.batch);
   const fd = frechetDistance(gaussianStats(d, 128, 'generatorFrechet: generated'), realStats);
-  return { fd, images: requests.count, seconds: (performance.now() - t0) / 1000 };
+  const { differentRejected } = identityConsistency(
+    d,
+    128,
+    Int32Array.from({ length: requests.count }, (_, i) => i),
+  );
+  return { fd, differentRejected, images: requests.count, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**

@@ -129,24 +129,22 @@ export async function sampleGrid(
 export function ganCurves(
   records: readonly { type: string; step: number; [k: string]: unknown }[],
 ): RgbaImage {
-  const train = records.filter((r) => r.type === 'train');
-  const points = (key: string) =>
-    train.flatMap((r) =>
-      Number.isFinite(r[key]) && Number.isFinite(r.kimg)
+  // (kimg, value) of `key` in the records of one type
+  const pointsOf = (type: string, key: string) =>
+    records.flatMap((r) =>
+      r.type === type && Number.isFinite(r[key]) && Number.isFinite(r.kimg)
         ? [[r.kimg as number, r[key] as number] as const]
         : [],
     );
+  const points = (key: string) => pointsOf('train', key);
   const factorPoints: Series[] = [
     ['identity', 'f_id'],
     ['expression', 'f_exp'],
     ['pose', 'f_pose'],
     ['lighting', 'f_light'],
   ].map(([name, key]) => ({ name, points: points(key) }));
-  const fd = records.flatMap((r) =>
-    r.type === 'val' && Number.isFinite(r.fd) && Number.isFinite(r.kimg)
-      ? [[r.kimg as number, r.fd as number] as const]
-      : [],
-  );
+  const fd = pointsOf('val', 'fd'),
+    rejected = pointsOf('val', 'different_rejected');
   const panel = (title: string, series: Series[]) =>
     lineChart({ title, xLabel: 'kimg', series, width: 640, height: 260 });
   return stackImages([
@@ -161,6 +159,13 @@ export function ganCurves(
       : []),
     ...(fd.length
       ? [panel('Frechet distance to held-out real faces (dlib descriptors)', [{ name: 'FD', points: fd }])]
+      : []),
+    ...(rejected.length
+      ? [
+          panel("Pairs of new people dlib tells apart (distance >= 0.6; the FD probe's images)", [
+            { name: 'rejected', points: rejected },
+          ]),
+        ]
       : []),
   ]);
 }

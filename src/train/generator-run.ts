@@ -399,7 +399,8 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
         if (fd && trainer.step % o.fdEvery! === 0) {
           const r = await fd(trainer.nets.Gema);
           fields.fd = r.fd;
-          summary += `; FD ${r.fd.toFixed(4)} (${r.images} images, ${r.seconds.toFixed(0)} s)`;
+          fields.different_rejected = r.differentRejected;
+          summary += `; FD ${r.fd.toFixed(4)}, dlib tells ${(100 * r.differentRejected).toFixed(1)}% of their pairs apart (${r.images} new people, ${r.seconds.toFixed(0)} s)`;
         }
         return { fields, summary };
       };
