@@ -1,7 +1,8 @@
 /**
  * New identities (src/models/generator/identity-prior.ts): the fitted Gaussian reproduces the
  * training people's statistics, rejection keeps every sample away from every training person,
- * and a seed gives the same identities. No GPU.
+ * and a seed gives the same identities; personMeanRows gives each row its person's mean, people
+ * interleaved in any order. No GPU.
  * Oracles: the moments of the data it was fitted to, brute-force distances.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { Generator } from '../src/tensor/random.js';
 import {
   fitIdentityPrior,
   peopleNearestDistances,
+  personMeanRows,
   sampleIdentities,
   widenPrior,
 } from '../src/models/generator/identity-prior.js';
@@ -106,6 +108,20 @@ describe('identity prior', () => {
     expect(sampleIdentities(prior, 50, new Generator(3), 0)).toEqual(x);
     for (const bad of [0, -1, NaN, Infinity])
       expect(() => widenPrior(prior, bad)).toThrow(/widenPrior: spread .* is not a positive number/);
+  });
+
+  it("personMeanRows: each row its person's mean, whatever the order of the rows", () => {
+    // rows of people 'b', 'a', 'b', 'c', 'a' (2-d): means a (2, 3), b (0, 1), c (5, 5)
+    const d = Float32Array.from([1, 0, 1, 4, -1, 2, 5, 5, 3, 2]);
+    const rows = personMeanRows(d, ['b', 'a', 'b', 'c', 'a'], 2);
+    expect([...rows]).toEqual([0, 1, 2, 3, 0, 1, 5, 5, 2, 3]);
+    // the prior's people are the same means
+    const rebuilt = personMeanRows(desc, person, DIM);
+    for (let r = 0; r < person.length; r++)
+      expect([...rebuilt.subarray(r * DIM, (r + 1) * DIM)]).toEqual([
+        ...prior.people.subarray(person[r] * DIM, (person[r] + 1) * DIM),
+      ]);
+    expect(() => personMeanRows(d, ['a', 'b'], 2)).toThrow(/personMeans: 10 values for 2 rows of 2/);
   });
 
   it('names an impossible distance and a prior of one person', () => {

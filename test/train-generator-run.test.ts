@@ -205,6 +205,25 @@ describe('trainGenerator', () => {
   });
 });
 
+describe('trainGenerator personIdentity', () => {
+  it("asks the real images for their person's mean descriptor: a step of G changed by it, resumable with it switched", async () => {
+    await trainGenerator(options('p0', { steps: 1, log: () => {} }));
+    await trainGenerator(options('p1', { steps: 1, settings: { personIdentity: true }, log: () => {} }));
+    expect(G('p1')).not.toEqual(G('p0'));
+    // switched on in a resumed run: a curriculum step, logged
+    const lines: string[] = [];
+    await trainGenerator(
+      options('p0', {
+        steps: 2,
+        resume: true,
+        settings: { personIdentity: true },
+        log: (l) => lines.push(l),
+      }),
+    );
+    expect(lines.join('\n')).toMatch(/settings changed from the checkpoint's: personIdentity false -> true/);
+  });
+});
+
 describe('trainGenerator identity loss', () => {
   it('reads the fakes with a frozen recognizer; a missing one or one of other crops is refused by name', async () => {
     const critic = join(root, 'critic.safetensors'),

@@ -104,6 +104,10 @@ const SPEC: Record<string, OptionSpec> = {
     help: 'share of fakes with a new person from the identity prior (<= --combo-fraction; default 0.25)',
     min: 0,
   },
+  'person-identity': {
+    type: 'string',
+    help: "on | off: a real image's identity input is its person's mean descriptor, not its own (default off)",
+  },
   'factor-weight': {
     type: 'number',
     help: 'weight of the factor loss read by --student (default 0: off)',
@@ -220,6 +224,7 @@ function settingsOf(o: Record<string, unknown>): GeneratorSettings {
     dlibImages: n('dlib-images'),
     dlibMargin: n('dlib-margin'),
     diffAugment: onOff(o['diff-augment'], '--diff-augment'),
+    personIdentity: onOff(o['person-identity'], '--person-identity'),
     lrG: n('lr'),
     lrD: n('lr'),
   };

@@ -130,6 +130,7 @@ export type GeneratorSettings = Partial<
     | 'reconWeight'
     | 'comboFraction'
     | 'newIdentityFraction'
+    | 'personIdentity'
     | 'factorWeight'
     | 'factorGroups'
     | 'identityWeight'
@@ -389,7 +390,8 @@ export async function trainGenerator(o: TrainGeneratorOptions): Promise<TrainGen
       }
       const fd = frechetProbe(analyzed.table, heldOut, o, model.zDim, log);
       const grid = async () => {
-        const image = await sampleGrid(trainer.nets.Gema, data, picked, { newIdentities });
+        const asked = { ...data, factors: trainer.conditionFactors }; // what the real rows ask for
+        const image = await sampleGrid(trainer.nets.Gema, asked, picked, { newIdentities });
         const name = `grid-${String(trainer.step).padStart(7, '0')}.png`;
         mkdirSync(folder.path('grids'), { recursive: true });
         writePng(join(folder.path('grids'), name), image);

@@ -38,17 +38,8 @@ export function fitIdentityPrior(
   const n = person.length;
   if (descriptors.length !== n * dim)
     throw new RangeError(`fitIdentityPrior: ${descriptors.length} values for ${n} rows of ${dim}`);
-  const sums = new Map<number | string, { s: Float64Array; k: number }>();
-  for (let r = 0; r < n; r++) {
-    const e = sums.get(person[r]) ?? { s: new Float64Array(dim), k: 0 };
-    for (let j = 0; j < dim; j++) e.s[j] += descriptors[r * dim + j];
-    e.k++;
-    sums.set(person[r], e);
-  }
-  const P = sums.size;
+  const { people, P } = personMeans(descriptors, person, dim);
   if (P < 2) throw new RangeError(`fitIdentityPrior: ${P} person; a distribution needs at least 2`);
-  const people = new Float32Array(P * dim);
-  [...sums.values()].forEach((e, p) => e.s.forEach((v, j) => (people[p * dim + j] = v / e.k)));
   const mean = new Float64Array(dim);
   for (let p = 0; p < P; p++) for (let j = 0; j < dim; j++) mean[j] += people[p * dim + j] / P;
   const cov = new Float64Array(dim * dim);
@@ -59,6 +50,48 @@ export function fitIdentityPrior(
     }
   for (let a = 0; a < dim; a++) cov[a * dim + a] += ridge;
   return { dim, mean, chol: cholesky(cov, dim), people };
+}
+
+/**
+ * Each person's mean descriptor (people: P x dim, in order of first appearance) and each row's
+ * person (index: rows -> 0 .. P-1).
+ */
+export function personMeans(
+  descriptors: ArrayLike<number>,
+  person: ArrayLike<number | string>,
+  dim: number,
+): { people: Float32Array; index: Int32Array; P: number } {
+  const n = person.length;
+  if (descriptors.length !== n * dim)
+    throw new RangeError(`personMeans: ${descriptors.length} values for ${n} rows of ${dim}`);
+  const slot = new Map<number | string, number>();
+  const index = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    let p = slot.get(person[r]);
+    if (p === undefined) slot.set(person[r], (p = slot.size));
+    index[r] = p;
+  }
+  const P = slot.size;
+  const sums = new Float64Array(P * dim),
+    counts = new Float64Array(P);
+  for (let r = 0; r < n; r++) {
+    counts[index[r]]++;
+    for (let j = 0; j < dim; j++) sums[index[r] * dim + j] += descriptors[r * dim + j];
+  }
+  const people = Float32Array.from(sums, (v, i) => v / counts[Math.floor(i / dim)]);
+  return { people, index, P };
+}
+
+/** Every row's descriptor replaced by its person's mean (rows x dim; see personMeans). */
+export function personMeanRows(
+  descriptors: ArrayLike<number>,
+  person: ArrayLike<number | string>,
+  dim: number,
+): Float32Array {
+  const { people, index } = personMeans(descriptors, person, dim);
+  const out = new Float32Array(index.length * dim);
+  index.forEach((p, r) => out.set(people.subarray(p * dim, (p + 1) * dim), r * dim));
+  return out;
 }
 
 /** L with L L^T = A (A symmetric positive definite; its lower triangle is read). */
