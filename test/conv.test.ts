@@ -118,6 +118,24 @@ const CASES: Case[] = [
     bias: true,
   },
   {
+    name: "gradient into an image, 7x7 stride 2 as dlib's stem (routed: v12 with subgroups, else im2col)",
+    x: [2, 3, 23, 23],
+    w: [8, 3, 7, 7],
+    opts: { stride: 2 },
+  },
+  {
+    name: 'gradient into an image, 3x3 stride 2 pad 1 (routed: im2col)',
+    x: [2, 3, 16, 16],
+    w: [8, 3, 3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 'gradient into an image, 3x3 stride 1 pad 1 (routed: v12 with subgroups, else o1)',
+    x: [2, 3, 12, 12],
+    w: [8, 3, 3, 3],
+    opts: { padding: 1 },
+  },
+  {
     name: 'padding larger than the dilated kernel',
     x: [2, 2, 4, 4],
     w: [4, 2, 1, 1],

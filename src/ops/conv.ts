@@ -328,6 +328,18 @@ function pickVersion(kind: ConvPass, g: ConvGeometry, version?: string): string 
   // shared input (one conv-lab run, ms): ResNet shape v7-rows-splitK-2x4p4-sg 154 against v5 316;
   // 16, 64->64, 16x16: 18.4 against 46.5
   if (kind === 'wgrad') return sharedWgrad ? 'v7-rows-splitK-2x4p4-sg' : 'v5-rows-splitK-4x4p4';
+  // the gradient into an image (an ungrouped conv's few input channels: a critic's first layer,
+  // which the generator's losses backpropagate through). v2-regblock-o1 is for depthwise; here,
+  // one conv-lab run each (training running beside it, ms per op, o1 / v12 / im2col):
+  //   dlib's 7x7/2 stem, 8 x 3x150x150 from 32 channels   2940 / 402 / 551
+  //   3x3/2, 16 x 3x64x64 from 32                          275 /  87 /  37
+  //   3x3/1, 16 x 3x64x64 from 32                          211 / 152 / 278
+  // (o1 took 63% of the dlib teacher's GPU time: 7.2 s of 11.4 for 8 images.)
+  if (kind === 'dgrad' && g.G === 1 && outPerGroup < 4) {
+    if (g.sh > 1 && g.KH * g.KW <= 9) return 'im2col';
+    if (shared) return 'v12-rows-1x8x4-sg';
+    if (g.sh > 1) return 'im2col';
+  }
   if (outPerGroup < 4) return 'v2-regblock-o1';
   if (g.KH * g.KW === 1) return 'v2-regblock';
   // shared weights at the ResNet shape (32, 64->64, 28x28, 3x3), two conv-lab runs, ms:
