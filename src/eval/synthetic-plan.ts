@@ -129,15 +129,14 @@ export function partnersOf(plan: Pick<SynthesisPlan, 'seed' | 'ids' | 'perId'>, 
   return out;
 }
 
-/** Image (i, j)'s mixup partner (partnersOf) and phi (stream MIX at (i, j)). */
-export function mixOf(
-  plan: Pick<SynthesisPlan, 'seed' | 'ids' | 'perId'>,
-  i: number,
-  j: number,
-  partners = partnersOf(plan, i),
-): { partner: number; phi: number } {
-  const bits = new Generator(deriveSeed(plan.seed, STREAM.MIX, i, j)).bitsCpu(2);
-  return { partner: partners[j], phi: phiAt(Math.floor((bits[1] / 2 ** 32) * (PHI_STEPS + 1))) };
+/**
+ * Image (i, j)'s mixup weight phi, from stream MIX at (i, j). Its second word: the first drew
+ * the partner before an identity's partners were made distinct (partnersOf), so the phis of a
+ * seed are what they were.
+ */
+export function phiOf(seed: number, i: number, j: number): number {
+  const bits = new Generator(deriveSeed(seed, STREAM.MIX, i, j)).bitsCpu(2);
+  return phiAt(Math.floor((bits[1] / 2 ** 32) * (PHI_STEPS + 1)));
 }
 
 export interface BlockRequest {
@@ -191,7 +190,7 @@ export function blockRequest(
         identity: i,
       };
       if (plan.mixup) {
-        const m = mixOf(plan, i, j, partners!);
+        const m = { partner: partners![j], phi: phiOf(plan.seed, i, j) };
         partner.set(descriptorOf(m.partner), n * dim);
         phi[n] = m.phi;
         label.mix = m;

@@ -89,7 +89,7 @@ import {
 } from './identity-critic.js';
 import { FaceGenerator } from '../models/generator/generator.js';
 import { standardize, type FactorName, type FactorRows } from '../models/generator/factors.js';
-import { EQUAL_GROUPS, type GroupWeights } from '../models/factor-student.js';
+import { EQUAL_GROUPS, factorLayout, factorLoss, type GroupWeights } from '../models/factor-student.js';
 import type { GeneratorConfig } from '../models/generator/config.js';
 import type { FactorInputs } from '../models/generator/mapping.js';
 import { personMeanRows, sampleIdentities, type IdentityPrior } from '../models/generator/identity-prior.js';
@@ -615,26 +615,9 @@ export class GeneratorTrainer {
    * reads from the fakes and what they were asked for: { f_id, f_exp, f_pose, f_light }.
    */
   private factorErrors(fakes: Tensor, asked: Tensor): Record<string, Tensor> {
-    const m = this.config.model;
-    const perDim = mean(square(sub(this.data.factorPredictor!.predict(fakes), asked)), [0]); // (F)
-    const dims: Record<FactorName, number> = {
-      descriptor: m.descriptorDim,
-      expression: m.expDim,
-      pose: 3,
-      lighting: m.lightDim,
-    };
-    const F = Object.values(dims).reduce((a, d) => a + d, 0);
-    let start = 0;
-    const out: Record<string, Tensor> = {};
-    for (const [key, name] of FACTOR_GROUPS) {
-      // the group's mean: a dot product with 1/d on its dims, 0 elsewhere
-      const d = dims[name],
-        w = new Float32Array(F);
-      w.fill(1 / d, start, start + d);
-      out[key] = sum(mul(perDim, tensor(w, [F])));
-      start += d;
-    }
-    return out;
+    const predicted = this.data.factorPredictor!.predict(fakes);
+    const { groups } = factorLoss(predicted, asked, factorLayout(this.config.model));
+    return Object.fromEntries(FACTOR_GROUPS.map(([key, name]) => [key, groups[name]]));
   }
 
   /**
